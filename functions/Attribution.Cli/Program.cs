@@ -1,0 +1,1 @@
+namespace Attribution.Cli; internal static class Program { private static int Main() => 0; }
