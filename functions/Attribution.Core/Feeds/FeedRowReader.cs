@@ -1,0 +1,241 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using nietras.SeparatedValues;
+
+namespace Attribution.Core.Feeds;
+
+public enum FeedFormat
+{
+    Csv,
+    JsonLines,
+}
+
+/// <summary>
+/// Streams the records of one feed file as rows addressed by <see cref="FeedColumn"/>, whatever the format.
+/// Blank lines are not records and are skipped.
+/// </summary>
+public abstract class FeedRowReader : IDisposable
+{
+    protected FeedRowReader(FeedSchema schema) => Schema = schema;
+
+    public FeedSchema Schema { get; protected set; }
+
+    /// <summary>Line of the current record's start (CSV: physical line, counting quoted newlines; JSONL: the line).</summary>
+    public long Line { get; protected set; }
+
+    /// <summary>Why the current row cannot be read at all (malformed JSON, wrong field count), or null.</summary>
+    public string? RowProblem { get; protected set; }
+
+    public abstract bool MoveNext();
+
+    /// <summary>The current row's value of a column; empty when absent or null.</summary>
+    public abstract ReadOnlySpan<char> this[FeedColumn column] { get; }
+
+    /// <summary>The column's name as the file spells it, for reasons.</summary>
+    public abstract string Label(FeedColumn column);
+
+    /// <summary>The row as it appears in the file.</summary>
+    public abstract string RawText();
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
+
+    /// <summary>Format by extension: .csv, .jsonl (also .ndjson), either with .gz appended.</summary>
+    public static bool TryDetectFormat(string name, out FeedFormat format, out bool gzip)
+    {
+        var lower = name.ToLowerInvariant();
+        gzip = lower.EndsWith(".gz", StringComparison.Ordinal);
+        if (gzip) lower = lower[..^3];
+        if (lower.EndsWith(".csv", StringComparison.Ordinal)) { format = FeedFormat.Csv; return true; }
+        if (lower.EndsWith(".jsonl", StringComparison.Ordinal) || lower.EndsWith(".ndjson", StringComparison.Ordinal)) { format = FeedFormat.JsonLines; return true; }
+        format = default;
+        return false;
+    }
+
+    /// <summary>Opens a reader over a (possibly gzip) stream. Throws <see cref="FeedFormatException"/> for a bad header.</summary>
+    public static FeedRowReader Open(Stream stream, FeedSource source, FeedFormat format, bool gzip)
+    {
+        Stream input = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : stream;
+        var text = new StreamReader(input, new UTF8Encoding(false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: !gzip);
+        return format == FeedFormat.Csv ? new CsvFeedRowReader(text, source) : new JsonLinesFeedRowReader(text, source);
+    }
+}
+
+internal sealed class CsvFeedRowReader : FeedRowReader
+{
+    private readonly TextReader _text;
+    private readonly SepReader _sep;
+    private readonly int[] _index = new int[FeedSchema.ColumnCount];
+    private readonly string[] _labels = new string[FeedSchema.ColumnCount];
+    private readonly int _headerCount;
+
+    public CsvFeedRowReader(TextReader text, FeedSource source) : base(FeedSchema.For(source))
+    {
+        _text = text;
+        // Quotes are parsed and unescaped by Sep; the header is read as a plain row so we control matching and
+        // duplicate names, and field counts are checked per row so one bad row is rejected, not the file.
+        _sep = Sep.New(',').Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true, DisableFastFloat = true })
+            .From(text);
+        if (!_sep.MoveNext()) throw new FeedFormatException("The file is empty: expected a header row.");
+        var header = _sep.Current;
+        _headerCount = header.ColCount;
+        var names = new string[_headerCount];
+        for (var i = 0; i < _headerCount; i++) names[i] = header[i].ToString().Trim().TrimStart('\uFEFF');
+        var normalized = names.Select(n => FeedSchema.NormalizeName(n)).ToArray();
+        Schema = FeedSchema.ForHeader(source, normalized);
+        Array.Fill(_index, -1);
+        var missing = new List<string>();
+        foreach (var (column, name, required) in Schema.Columns)
+        {
+            var key = FeedSchema.NormalizeName(name);
+            var at = Array.IndexOf(normalized, key);
+            if (at < 0)
+            {
+                if (required) missing.Add(name);
+                continue;
+            }
+            _index[(int)column] = at;
+            _labels[(int)column] = names[at];
+        }
+        if (missing.Count > 0)
+        {
+            var kind = Schema.IsReconciliationExport ? "csp reconciliation export" : source.Name();
+            throw new FeedFormatException($"The {kind} file lacks required column(s): {string.Join(", ", missing)}.");
+        }
+    }
+
+    public override bool MoveNext()
+    {
+        while (_sep.MoveNext())
+        {
+            var row = _sep.Current;
+            Line = row.LineNumberFrom;
+            if (row.ColCount == 1 && row.Span.Trim().IsEmpty) continue; // a blank line is not a record
+            RowProblem = null;
+            if (HasOddQuotes(row.Span))
+                RowProblem = "unterminated quoted field (the record runs on to the end of the file)";
+            else if (row.ColCount != _headerCount)
+                RowProblem = $"has {row.ColCount} field(s); the header has {_headerCount}";
+            return true;
+        }
+        return false;
+    }
+
+    private static bool HasOddQuotes(ReadOnlySpan<char> span) => (span.Count('"') & 1) == 1;
+
+    public override ReadOnlySpan<char> this[FeedColumn column]
+    {
+        get
+        {
+            var at = _index[(int)column];
+            var row = _sep.Current;
+            return at < 0 || at >= row.ColCount ? default : row[at].Span;
+        }
+    }
+
+    public override string Label(FeedColumn column) => _labels[(int)column] ?? column.ToString();
+
+    public override string RawText() => _sep.Current.Span.ToString();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (!disposing) return;
+        _sep.Dispose();
+        _text.Dispose();
+    }
+}
+
+internal sealed class JsonLinesFeedRowReader : FeedRowReader
+{
+    private readonly TextReader _text;
+    private readonly string?[] _values = new string?[FeedSchema.ColumnCount];
+    private readonly string?[] _labels = new string?[FeedSchema.ColumnCount];
+    private readonly Dictionary<string, FeedColumn> _byName;
+    private readonly FeedSource _source;
+    private string _line = "";
+    private long _lineNumber;
+
+    public JsonLinesFeedRowReader(TextReader text, FeedSource source) : base(FeedSchema.For(source))
+    {
+        _text = text;
+        _source = source;
+        _byName = Schema.Columns.ToDictionary(c => FeedSchema.NormalizeName(c.Name), c => c.Column);
+    }
+
+    public override bool MoveNext()
+    {
+        while (_text.ReadLine() is { } line)
+        {
+            _lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            _line = line;
+            Line = _lineNumber;
+            Array.Clear(_values);
+            RowProblem = null;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    RowProblem = $"line is JSON but not an object ({doc.RootElement.ValueKind})";
+                    return true;
+                }
+                RowProblem = JsonRecord.Read(doc.RootElement, _byName, _values, _labels);
+            }
+            catch (JsonException e)
+            {
+                RowProblem = $"line is not valid JSON ({e.Message})";
+            }
+            return true;
+        }
+        return false;
+    }
+
+    public override ReadOnlySpan<char> this[FeedColumn column] => _values[(int)column];
+
+    public override string Label(FeedColumn column) => _labels[(int)column] ?? Schema.Columns.FirstOrDefault(c => c.Column == column).Name ?? column.ToString();
+
+    public override string RawText() => _line;
+
+    internal FeedSource Source => _source;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _text.Dispose();
+    }
+}
+
+/// <summary>Reads one JSON record (JSONL line or Service Bus record) into column values.</summary>
+internal static class JsonRecord
+{
+    /// <summary>Fills <paramref name="values"/>; strings and numbers are values, null is empty. Returns a problem or null.</summary>
+    public static string? Read(JsonElement obj, Dictionary<string, FeedColumn> byName, string?[] values, string?[] labels)
+    {
+        foreach (var property in obj.EnumerateObject())
+        {
+            if (!byName.TryGetValue(FeedSchema.NormalizeName(property.Name), out var column)) continue; // unknown fields are ignored
+            labels[(int)column] = property.Name;
+            switch (property.Value.ValueKind)
+            {
+                case JsonValueKind.String:
+                    values[(int)column] = property.Value.GetString();
+                    break;
+                case JsonValueKind.Number:
+                    values[(int)column] = property.Value.GetRawText();
+                    break;
+                case JsonValueKind.Null:
+                    values[(int)column] = null;
+                    break;
+                default:
+                    return $"{property.Name}: expected a string or a number, found {property.Value.ValueKind}";
+            }
+        }
+        return null;
+    }
+}

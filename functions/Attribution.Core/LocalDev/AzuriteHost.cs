@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Attribution.Core.Storage;
+
+namespace Attribution.Core.LocalDev;
+
+public sealed record AzuriteHostOptions
+{
+    /// <summary>Data folder; null with <see cref="InMemory"/>.</summary>
+    public string? Location { get; init; }
+
+    public bool InMemory { get; init; }
+
+    /// <summary>0 picks a free port.</summary>
+    public int BlobPort { get; init; }
+    public int QueuePort { get; init; }
+    public int TablePort { get; init; }
+
+    /// <summary>Use an emulator already listening on the requested ports instead of starting one.</summary>
+    public bool ReuseIfListening { get; init; }
+
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The CLI's default: the standard ports, data under `.azurite/` in the repository.</summary>
+    public static AzuriteHostOptions Default(string repositoryRoot) => new()
+    {
+        Location = Path.Combine(repositoryRoot, ".azurite"),
+        BlobPort = 10000,
+        QueuePort = 10001,
+        TablePort = 10002,
+        ReuseIfListening = true,
+    };
+}
+
+/// <summary>
+/// Runs the Azurite emulator pinned in the repository's package.json (installed from the lockfile when absent),
+/// for the CLI and the tests. Started with --skipApiVersionCheck --loose so current SDKs talk to it.
+/// </summary>
+public sealed class AzuriteHost : IAsyncDisposable
+{
+    private readonly AzuriteHostOptions _options;
+    private readonly string? _root;
+    private Process? _process;
+    private readonly List<string> _output = [];
+
+    private AzuriteHost(AzuriteHostOptions options, string? root, int blob, int queue, int table)
+    {
+        _options = options;
+        _root = root;
+        BlobPort = blob;
+        QueuePort = queue;
+        TablePort = table;
+    }
+
+    public int BlobPort { get; }
+    public int QueuePort { get; }
+    public int TablePort { get; }
+
+    /// <summary>False when an emulator that was already listening is being reused.</summary>
+    public bool StartedHere => _process is not null;
+
+    public string ConnectionString => StorageAccount.AzuriteConnectionString("127.0.0.1", BlobPort, QueuePort, TablePort);
+
+    public static async Task<AzuriteHost> StartAsync(AzuriteHostOptions options, CancellationToken cancellationToken = default)
+    {
+        if (options.ReuseIfListening && options.BlobPort > 0 && await AllListeningAsync([options.BlobPort, options.QueuePort, options.TablePort]).ConfigureAwait(false))
+            return new AzuriteHost(options, null, options.BlobPort, options.QueuePort, options.TablePort);
+
+        var root = FindRepositoryRoot() ?? throw new InvalidOperationException(
+            "Cannot find the repository's package.json (with azurite) to run the embedded storage emulator. " +
+            "Run from the repository, set ATTRIBUTION_REPO_ROOT, or pass --storage / ATTRIBUTION_STORAGE.");
+        await EnsureInstalledAsync(root, cancellationToken).ConfigureAwait(false);
+        var host = new AzuriteHost(options, root,
+            options.BlobPort > 0 ? options.BlobPort : FreePort(),
+            options.QueuePort > 0 ? options.QueuePort : FreePort(),
+            options.TablePort > 0 ? options.TablePort : FreePort());
+        await host.StartProcessAsync(cancellationToken).ConfigureAwait(false);
+        return host;
+    }
+
+    /// <summary>Stops the emulator (tests use this to make storage fail) and starts it again on the same ports.</summary>
+    public async Task StopAsync()
+    {
+        var p = _process;
+        if (p is null) return;
+        _process = null;
+        if (!p.HasExited)
+        {
+            // SIGTERM lets Azurite flush its databases to the data folder; kill only if it does not stop.
+            if (!OperatingSystem.IsWindows()) _ = SendSignal(p.Id, 15);
+            else p.Kill(entireProcessTree: true);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await p.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                p.Kill(entireProcessTree: true);
+                await p.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        p.Dispose();
+    }
+
+    public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
+
+    private async Task StartProcessAsync(CancellationToken cancellationToken)
+    {
+        if (_root is null) throw new InvalidOperationException("This Azurite was not started here.");
+        var script = Path.Combine(_root, "node_modules", "azurite", "dist", "src", "azurite.js");
+        var psi = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = _root,
+        };
+        psi.ArgumentList.Add(script);
+        foreach (var a in new[] { "--skipApiVersionCheck", "--loose", "--silent", "--disableProductStyleUrl", "--disableTelemetry" }) psi.ArgumentList.Add(a);
+        foreach (var (flag, value) in new[]
+                 {
+                     ("--blobHost", "127.0.0.1"), ("--queueHost", "127.0.0.1"), ("--tableHost", "127.0.0.1"),
+                     ("--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                     ("--queuePort", QueuePort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                     ("--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                 })
+        {
+            psi.ArgumentList.Add(flag);
+            psi.ArgumentList.Add(value);
+        }
+        if (_options.InMemory)
+        {
+            psi.ArgumentList.Add("--inMemoryPersistence");
+        }
+        else
+        {
+            var location = _options.Location ?? Path.Combine(Path.GetTempPath(), "attribution-azurite-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(location);
+            psi.ArgumentList.Add("--location");
+            psi.ArgumentList.Add(location);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new InvalidOperationException("node did not start.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException("Node.js is required to run the embedded Azurite (install Node 20+), or pass --storage / ATTRIBUTION_STORAGE.", e);
+        }
+        process.OutputDataReceived += (_, e) => Remember(e.Data);
+        process.ErrorDataReceived += (_, e) => Remember(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var deadline = DateTime.UtcNow + _options.StartTimeout;
+        while (!await AllListeningAsync([BlobPort, QueuePort, TablePort]).ConfigureAwait(false))
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"Azurite exited with code {process.ExitCode}: {string.Join(Environment.NewLine, Output())}");
+            if (DateTime.UtcNow > deadline)
+            {
+                await StopAsync().ConfigureAwait(false);
+                throw new TimeoutException($"Azurite did not start listening within {_options.StartTimeout.TotalSeconds:0}s: {string.Join(Environment.NewLine, Output())}");
+            }
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Remember(string? line)
+    {
+        if (line is null) return;
+        lock (_output)
+        {
+            _output.Add(line);
+            if (_output.Count > 50) _output.RemoveAt(0);
+        }
+    }
+
+    private string[] Output()
+    {
+        lock (_output) return [.. _output];
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>The folder holding package.json with azurite: ATTRIBUTION_REPO_ROOT, or up from the app or working directory.</summary>
+    public static string? FindRepositoryRoot()
+    {
+        if (Environment.GetEnvironmentVariable("ATTRIBUTION_REPO_ROOT") is { Length: > 0 } env && IsRoot(env)) return env;
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                if (IsRoot(dir.FullName)) return dir.FullName;
+        }
+        return null;
+    }
+
+    private static bool IsRoot(string dir)
+    {
+        var package = Path.Combine(dir, "package.json");
+        return File.Exists(package) && File.ReadAllText(package).Contains("\"azurite\"", StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs `npm ci` from the lockfile when the emulator is not installed; one process at a time.</summary>
+    public static async Task EnsureInstalledAsync(string root, CancellationToken cancellationToken = default)
+    {
+        var script = Path.Combine(root, "node_modules", "azurite", "dist", "src", "azurite.js");
+        if (File.Exists(script)) return;
+        var lockDir = Path.Combine(root, ".azurite");
+        Directory.CreateDirectory(lockDir);
+        using var gate = await AcquireFileLockAsync(Path.Combine(lockDir, "install.lock"), cancellationToken).ConfigureAwait(false);
+        if (File.Exists(script)) return;
+        var psi = new ProcessStartInfo("npm", "ci --no-audit --no-fund --loglevel=error")
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var npm = Process.Start(psi) ?? throw new InvalidOperationException("npm did not start.");
+        var stderr = npm.StandardError.ReadToEndAsync(cancellationToken);
+        _ = await npm.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        await npm.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        if (npm.ExitCode != 0 || !File.Exists(script))
+            throw new InvalidOperationException($"Installing Azurite with 'npm ci' in {root} failed (exit {npm.ExitCode}): {await stderr.ConfigureAwait(false)}");
+    }
+
+    private static async Task<FileStream> AcquireFileLockAsync(string path, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                await Task.Delay(250, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<bool> AllListeningAsync(int[] ports)
+    {
+        foreach (var port in ports)
+        {
+            using var client = new TcpClient();
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                await client.ConnectAsync(IPAddress.Loopback, port, cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+}

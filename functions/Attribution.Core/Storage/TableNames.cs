@@ -1,0 +1,32 @@
+namespace Attribution.Core.Storage;
+
+/// <summary>Table and container names. The published ones (§4) are fixed by the contract.</summary>
+public static class TableNames
+{
+    // Published (§4): downstream systems read these.
+    public const string PartnerCredit = "PartnerCredit";
+    public const string GlobalPartnerCredit = "GlobalPartnerCredit";
+    public const string SubscriptionPartners = "SubscriptionPartners";
+    public const string IncentiveEligibility = "IncentiveEligibility";
+    public const string FeedIngestions = "FeedIngestions";
+    public const string RejectedRecords = "RejectedRecords";
+    public const string RecalculationRuns = "RecalculationRuns";
+
+    // Canonical records: the normalized feeds the engine reads.
+    public const string Partners = "Partners";
+    public const string UsageRecords = "UsageRecords";
+    public const string Associations = "Associations";
+    public const string DporEvents = "DporEvents";
+
+    // Each run's complete results, kept apart from the published tables until publish (and for scenarios).
+    public const string RunResults = "RecalculationResults";
+
+    public static readonly IReadOnlyList<string> All =
+    [
+        PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, FeedIngestions, RejectedRecords,
+        RecalculationRuns, Partners, UsageRecords, Associations, DporEvents, RunResults,
+    ];
+
+    public const string FeedsContainer = "feeds";
+    public const string RecalculationContainer = "recalculations";
+}
