@@ -1,1 +1,83 @@
-namespace Attribution.Cli; internal static class Program { private static int Main() => 0; }
+using System.CommandLine;
+using Attribution.Core.Rules;
+using Spectre.Console;
+
+namespace Attribution.Cli;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        return await RunAsync(args, Console.Out, Console.Error, cts.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs the CLI with the given writers (tests call this in-process).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        var root = Commands.Build();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) await stderr.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+            await stderr.WriteLineAsync("Run 'attribution --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.BadUsage;
+        }
+        var console = CliConsole.Create(stdout);
+        try
+        {
+            Commands.Context.Value = new CommandContext(console, stdout, stderr);
+            var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+            return await parse.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CliException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return e.ExitCode;
+        }
+        catch (RulesValidationException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await stderr.WriteLineAsync("cancelled").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        finally
+        {
+            Commands.Context.Value = null;
+        }
+    }
+}
+
+/// <summary>What a command writes to: a Spectre console over stdout (plain when redirected), and stderr.</summary>
+internal sealed record CommandContext(IAnsiConsole Console, TextWriter Out, TextWriter Error)
+{
+    /// <summary>Progress bars only on an interactive terminal; redirected output stays quiet.</summary>
+    public bool Interactive => ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
+}
+
+internal static class CliConsole
+{
+    public static IAnsiConsole Create(TextWriter stdout)
+    {
+        var interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(stdout),
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        // Redirected output is read by scripts and logs: wide enough that tables do not wrap.
+        if (!interactive) console.Profile.Width = 200;
+        return console;
+    }
+}

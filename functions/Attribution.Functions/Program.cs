@@ -1,6 +1,41 @@
+using Attribution.Core.Ingestion;
+using Attribution.Core.Rules;
+using Attribution.Core.Storage;
+using Attribution.Functions;
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
+builder.Services.AddAttributionCore(builder.Configuration);
 builder.Build().Run();
+
+namespace Attribution.Functions
+{
+    public static class ServiceRegistration
+    {
+        /// <summary>The domain services the functions call; the same classes the CLI uses.</summary>
+        public static IServiceCollection AddAttributionCore(this IServiceCollection services, IConfiguration configuration)
+        {
+            // Identity-based in Azure (AzureWebJobsStorage__accountName + __credential=managedidentity), a connection string locally.
+            services.AddSingleton(_ => StorageAccount.FromSettings(name => configuration[name]));
+            services.AddSingleton(_ => AppRules.Load(configuration[AppRules.SettingName]));
+            services.AddSingleton(sp => new FeedIngestor(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<CreditRules>()));
+            services.AddSingleton(TimeProvider.System);
+            return services;
+        }
+    }
+
+    /// <summary>Rules for the app: setting ATTRIBUTION_RULES holds a file path or the JSON itself; default: the shipped rules.</summary>
+    public static class AppRules
+    {
+        public const string SettingName = "ATTRIBUTION_RULES";
+
+        public static CreditRules Load(string? setting) =>
+            string.IsNullOrWhiteSpace(setting) ? CreditRulesLoader.Default
+            : setting.TrimStart().StartsWith('{') ? CreditRulesLoader.Parse(setting)
+            : CreditRulesLoader.LoadFile(setting);
+    }
+}

@@ -88,6 +88,31 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             return await FinishAsync(result with { Status = IngestionStatus.Duplicate, DuplicateOf = original, Error = $"Same content as ingestion {original}; nothing changed." }, cancellationToken).ConfigureAwait(false);
 
         // Pass 2: write.
+        try
+        {
+            return await WriteAsync(result, source, open, format, gzip, normalizer, totalBytes, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Records written so far stay (they are correct, keyed by natural key); the row says the attempt did not
+            // finish, and re-ingesting the same content completes it. Best effort: storage may be what failed.
+            try
+            {
+                await FinishAsync(result with { Status = IngestionStatus.Failed, Error = $"Interrupted while writing ({e.GetType().Name}: {e.Message}); ingest the file again to complete it." }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException)
+            {
+                // Storage is unreachable; the attempt stays Running, which says the same thing.
+            }
+            throw;
+        }
+    }
+
+    private async Task<FeedIngestionResult> WriteAsync(
+        FeedIngestionResult result, FeedSource source, FeedContentOpener open, FeedFormat format, bool gzip,
+        FeedRecordNormalizer normalizer, long? totalBytes, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken)
+    {
+        var id = result.IngestionId;
         long total = 0, accepted = 0, rejected = 0;
         var writer = new RecordWriter(storage, MaxInFlightBatches);
         await using (writer.ConfigureAwait(false))

@@ -38,7 +38,7 @@ public sealed class IngestionStore(StorageAccount storage)
     public async Task<string?> FindCompletedByHashAsync(FeedSource source, string sha256, string exceptIngestionId, CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {source.Name()} and contentSha256 eq {sha256}");
-        await foreach (var e in Ingestions.QueryAsync<TableEntity>(filter, select: ["status", "startedAt"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in Ingestions.QueryAsync<TableEntity>(filter, select: ["RowKey", "status"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (e.RowKey == exceptIngestionId) continue;
             var status = e.GetString("status");

@@ -20,6 +20,8 @@ public sealed class TableBatchWriter : IAsyncDisposable
     private readonly Dictionary<string, PartitionBuffer> _partitions = new(StringComparer.Ordinal);
     private readonly List<Task> _inFlight = [];
     private long _written;
+    private long _batches;
+    private int _largestBatchBytes;
 
     public TableBatchWriter(TableClient table, int maxInFlight = 8)
     {
@@ -31,6 +33,12 @@ public sealed class TableBatchWriter : IAsyncDisposable
 
     /// <summary>Entities (and deletes) committed so far.</summary>
     public long Written => Interlocked.Read(ref _written);
+
+    /// <summary>Transactions submitted so far.</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>The largest estimated batch size sent, in bytes.</summary>
+    public int LargestBatchBytes => Volatile.Read(ref _largestBatchBytes);
 
     public ValueTask UpsertAsync(ITableEntity entity, CancellationToken cancellationToken = default) =>
         AddAsync(new TableTransactionAction(TableTransactionActionType.UpsertReplace, entity), EstimateBytes(entity), cancellationToken);
@@ -67,6 +75,8 @@ public sealed class TableBatchWriter : IAsyncDisposable
             await done.ConfigureAwait(false); // surfaces a failed batch now rather than at the end
         }
         var actions = buffer.Actions.ToArray();
+        var bytes = buffer.Bytes;
+        if (bytes > _largestBatchBytes) _largestBatchBytes = bytes;
         buffer.Actions.Clear();
         buffer.Sizes.Clear();
         buffer.Index.Clear();
@@ -82,6 +92,7 @@ public sealed class TableBatchWriter : IAsyncDisposable
         await previous.ConfigureAwait(false);
         await _table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
         Interlocked.Add(ref _written, actions.Length);
+        Interlocked.Increment(ref _batches);
     }
 
     /// <summary>Sends every pending batch and waits for all of them.</summary>

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Attribution.Core.Domain;
+using Attribution.Core.Feeds;
+using Attribution.Core.Rules;
+
+namespace Attribution.Cli;
+
+/// <summary>The command tree (§6). Each verb's work lives in its own class.</summary>
+internal static class Commands
+{
+    internal static readonly AsyncLocal<CommandContext?> Context = new();
+
+    public static CommandContext Current => Context.Value ?? throw new InvalidOperationException("No command context.");
+
+    public static readonly Option<string?> Storage = new("--storage")
+    {
+        Description = "Storage account connection string (default: ATTRIBUTION_STORAGE, else the embedded Azurite).",
+        Recursive = true,
+    };
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("attribution — partner attribution and competency credit: ingest feeds, recalculate, read results.");
+        root.Options.Add(Storage);
+        root.Subcommands.Add(IngestCommand.Create());
+        foreach (var command in ExtraCommands()) root.Subcommands.Add(command);
+        return root;
+    }
+
+    // Commands contributed by later capabilities register here so Build stays one list.
+    private static IEnumerable<Command> ExtraCommands() => CommandRegistry.All;
+
+    /// <summary>Parses `yyyy-MM` or fails as bad usage.</summary>
+    public static YearMonth? ParseAsOf(string? text) =>
+        text is null ? null
+        : YearMonth.TryParse(text, out var m) ? m
+        : throw new CliException($"--as-of '{text}' is not a month in the form yyyy-MM.", ExitCodes.BadUsage);
+
+    public static CreditRules LoadRules(string? path) =>
+        path is null ? CreditRulesLoader.Default
+        : File.Exists(path) ? CreditRulesLoader.LoadFile(path)
+        : throw new CliException($"--rules '{path}' does not exist.", ExitCodes.BadUsage);
+
+    public static FeedSource? ParseSource(string? text) =>
+        text is null ? null
+        : FeedSources.TryParse(text, out var s) ? s
+        : throw new CliException($"--source '{text}' is not one of: {FeedSources.AllNames}.", ExitCodes.BadUsage);
+}
+
+/// <summary>Where commands beyond ingest add themselves.</summary>
+internal static partial class CommandRegistry
+{
+    public static IEnumerable<Command> All => [];
+}

@@ -1,0 +1,114 @@
+using System.CommandLine;
+using Attribution.Core.Feeds;
+using Attribution.Core.Ingestion;
+using Attribution.Core.Rules;
+using Attribution.Core.Storage;
+using Spectre.Console;
+
+namespace Attribution.Cli;
+
+/// <summary>`attribution ingest FILE... [--source S]`: per-file counts; exit 1 when a file failed as a whole.</summary>
+internal static class IngestCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("FILE") { Description = "Feed files (.csv, .jsonl, optionally .gz).", Arity = ArgumentArity.OneOrMore };
+        var source = new Option<string?>("--source") { Description = $"Source of every file ({FeedSources.AllNames}); default: inferred from the folder or file name." };
+        var rules = new Option<string?>("--rules") { Description = "Rules file (its product-to-workload map reads csp reconciliation exports)." };
+        var command = new Command("ingest", "Ingest feed files into storage.") { files, source, rules };
+        command.SetAction(async (parse, ct) =>
+        {
+            await using var storage = await CliStorage.OpenAsync(parse.GetValue(Commands.Storage), ct).ConfigureAwait(false);
+            var inputs = ResolveInputs(parse.GetValue(files)!, Commands.ParseSource(parse.GetValue(source)));
+            var results = await IngestAllAsync(storage.Account, Commands.LoadRules(parse.GetValue(rules)), inputs, Commands.Current, ct).ConfigureAwait(false);
+            Print(Commands.Current, results);
+            return results.Any(r => r.Result.FailedAsWhole) ? ExitCodes.Failure : ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>Each file with its source; unknown files or sources are bad usage, reported before anything is ingested.</summary>
+    public static List<(string Path, FeedSource Source)> ResolveInputs(IEnumerable<string> paths, FeedSource? source)
+    {
+        var list = new List<(string, FeedSource)>();
+        foreach (var path in paths)
+        {
+            if (!File.Exists(path)) throw new CliException($"File not found: {path}", ExitCodes.BadUsage);
+            if (source is { } s) list.Add((path, s));
+            else if (FeedSources.TryInferFromPath(path, out var inferred)) list.Add((path, inferred));
+            else throw new CliException($"Cannot tell the source of '{path}': put it in a folder named after its source ({FeedSources.AllNames}), start its name with the source, or pass --source.", ExitCodes.BadUsage);
+        }
+        return list;
+    }
+
+    /// <summary>Every feed file under a folder, partners first so the directory is known before the rest.</summary>
+    public static List<(string Path, FeedSource Source)> DiscoverFeeds(string directory)
+    {
+        if (!Directory.Exists(directory)) throw new CliException($"Feeds folder not found: {directory}", ExitCodes.BadUsage);
+        var found = new List<(string Path, FeedSource Source)>();
+        foreach (var path in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            if (!FeedRowReader.TryDetectFormat(path, out _, out _)) continue; // READMEs and the like
+            if (FeedSources.TryInferFromPath(path, out var s)) found.Add((path, s));
+        }
+        return [.. found.OrderBy(f => f.Source).ThenBy(f => f.Path, StringComparer.Ordinal)];
+    }
+
+    public static async Task<List<(string Path, FeedIngestionResult Result)>> IngestAllAsync(
+        StorageAccount storage, CreditRules rules, IReadOnlyList<(string Path, FeedSource Source)> inputs, CommandContext context, CancellationToken ct)
+    {
+        var ingestor = new FeedIngestor(storage, rules);
+        var results = new List<(string, FeedIngestionResult)>();
+        if (context.Interactive)
+        {
+            await context.Console.Progress().AutoClear(true).StartAsync(async progress =>
+            {
+                foreach (var (path, source) in inputs)
+                {
+                    var task = progress.AddTask(Markup.Escape(Path.GetFileName(path)), maxValue: Math.Max(1, new FileInfo(path).Length));
+                    var reporter = new Progress<IngestionProgress>(p =>
+                    {
+                        // Two passes over the file: validation is the first half of the bar, writing the second.
+                        var half = task.MaxValue / 2;
+                        task.Value = p.Phase == IngestionPhase.Validating ? p.BytesRead / 2.0 : half + p.BytesRead / 2.0;
+                    });
+                    results.Add((path, await ingestor.IngestFileAsync(path, source, reporter, ct).ConfigureAwait(false)));
+                    task.Value = task.MaxValue;
+                }
+            }).ConfigureAwait(false);
+        }
+        else
+        {
+            foreach (var (path, source) in inputs)
+                results.Add((path, await ingestor.IngestFileAsync(path, source, null, ct).ConfigureAwait(false)));
+        }
+        return results;
+    }
+
+    public static void Print(CommandContext context, IReadOnlyList<(string Path, FeedIngestionResult Result)> results)
+    {
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumn("file").AddColumn("source").AddColumn("status")
+            .AddColumn(new TableColumn("rows").RightAligned()).AddColumn(new TableColumn("accepted").RightAligned())
+            .AddColumn(new TableColumn("rejected").RightAligned()).AddColumn("ingestion");
+        foreach (var (path, r) in results)
+        {
+            table.AddRow(Markup.Escape(path), r.Source.Name(), StatusMarkup(r.Status),
+                r.RowsTotal.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
+                r.RowsAccepted.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
+                r.RowsRejected.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), r.IngestionId);
+        }
+        context.Console.Write(table);
+        foreach (var (path, r) in results.Where(x => x.Result.Error is not null))
+            context.Console.MarkupLine($"[grey]{Markup.Escape(Path.GetFileName(path))}:[/] {Markup.Escape(r.Error!)}");
+    }
+
+    private static string StatusMarkup(IngestionStatus status) => status switch
+    {
+        IngestionStatus.Succeeded => "[green]Succeeded[/]",
+        IngestionStatus.CompletedWithRejections => "[yellow]CompletedWithRejections[/]",
+        IngestionStatus.Duplicate => "[grey]Duplicate[/]",
+        IngestionStatus.Failed => "[red]Failed[/]",
+        _ => status.ToString(),
+    };
+}

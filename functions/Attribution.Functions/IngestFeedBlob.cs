@@ -1,0 +1,40 @@
+using Attribution.Core.Feeds;
+using Attribution.Core.Ingestion;
+using Azure.Storage.Blobs;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+
+namespace Attribution.Functions;
+
+/// <summary>A feed file dropped at feeds/{source}/{name} is ingested by the same code as `attribution ingest`.</summary>
+public sealed class IngestFeedBlob(FeedIngestor ingestor, ILogger<IngestFeedBlob> logger)
+{
+    [Function(nameof(IngestFeedBlob))]
+    public async Task<FeedIngestionResult?> Run(
+        [BlobTrigger("feeds/{source}/{name}", Source = BlobTriggerSource.EventGrid, Connection = "AzureWebJobsStorage")] BlobClient blob,
+        string source,
+        string name,
+        CancellationToken cancellationToken)
+    {
+        if (!FeedSources.TryParse(source, out var feedSource))
+        {
+            // Retrying cannot fix a wrong folder: say so clearly and leave the blob where it is.
+            logger.UnknownSourceFolder(source, name, FeedSources.AllNames);
+            return null;
+        }
+        var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        // Storage failures propagate so the trigger retries; re-running converges on the same records.
+        var result = await ingestor.IngestAsync(
+            feedSource,
+            name,
+            ct => blob.OpenReadAsync(cancellationToken: ct),
+            properties.Value.ContentLength,
+            progress: null,
+            cancellationToken).ConfigureAwait(false);
+        if (result.Status == IngestionStatus.Failed)
+            logger.FeedFailed(source, name, result.IngestionId, result.Error);
+        else
+            logger.FeedIngested(source, name, result.Status.ToString(), result.RowsAccepted, result.RowsTotal, result.RowsRejected, result.IngestionId);
+        return result;
+    }
+}
