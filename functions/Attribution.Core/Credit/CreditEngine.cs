@@ -1,0 +1,305 @@
+using Attribution.Core.Domain;
+using Attribution.Core.Feeds;
+using Attribution.Core.Rules;
+
+namespace Attribution.Core.Credit;
+
+/// <summary>
+/// The pure credit engine (§3): shards compute additive partials over their tenants' usage rows, <see cref="Finish"/>
+/// merges them and applies the levels, <see cref="Explain"/> lists the evidence of one partner's credit through the
+/// same per-row walk.
+/// </summary>
+public static class CreditEngine
+{
+    /// <summary>Credits every usage row of the shard's window. Deterministic: same input order, same output bits.</summary>
+    public static ShardCredit ComputeShard(CreditInput input)
+    {
+        var prepared = new PreparedShard(input);
+        var accumulator = new ShardAccumulator(prepared);
+        var inWindow = CreditWalker.Walk(prepared, accumulator);
+        return accumulator.ToShardCredit(inWindow);
+    }
+
+    /// <summary>Merges the shards' partials (in the given order) and computes levels, next levels and progress.</summary>
+    public static CreditResults Finish(IEnumerable<ShardCredit> shards, CreditRules rules, YearMonth asOf)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        ArgumentNullException.ThrowIfNull(rules);
+        var competencyCount = rules.Competencies.Count;
+        var windowMonths = rules.WindowMonths;
+
+        var locations = new Dictionary<(long Id, int Competency), MetricsAcc>();
+        var globals = new Dictionary<(long Id, int Competency), MetricsAcc>();
+        var partners = new Dictionary<long, PartnerAcc>();
+        var subscriptionPartners = new List<SubscriptionPartnerRow>();
+        var incentives = new List<IncentiveEligibilityRow>();
+        long rowsInWindow = 0, rowsCredited = 0;
+
+        foreach (var shard in shards)
+        {
+            ArgumentNullException.ThrowIfNull(shard, nameof(shards));
+            Validate(shard, rules, asOf);
+            foreach (var l in shard.Locations) Merge(locations, l, windowMonths);
+            foreach (var g in shard.Globals) Merge(globals, g, windowMonths);
+            foreach (var p in shard.Partners)
+            {
+                if (!partners.TryGetValue(p.PartnerId, out var acc))
+                    partners.Add(p.PartnerId, acc = new PartnerAcc { GlobalPartnerId = p.GlobalPartnerId });
+                acc.Incentive += p.IncentiveEligibleAcrUsd;
+                acc.Rows += p.UsageRowsCredited;
+            }
+            subscriptionPartners.AddRange(shard.SubscriptionPartners);
+            incentives.AddRange(shard.IncentiveEligibility);
+            rowsInWindow += shard.UsageRowsInWindow;
+            rowsCredited += shard.UsageRowsCredited;
+        }
+
+        var credited = partners.Where(kv => kv.Value.Rows > 0).OrderBy(kv => kv.Key).ToList();
+        var partnerRows = new List<PartnerCreditRow>(credited.Count * competencyCount);
+        foreach (var (partnerId, acc) in credited)
+        {
+            for (var c = 0; c < competencyCount; c++)
+            {
+                var rule = rules.Competencies[c];
+                var m = locations.GetValueOrDefault((partnerId, c));
+                var (acr, peak, customers, sources) = Metrics(m);
+                var status = CreditLevels.Evaluate(rule, acr, peak, customers);
+                partnerRows.Add(new PartnerCreditRow
+                {
+                    PartnerId = partnerId,
+                    GlobalPartnerId = acc.GlobalPartnerId,
+                    Competency = rule.Name,
+                    AcrUsdTtm = acr,
+                    PeakMonthlyActiveUsers = peak,
+                    Customers = customers,
+                    Level = status.Level,
+                    NextLevel = status.NextLevel,
+                    Progress = status.Progress,
+                    IncentiveEligibleAcrUsdTtm = acc.Incentive,
+                    Sources = sources,
+                });
+            }
+        }
+
+        var byGlobal = credited.GroupBy(kv => kv.Value.GlobalPartnerId).OrderBy(g => g.Key).ToList();
+        var globalRows = new List<GlobalPartnerCreditRow>(byGlobal.Count * competencyCount);
+        foreach (var group in byGlobal)
+        {
+            var incentive = 0.0;
+            foreach (var kv in group) incentive += kv.Value.Incentive; // ascending location id
+            var locationList = string.Join(';', group.Select(kv => kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            for (var c = 0; c < competencyCount; c++)
+            {
+                var rule = rules.Competencies[c];
+                var (acr, peak, customers, sources) = Metrics(globals.GetValueOrDefault((group.Key, c)));
+                var status = CreditLevels.Evaluate(rule, acr, peak, customers);
+                globalRows.Add(new GlobalPartnerCreditRow
+                {
+                    GlobalPartnerId = group.Key,
+                    Competency = rule.Name,
+                    AcrUsdTtm = acr,
+                    PeakMonthlyActiveUsers = peak,
+                    Customers = customers,
+                    Level = status.Level,
+                    NextLevel = status.NextLevel,
+                    Progress = status.Progress,
+                    IncentiveEligibleAcrUsdTtm = incentive,
+                    Sources = sources,
+                    Locations = locationList,
+                });
+            }
+        }
+
+        return new CreditResults
+        {
+            AsOf = asOf,
+            RulesVersion = rules.RulesVersion,
+            PartnerCredit = partnerRows,
+            GlobalPartnerCredit = globalRows,
+            SubscriptionPartners = subscriptionPartners,
+            IncentiveEligibility = incentives,
+            Partners = credited.Count,
+            GlobalPartners = byGlobal.Count,
+            UsageRowsInWindow = rowsInWindow,
+            UsageRowsCredited = rowsCredited,
+        };
+    }
+
+    /// <summary>
+    /// The evidence of <paramref name="partnerId"/>'s credit on <paramref name="competency"/> (case-insensitive):
+    /// every credited usage row of the competency in the window, with the covering associations of this partner.
+    /// The metrics are ComputeShard + Finish over the same input, and the rows' credited revenue, summed in order,
+    /// equals <see cref="PartnerEvidence.AcrUsdTtm"/> exactly.
+    /// </summary>
+    public static PartnerEvidence Explain(CreditInput input, long partnerId, string competency)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentException.ThrowIfNullOrWhiteSpace(competency);
+        var rules = input.Rules;
+        var competencyIndex = -1;
+        for (var c = 0; c < rules.Competencies.Count; c++)
+        {
+            if (!string.Equals(rules.Competencies[c].Name, competency.Trim(), StringComparison.OrdinalIgnoreCase)) continue;
+            competencyIndex = c;
+            break;
+        }
+        if (competencyIndex < 0)
+            throw new ArgumentException(
+                $"Unknown competency '{competency}' (rules {rules.RulesVersion}: {string.Join(' ', rules.Competencies.Select(r => r.Name))}).",
+                nameof(competency));
+
+        var prepared = new PreparedShard(input);
+        var accumulator = new ShardAccumulator(prepared);
+        var collector = new EvidenceCollector(prepared, accumulator, partnerId, rules.Competencies[competencyIndex].Workloads);
+        var inWindow = CreditWalker.Walk(prepared, collector);
+        var results = Finish([accumulator.ToShardCredit(inWindow)], rules, input.AsOf);
+
+        var rule = rules.Competencies[competencyIndex];
+        var row = results.PartnerCredit.FirstOrDefault(r => r.PartnerId == partnerId && r.Competency == rule.Name);
+        var zero = CreditLevels.Evaluate(rule, 0, 0, 0);
+        return new PartnerEvidence
+        {
+            PartnerId = partnerId,
+            GlobalPartnerId = input.GlobalPartnerOf.TryGetValue(partnerId, out var g) ? g : partnerId,
+            Competency = rule.Name,
+            AsOf = input.AsOf,
+            RulesVersion = rules.RulesVersion,
+            CreditPolicy = rules.CreditPolicy,
+            Rows = collector.Rows,
+            AcrUsdTtm = row?.AcrUsdTtm ?? 0,
+            PeakMonthlyActiveUsers = row?.PeakMonthlyActiveUsers ?? 0,
+            Customers = row?.Customers ?? 0,
+            Level = row?.Level ?? zero.Level,
+            NextLevel = row is null ? zero.NextLevel : row.NextLevel,
+            Progress = row?.Progress ?? zero.Progress,
+            IncentiveEligibleAcrUsdTtm = row?.IncentiveEligibleAcrUsdTtm ?? 0,
+            Sources = row?.Sources ?? "",
+        };
+    }
+
+    private static void Validate(ShardCredit shard, CreditRules rules, YearMonth asOf)
+    {
+        if (shard.AsOf != asOf)
+            throw new ArgumentException($"A shard was computed for {shard.AsOf}, not {asOf}.", nameof(asOf));
+        if (shard.WindowMonths != rules.WindowMonths)
+            throw new ArgumentException($"A shard has a {shard.WindowMonths}-month window; the rules say {rules.WindowMonths}.", nameof(rules));
+        if (!shard.Competencies.SequenceEqual(rules.Competencies.Select(c => c.Name), StringComparer.Ordinal))
+            throw new ArgumentException("A shard was computed with other competencies than the rules'.", nameof(rules));
+    }
+
+    private static void Merge(Dictionary<(long, int), MetricsAcc> into, CompetencyPartial partial, int windowMonths)
+    {
+        if (partial.MonthlyActiveUsers.Count != windowMonths)
+            throw new ArgumentException($"Partial of partner {partial.PartnerId} has {partial.MonthlyActiveUsers.Count} months, not {windowMonths}.");
+        var key = (partial.PartnerId, partial.CompetencyIndex);
+        if (!into.TryGetValue(key, out var acc)) into.Add(key, acc = new MetricsAcc(windowMonths));
+        acc.Acr += partial.AcrUsd;
+        for (var m = 0; m < windowMonths; m++) acc.Users[m] += partial.MonthlyActiveUsers[m];
+        acc.Customers += partial.Customers;
+        acc.Sources |= partial.SourcesMask;
+    }
+
+    private static (double Acr, double Peak, int Customers, string Sources) Metrics(MetricsAcc? m)
+    {
+        if (m is null) return (0, 0, 0, "");
+        var peak = 0.0;
+        foreach (var u in m.Users) peak = Math.Max(peak, u);
+        return (m.Acr, peak, m.Customers, CreditSources.Names(m.Sources));
+    }
+
+    private sealed class MetricsAcc(int windowMonths)
+    {
+        public double Acr;
+        public readonly double[] Users = new double[windowMonths];
+        public int Customers;
+        public byte Sources;
+    }
+
+    private sealed class PartnerAcc
+    {
+        public long GlobalPartnerId;
+        public double Incentive;
+        public long Rows;
+    }
+}
+
+/// <summary>Explain's sink: forwards every row to the accumulator and records the target partner's credited rows.</summary>
+internal sealed class EvidenceCollector(PreparedShard p, ICreditSink inner, long partnerId, WorkloadSet workloads) : ICreditSink
+{
+    private readonly int _partner = p.TryGetPartner(partnerId, out var i) ? i : -1;
+    public readonly List<EvidenceRow> Rows = [];
+
+    public void OnRow(UsageRecord usage, int monthOffset, TenantState tenant, SubState subscription, ReadOnlySpan<Credited> credited)
+    {
+        inner.OnRow(usage, monthOffset, tenant, subscription, credited);
+        if (_partner < 0 || !workloads.Contains(usage.Workload)) return;
+        foreach (ref readonly var e in credited)
+        {
+            if (e.Partner != _partner) continue;
+            var revenue = usage.ConsumedRevenueUsd ?? 0;
+            var users = (double)(usage.ActiveUsers ?? 0);
+            Rows.Add(new EvidenceRow
+            {
+                CustomerTenantId = usage.CustomerTenantId,
+                SubscriptionId = usage.SubscriptionId,
+                Workload = usage.Workload,
+                Month = usage.Month,
+                ConsumedRevenueUsd = usage.ConsumedRevenueUsd,
+                ActiveUsers = usage.ActiveUsers,
+                Share = e.Share,
+                CreditedRevenueUsd = revenue * e.Share, // the accumulator's expression, so sums match bit for bit
+                CreditedActiveUsers = users * e.Share,
+                DporDays = e.DporDays,
+                DaysInMonth = p.DaysInMonth[monthOffset],
+                Sources = CreditSources.Names(e.Sources),
+                UsageLineage = usage.Lineage,
+                Associations = Evidence(usage, tenant, subscription, e),
+            });
+            return;
+        }
+    }
+
+    private List<EvidenceAssociation> Evidence(UsageRecord usage, TenantState tenant, SubState subscription, in Credited e)
+    {
+        var list = new List<EvidenceAssociation>();
+        if (p.Policy != CreditPolicy.DporOnly)
+        {
+            var workloadBit = 1 << (int)usage.Workload;
+            foreach (ref readonly var a in tenant.Assocs.AsSpan())
+            {
+                if (a.Partner != _partner || !a.Covers(usage.Month.Index, workloadBit, usage.SubscriptionId)) continue;
+                var source = p.Input.Associations[a.InputIndex];
+                list.Add(new EvidenceAssociation
+                {
+                    Source = source.Source,
+                    SourceName = source.Source.Name(),
+                    ValidFrom = source.ValidFrom,
+                    ValidTo = source.ValidTo,
+                    SubscriptionId = source.SubscriptionId,
+                    Workloads = source.Workloads,
+                    IngestionId = source.Lineage.IngestionId,
+                    Line = source.Lineage.Line,
+                });
+            }
+        }
+        if (e.DporDays > 0)
+        {
+            foreach (var seg in subscription.Segments)
+            {
+                if (seg.PartnerId != partnerId || seg.DaysIn(usage.Month) == 0) continue;
+                list.Add(new EvidenceAssociation
+                {
+                    Source = AssociationSource.Dpor,
+                    SourceName = AssociationSource.Dpor.Name(),
+                    ValidFrom = seg.From,
+                    ValidTo = seg.To,
+                    SubscriptionId = subscription.Id,
+                    Workloads = WorkloadSet.Empty,
+                    IngestionId = seg.SetEvent.Lineage.IngestionId,
+                    Line = seg.SetEvent.Lineage.Line,
+                });
+            }
+        }
+        return list;
+    }
+}
