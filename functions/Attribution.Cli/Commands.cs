@@ -41,14 +41,31 @@ internal static class Commands
         : File.Exists(path) ? CreditRulesLoader.LoadFile(path)
         : throw new CliException($"--rules '{path}' does not exist.", ExitCodes.BadUsage);
 
+    public static long ParsePartnerId(string text) =>
+        ValueRules.ParsePartnerId(text, out var id) is { } problem ? throw new CliException($"Partner ID {problem}.", ExitCodes.BadUsage) : id;
+
+    /// <summary>JSON output: camelCase, as the published table properties; nulls left out.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = true,
+    };
+
     public static FeedSource? ParseSource(string? text) =>
         text is null ? null
         : FeedSources.TryParse(text, out var s) ? s
         : throw new CliException($"--source '{text}' is not one of: {FeedSources.AllNames}.", ExitCodes.BadUsage);
 }
 
-/// <summary>Where commands beyond ingest add themselves.</summary>
-internal static partial class CommandRegistry
+/// <summary>Every verb beyond ingest, in help order.</summary>
+internal static class CommandRegistry
 {
-    public static IEnumerable<Command> All => [];
+    public static IEnumerable<Command> All =>
+    [
+        RunCommand.Create(),
+        RecalcCommand.Create(),
+        ReadCommands.Partner(),
+        ReadCommands.Subscription(),
+        GenerateCommand.Create(),
+    ];
 }

@@ -53,6 +53,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         // Pass 1: validate and hash.
         string sha256;
         string? wholeFileError = null;
+        Domain.YearMonth? latestUsage = null;
         await using (var raw = await open(cancellationToken).ConfigureAwait(false))
         {
             var observed = new ObservedStream(raw, hash: true);
@@ -72,6 +73,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
                             progress?.Report(new IngestionProgress(IngestionPhase.Validating, observed.BytesRead, totalBytes, rows));
                         }
                     }
+                    latestUsage = sink.LatestUsageMonth;
                 }
                 catch (Exception e) when (e is FeedFormatException or InvalidDataException)
                 {
@@ -80,7 +82,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
                 sha256 = observed.FinishHash();
             }
         }
-        result = result with { ContentSha256 = sha256 };
+        result = result with { ContentSha256 = sha256, LatestUsageMonth = latestUsage };
         if (wholeFileError is not null)
             return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = wholeFileError }, cancellationToken).ConfigureAwait(false);
 

@@ -27,6 +27,9 @@ public sealed record FeedIngestionResult(
     string? Error = null,
     string? DuplicateOf = null)
 {
+    /// <summary>The latest month among the file's accepted usage rows (not stored; lets `run` pick a default asOf).</summary>
+    public Domain.YearMonth? LatestUsageMonth { get; init; }
+
     /// <summary>The whole file or message could not be used (bad header, unreadable, storage failure).</summary>
     public bool FailedAsWhole => Status == IngestionStatus.Failed;
 }

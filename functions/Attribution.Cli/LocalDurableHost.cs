@@ -1,0 +1,164 @@
+using Attribution.Core.Recalculation;
+using Attribution.Core.Storage;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using DurableTask.Core.Exceptions;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Converters;
+using Microsoft.DurableTask.Worker.Shims;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Attribution.Cli;
+
+/// <summary>
+/// Runs RecalculateCredit locally on the Durable Task Framework's Azure Storage backend — the engine and
+/// storage layout Durable Functions uses — over any storage account (Azurite locally). The orchestrator and
+/// activities are the same classes the function app runs, adapted by DurableTaskShimFactory.
+/// </summary>
+public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
+{
+    private readonly AzureStorageOrchestrationService _service;
+    private readonly TaskHubClient _client;
+    private TaskHubWorker? _worker;
+
+    private LocalDurableHost(AzureStorageOrchestrationService service, TaskHubClient client, string taskHub)
+    {
+        _service = service;
+        _client = client;
+        TaskHub = taskHub;
+    }
+
+    public string TaskHub { get; }
+
+    public static async Task<LocalDurableHost> StartAsync(StorageAccount storage, string taskHub, bool startWorker = true, ILoggerFactory? loggerFactory = null)
+    {
+        var connectionString = storage.ConnectionString
+            ?? throw new InvalidOperationException("The local Durable Task worker needs a storage connection string.");
+        var settings = new AzureStorageOrchestrationServiceSettings
+        {
+            StorageAccountClientProvider = new StorageAccountClientProvider(connectionString),
+            TaskHubName = taskHub,
+            PartitionCount = 2,
+            // Local runs are short: poll briskly, and let a stopped worker's leases and messages come back soon.
+            MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
+            LeaseInterval = TimeSpan.FromSeconds(10),
+            LeaseRenewInterval = TimeSpan.FromSeconds(3),
+            LeaseAcquireInterval = TimeSpan.FromSeconds(2),
+            WorkItemQueueVisibilityTimeout = TimeSpan.FromSeconds(20),
+            ControlQueueVisibilityTimeout = TimeSpan.FromSeconds(20),
+            LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance,
+        };
+        var service = new AzureStorageOrchestrationService(settings);
+        await service.CreateIfNotExistsAsync().ConfigureAwait(false);
+        var host = new LocalDurableHost(service, new TaskHubClient(service, new SystemTextJsonConverter(), loggerFactory ?? NullLoggerFactory.Instance), taskHub);
+        if (startWorker) await host.StartWorkerAsync(storage, loggerFactory).ConfigureAwait(false);
+        return host;
+    }
+
+    /// <summary>Starts (or, after <see cref="StopWorkerAsync"/>, restarts) the worker that runs orchestrations and activities.</summary>
+    public async Task StartWorkerAsync(StorageAccount storage, ILoggerFactory? loggerFactory = null)
+    {
+        var factory = DurableTaskShimFactory.Default;
+        var activities = new RecalculationActivities(storage);
+        var worker = new TaskHubWorker(_service, loggerFactory ?? NullLoggerFactory.Instance);
+        worker.AddTaskOrchestrations(new Creator<TaskOrchestration>(RecalculationActivityNames.Orchestration,
+            () => factory.CreateOrchestration(RecalculationActivityNames.Orchestration, new RecalculateCreditOrchestrator())));
+        void Activity(string name, Func<ITaskActivity> create) =>
+            worker.AddTaskActivities(new Creator<DurableTask.Core.TaskActivity>(name, () => factory.CreateActivity(name, create())));
+        Activity(RecalculationActivityNames.Begin, () => new BeginRecalculationActivity(activities));
+        Activity(RecalculationActivityNames.ComputeShard, () => new ComputeCreditShardActivity(activities));
+        Activity(RecalculationActivityNames.Stage, () => new StageCreditResultsActivity(activities));
+        Activity(RecalculationActivityNames.Complete, () => new CompleteRecalculationActivity(activities));
+        Activity(RecalculationActivityNames.Fail, () => new FailRecalculationActivity(activities));
+        await worker.StartAsync().ConfigureAwait(false);
+        _worker = worker;
+    }
+
+    /// <summary>Stops the worker as a crash would (forced: in-flight work is abandoned, not finished).</summary>
+    public async Task StopWorkerAsync(bool forced = true)
+    {
+        var worker = _worker;
+        _worker = null;
+        if (worker is not null) await worker.StopAsync(forced).ConfigureAwait(false);
+    }
+
+    public async Task<InstanceState?> GetStateAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var state = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        return state is null ? null : Map(state.OrchestrationStatus);
+    }
+
+    public async Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.CreateOrchestrationInstanceAsync(RecalculationActivityNames.Orchestration, "", instanceId, request, null,
+                [OrchestrationStatus.Pending, OrchestrationStatus.Running]).ConfigureAwait(false);
+            return true;
+        }
+        catch (OrchestrationAlreadyExistsException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Waits for the instance to finish; returns its outcome or throws with the failure.</summary>
+    public async Task<RecalculationOutcome> WaitAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var state = await _client.WaitForOrchestrationAsync(new OrchestrationInstance { InstanceId = instanceId }, timeout, cancellationToken).ConfigureAwait(false)
+            ?? throw new TimeoutException($"Recalculation {instanceId} did not finish within {timeout.TotalSeconds:0}s.");
+        return state.OrchestrationStatus switch
+        {
+            OrchestrationStatus.Completed => JsonDataConverter.Default.Deserialize<RecalculationOutcome>(state.Output)
+                ?? throw new InvalidOperationException("The recalculation finished without an outcome."),
+            OrchestrationStatus.Failed => throw new InvalidOperationException($"Recalculation {instanceId} failed: {state.FailureDetails?.ErrorMessage ?? state.Output}"),
+            var other when Map(other) is InstanceState.Pending or InstanceState.Running => throw new TimeoutException($"Recalculation {instanceId} did not finish within {timeout.TotalSeconds:0}s."),
+            var other => throw new InvalidOperationException($"Recalculation {instanceId} ended {other}."),
+        };
+    }
+
+    private static InstanceState Map(OrchestrationStatus status) => status switch
+    {
+        OrchestrationStatus.Pending => InstanceState.Pending,
+        OrchestrationStatus.Running or OrchestrationStatus.ContinuedAsNew or OrchestrationStatus.Suspended => InstanceState.Running,
+        OrchestrationStatus.Completed => InstanceState.Completed,
+        OrchestrationStatus.Failed => InstanceState.Failed,
+        OrchestrationStatus.Terminated or OrchestrationStatus.Canceled => InstanceState.Terminated,
+        _ => InstanceState.Unknown,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopWorkerAsync(forced: false).ConfigureAwait(false);
+        _service.Dispose();
+    }
+
+    /// <summary>
+    /// The client serializes orchestration input with the same System.Text.Json converter the shims read it with
+    /// (DTFx's default is Newtonsoft, which would disagree on shapes).
+    /// </summary>
+    private sealed class SystemTextJsonConverter : DurableTask.Core.Serializing.DataConverter
+    {
+        public override string? Serialize(object? value) => JsonDataConverter.Default.Serialize(value);
+
+        public override string? Serialize(object? value, bool formatted) => JsonDataConverter.Default.Serialize(value);
+
+        public override object? Deserialize(string? data, Type objectType) => JsonDataConverter.Default.Deserialize(data, objectType);
+    }
+
+    /// <summary>Creates a fresh shim per execution: an orchestration shim holds per-execution state.</summary>
+    private sealed class Creator<T> : ObjectCreator<T>
+    {
+        private readonly Func<T> _create;
+
+        public Creator(string name, Func<T> create)
+        {
+            Name = name;
+            Version = "";
+            _create = create;
+        }
+
+        public override T Create() => _create();
+    }
+}

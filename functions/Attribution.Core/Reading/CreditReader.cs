@@ -1,0 +1,106 @@
+using System.Globalization;
+using Attribution.Core.Domain;
+using Attribution.Core.Recalculation;
+using Attribution.Core.Storage;
+using Azure.Data.Tables;
+
+namespace Attribution.Core.Reading;
+
+/// <summary>One competency of a partner's credit (the PartnerCredit / GlobalPartnerCredit properties).</summary>
+public sealed record CompetencyCredit(
+    string Competency,
+    double AcrUsdTtm,
+    double PeakMonthlyActiveUsers,
+    int Customers,
+    string Level,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? NextLevel,
+    double Progress,
+    double IncentiveEligibleAcrUsdTtm,
+    string Sources);
+
+/// <summary>A partner's credit for one asOf: the shape of `attribution partner --json` and the read API.</summary>
+public sealed record PartnerCreditView(
+    string PartnerId,
+    string AsOf,
+    string Scope,
+    IReadOnlyList<CompetencyCredit> Competencies,
+    string? GlobalPartnerId = null,
+    string? Locations = null,
+    string? RunId = null,
+    string? RulesVersion = null,
+    string? Scenario = null);
+
+public sealed record SubscriptionPartnerView(string PartnerId, string CustomerTenantId, string Sources, bool IsDpor, string Workloads);
+
+public sealed record SubscriptionView(string SubscriptionId, string AsOf, IReadOnlyList<SubscriptionPartnerView> Partners, string? RunId = null);
+
+/// <summary>
+/// Reads results the way downstream readers should: resolve the published run of an asOf (or a scenario's run)
+/// from RecalculationRuns, then read that run's complete snapshot — never a mix of runs.
+/// </summary>
+public sealed class CreditReader(StorageAccount storage)
+{
+    private readonly RunStore _runs = new(storage);
+    private readonly ResultStore _results = new(storage);
+
+    /// <summary>The run to read: the scenario's latest, or the published run of asOf (latest asOf when null).</summary>
+    public Task<RecalculationRun?> ResolveRunAsync(YearMonth? asOf, string? scenario = null, CancellationToken cancellationToken = default) =>
+        scenario is null ? _runs.PublishedAsync(asOf, cancellationToken) : _runs.LatestScenarioAsync(scenario, asOf, cancellationToken);
+
+    public async Task<PartnerCreditView?> PartnerAsync(long partnerId, RecalculationRun run, bool global, CancellationToken cancellationToken = default)
+    {
+        var table = global ? TableNames.GlobalPartnerCredit : TableNames.PartnerCredit;
+        var rows = await _results.ReadAsync(run.RunId, table, partnerId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        rows = rows.Where(r => r.RowKey.StartsWith(run.AsOf + "|", StringComparison.Ordinal)).ToList();
+        if (rows.Count == 0) return null;
+        var first = rows[0];
+        return new PartnerCreditView(
+            partnerId.ToString(CultureInfo.InvariantCulture),
+            run.AsOf,
+            global ? "global" : "location",
+            rows.Select(ToCompetency).ToList(),
+            global ? null : first.GetString("globalPartnerId"),
+            global ? first.GetString("locations") : null,
+            run.RunId,
+            first.GetString("rulesVersion"),
+            run.Scenario);
+    }
+
+    public async Task<SubscriptionView?> SubscriptionAsync(Guid subscriptionId, RecalculationRun run, CancellationToken cancellationToken = default)
+    {
+        var rows = await _results.ReadAsync(run.RunId, TableNames.SubscriptionPartners, subscriptionId.ToString("D"), cancellationToken).ConfigureAwait(false);
+        rows = rows.Where(r => r.RowKey.StartsWith(run.AsOf + "|", StringComparison.Ordinal)).ToList();
+        if (rows.Count == 0) return null;
+        return new SubscriptionView(subscriptionId.ToString("D"), run.AsOf,
+            rows.Select(r => new SubscriptionPartnerView(
+                    r.GetString("partnerId") ?? "", r.GetString("customerTenantId") ?? "", r.GetString("sources") ?? "",
+                    r.GetBoolean("isDpor") ?? false, r.GetString("workloads") ?? ""))
+                .OrderByDescending(p => p.IsDpor).ThenBy(p => long.Parse(p.PartnerId, CultureInfo.InvariantCulture)).ToList(),
+            run.RunId);
+    }
+
+    /// <summary>Every partner's credit of a run (location scope), ordered by partner id.</summary>
+    public async Task<List<PartnerCreditView>> AllPartnersAsync(RecalculationRun run, CancellationToken cancellationToken = default)
+    {
+        var byPartner = new SortedDictionary<long, List<TableEntity>>();
+        await foreach (var e in _results.ReadAllAsync(run.RunId, TableNames.PartnerCredit, cancellationToken).ConfigureAwait(false))
+        {
+            var id = long.Parse(e.PartitionKey, CultureInfo.InvariantCulture);
+            if (!byPartner.TryGetValue(id, out var list)) byPartner[id] = list = [];
+            list.Add(e);
+        }
+        return byPartner.Select(kv => new PartnerCreditView(kv.Key.ToString(CultureInfo.InvariantCulture), run.AsOf, "location",
+            kv.Value.Select(ToCompetency).ToList(), kv.Value[0].GetString("globalPartnerId"), null, run.RunId, kv.Value[0].GetString("rulesVersion"), run.Scenario)).ToList();
+    }
+
+    private static CompetencyCredit ToCompetency(TableEntity e) => new(
+        e.GetString("competency") ?? "",
+        e.GetDouble("acrUsdTtm") ?? 0,
+        e.GetDouble("peakMonthlyActiveUsers") ?? 0,
+        e.GetInt32("customers") ?? 0,
+        e.GetString("level") ?? "None",
+        e.GetString("nextLevel"),
+        e.GetDouble("progress") ?? 0,
+        e.GetDouble("incentiveEligibleAcrUsdTtm") ?? 0,
+        e.GetString("sources") ?? "");
+}

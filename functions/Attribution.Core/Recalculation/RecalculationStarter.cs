@@ -1,0 +1,60 @@
+using System.Globalization;
+using Attribution.Core.Domain;
+
+namespace Attribution.Core.Recalculation;
+
+/// <summary>The state of an orchestration instance, as either host reports it.</summary>
+public enum InstanceState
+{
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Terminated,
+    Unknown,
+}
+
+/// <summary>Starts and inspects RecalculateCredit instances: Durable Functions' client or the local DTFx client.</summary>
+public interface IRecalculationInstances
+{
+    Task<InstanceState?> GetStateAsync(string instanceId, CancellationToken cancellationToken);
+
+    /// <summary>Starts the orchestration; returns false when an active instance with that id exists.</summary>
+    Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken);
+}
+
+public sealed record StartOutcome(bool Started, string InstanceId, string? RunId, string AsOf);
+
+/// <summary>
+/// One recalculation per asOf at a time: the instance id is fixed per asOf and its state is checked before
+/// starting, because starting a fixed id alone could restart an instance that is still running.
+/// </summary>
+public sealed class RecalculationStarter(IRecalculationInstances instances, TimeProvider? timeProvider = null)
+{
+    public const int DefaultShardCount = 8;
+    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+
+    public static string InstanceIdFor(YearMonth asOf, string? scenario) =>
+        scenario is null ? $"recalc-{asOf}" : $"scenario-{asOf}-{scenario}";
+
+    /// <summary>The month before the current one: the last complete month.</summary>
+    public static YearMonth LastCompleteMonth(DateTimeOffset now) => YearMonth.Of(DateOnly.FromDateTime(now.UtcDateTime)).AddMonths(-1);
+
+    public YearMonth DefaultAsOf() => LastCompleteMonth(_time.GetUtcNow());
+
+    public static bool IsActive(InstanceState? state) => state is InstanceState.Pending or InstanceState.Running;
+
+    public async Task<StartOutcome> StartAsync(YearMonth asOf, string rulesJson, string? scenario = null, int shardCount = DefaultShardCount, CancellationToken cancellationToken = default)
+    {
+        if (scenario is not null && (scenario.Length is 0 or > 40 || !scenario.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+            throw new ArgumentException("A scenario name is 1-40 letters, digits, '-' or '_'.", nameof(scenario));
+        var instanceId = InstanceIdFor(asOf, scenario);
+        if (IsActive(await instances.GetStateAsync(instanceId, cancellationToken).ConfigureAwait(false)))
+            return new StartOutcome(false, instanceId, null, asOf.ToString());
+        var now = _time.GetUtcNow();
+        var runId = string.Create(CultureInfo.InvariantCulture, $"{asOf}-{now.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Guid.NewGuid().ToString("N")[..6]}");
+        var request = new RecalculationRequest(runId, asOf.ToString(), rulesJson, scenario, shardCount);
+        var started = await instances.StartAsync(instanceId, request, cancellationToken).ConfigureAwait(false);
+        return new StartOutcome(started, instanceId, started ? runId : null, asOf.ToString());
+    }
+}

@@ -1,0 +1,76 @@
+using Attribution.Core.Domain;
+using Azure.Data.Tables;
+
+namespace Attribution.Core.Storage;
+
+/// <summary>Reads the canonical records back for the engine: the partner directory, and a shard's buckets.</summary>
+public sealed class RecordStore(StorageAccount storage)
+{
+    public async Task<Dictionary<long, long>> GlobalPartnerMapAsync(CancellationToken cancellationToken = default)
+    {
+        var map = new Dictionary<long, long>();
+        await foreach (var p in PartnersAsync(cancellationToken).ConfigureAwait(false)) map[p.PartnerId] = p.GlobalPartnerId;
+        return map;
+    }
+
+    public async IAsyncEnumerable<PartnerRecord> PartnersAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.PartnersPartition}");
+        await foreach (var e in storage.Table(TableNames.Partners).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+            yield return RecordEntities.ToPartner(e);
+    }
+
+    public static IEnumerable<int> BucketsOfShard(int shard, int shardCount) =>
+        Enumerable.Range(0, RecordEntities.BucketCount).Where(b => b % shardCount == shard);
+
+    /// <summary>Usage rows of a bucket within [from, to] months (the filter runs in storage).</summary>
+    public async Task<List<UsageRecord>> UsageAsync(int bucket, YearMonth from, YearMonth to, CancellationToken cancellationToken = default)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)} and month ge {from.ToString()} and month le {to.ToString()}");
+        var list = new List<UsageRecord>();
+        await foreach (var e in storage.Table(TableNames.UsageRecords).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(RecordEntities.ToUsage(e));
+        return list;
+    }
+
+    public async Task<List<Association>> AssociationsAsync(int bucket, CancellationToken cancellationToken = default)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)}");
+        var list = new List<Association>();
+        await foreach (var e in storage.Table(TableNames.Associations).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(RecordEntities.ToAssociation(e));
+        return list;
+    }
+
+    public async Task<List<DporEvent>> DporEventsAsync(int bucket, CancellationToken cancellationToken = default)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)}");
+        var list = new List<DporEvent>();
+        await foreach (var e in storage.Table(TableNames.DporEvents).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(RecordEntities.ToDporEvent(e));
+        return list;
+    }
+
+    /// <summary>Everything stored for one customer tenant (evidence reads a tenant at a time).</summary>
+    public async Task<(List<UsageRecord> Usage, List<Association> Associations, List<DporEvent> Dpor)> TenantAsync(
+        Guid tenant, YearMonth from, YearMonth to, CancellationToken cancellationToken = default)
+    {
+        var bucket = RecordEntities.BucketOf(tenant);
+        var prefix = tenant.ToString("D") + "|";
+        var pk = RecordEntities.BucketKey(bucket);
+        var range = TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey ge {prefix} and RowKey lt {prefix + "~"}");
+        var usage = new List<UsageRecord>();
+        await foreach (var e in storage.Table(TableNames.UsageRecords).QueryAsync<TableEntity>(range, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var u = RecordEntities.ToUsage(e);
+            if (u.Month >= from && u.Month <= to) usage.Add(u);
+        }
+        var associations = new List<Association>();
+        await foreach (var e in storage.Table(TableNames.Associations).QueryAsync<TableEntity>(range, cancellationToken: cancellationToken).ConfigureAwait(false))
+            associations.Add(RecordEntities.ToAssociation(e));
+        var dpor = new List<DporEvent>();
+        await foreach (var e in storage.Table(TableNames.DporEvents).QueryAsync<TableEntity>(range, cancellationToken: cancellationToken).ConfigureAwait(false))
+            dpor.Add(RecordEntities.ToDporEvent(e));
+        return (usage, associations, dpor);
+    }
+}
