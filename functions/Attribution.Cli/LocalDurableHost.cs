@@ -89,6 +89,21 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
         return state is null ? null : Map(state.OrchestrationStatus);
     }
 
+    public async Task<RecalculationStatus?> GetStatusAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var state = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        if (state is null) return null;
+        var status = Map(state.OrchestrationStatus);
+        return new RecalculationStatus(
+            instanceId,
+            status,
+            new DateTimeOffset(DateTime.SpecifyKind(state.CreatedTime, DateTimeKind.Utc)),
+            new DateTimeOffset(DateTime.SpecifyKind(state.LastUpdatedTime, DateTimeKind.Utc)),
+            state.Input is null ? null : JsonDataConverter.Default.Deserialize<RecalculationRequest>(state.Input),
+            status == InstanceState.Completed && state.Output is not null ? JsonDataConverter.Default.Deserialize<RecalculationOutcome>(state.Output) : null,
+            status == InstanceState.Failed ? state.FailureDetails?.ErrorMessage ?? state.Output : null);
+    }
+
     public async Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken)
     {
         try

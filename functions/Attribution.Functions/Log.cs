@@ -14,3 +14,12 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Information, "Feed {Source}/{Name}: {Status}, {Accepted}/{Total} accepted, {Rejected} rejected (ingestion {IngestionId}).")]
     public static partial void FeedIngested(this ILogger logger, string source, string name, string status, long accepted, long total, long rejected, string ingestionId);
 }
+
+internal static partial class RecalculationLog
+{
+    [LoggerMessage(10, LogLevel.Information, "Recalculation for {AsOf} started: instance {InstanceId}, run {RunId}.")]
+    public static partial void RecalculationStarted(this ILogger logger, string asOf, string instanceId, string runId);
+
+    [LoggerMessage(11, LogLevel.Warning, "Recalculation for {AsOf} is already running (instance {InstanceId}); not started again.")]
+    public static partial void RecalculationAlreadyRunning(this ILogger logger, string asOf, string instanceId);
+}

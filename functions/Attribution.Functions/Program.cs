@@ -22,20 +22,29 @@ namespace Attribution.Functions
             // Identity-based in Azure (AzureWebJobsStorage__accountName + __credential=managedidentity), a connection string locally.
             services.AddSingleton(_ => StorageAccount.FromSettings(name => configuration[name]));
             services.AddSingleton(_ => AppRules.Load(configuration[AppRules.SettingName]));
+            services.AddSingleton(sp => sp.GetRequiredService<AppRulesSource>().Rules);
             services.AddSingleton(sp => new FeedIngestor(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<CreditRules>()));
+            services.AddSingleton(sp => new Attribution.Core.Recalculation.RecalculationActivities(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton(TimeProvider.System);
             return services;
         }
     }
+
+    /// <summary>The app's rules and their JSON text (a run carries the exact text it started with).</summary>
+    public sealed record AppRulesSource(string Json, CreditRules Rules);
 
     /// <summary>Rules for the app: setting ATTRIBUTION_RULES holds a file path or the JSON itself; default: the shipped rules.</summary>
     public static class AppRules
     {
         public const string SettingName = "ATTRIBUTION_RULES";
 
-        public static CreditRules Load(string? setting) =>
-            string.IsNullOrWhiteSpace(setting) ? CreditRulesLoader.Default
-            : setting.TrimStart().StartsWith('{') ? CreditRulesLoader.Parse(setting)
-            : CreditRulesLoader.LoadFile(setting);
+        /// <summary>Validates at start-up, so bad rules fail fast with the field named.</summary>
+        public static AppRulesSource Load(string? setting)
+        {
+            var json = string.IsNullOrWhiteSpace(setting) ? CreditRulesLoader.DefaultJson
+                : setting.TrimStart().StartsWith('{') ? setting
+                : File.ReadAllText(setting);
+            return new AppRulesSource(json, CreditRulesLoader.Parse(json));
+        }
     }
 }

@@ -14,10 +14,22 @@ public enum InstanceState
     Unknown,
 }
 
+/// <summary>What `GET /api/recalculations/{id}` reports about an instance.</summary>
+public sealed record RecalculationStatus(
+    string InstanceId,
+    InstanceState State,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset LastUpdatedAt,
+    RecalculationRequest? Input,
+    RecalculationOutcome? Output,
+    string? Failure);
+
 /// <summary>Starts and inspects RecalculateCredit instances: Durable Functions' client or the local DTFx client.</summary>
 public interface IRecalculationInstances
 {
     Task<InstanceState?> GetStateAsync(string instanceId, CancellationToken cancellationToken);
+
+    Task<RecalculationStatus?> GetStatusAsync(string instanceId, CancellationToken cancellationToken);
 
     /// <summary>Starts the orchestration; returns false when an active instance with that id exists.</summary>
     Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken);

@@ -1,0 +1,32 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Attribution.Functions.Api;
+
+/// <summary>RFC 9457 problem-details responses: every error of the API has this shape.</summary>
+public static class Problems
+{
+    public static ObjectResult Create(int status, string title, string detail, string? instance = null)
+    {
+        var problem = new ProblemDetails
+        {
+            Status = status,
+            Title = title,
+            Detail = detail,
+            Instance = instance,
+            Type = $"https://httpstatuses.io/{status}",
+        };
+        var result = new ObjectResult(problem) { StatusCode = status };
+        result.ContentTypes.Add("application/problem+json");
+        return result;
+    }
+
+    public static ObjectResult BadRequest(string detail, HttpRequest? request = null) =>
+        Create(StatusCodes.Status400BadRequest, "Bad request", detail, request?.Path);
+
+    public static ObjectResult NotFound(string detail, HttpRequest? request = null) =>
+        Create(StatusCodes.Status404NotFound, "Not found", detail, request?.Path);
+
+    public static ObjectResult Conflict(string detail, HttpRequest? request = null) =>
+        Create(StatusCodes.Status409Conflict, "Conflict", detail, request?.Path);
+}

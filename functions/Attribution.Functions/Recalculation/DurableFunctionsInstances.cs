@@ -1,0 +1,44 @@
+using Attribution.Core.Recalculation;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+
+namespace Attribution.Functions.Recalculation;
+
+/// <summary>RecalculateCredit instances through the Durable Functions client.</summary>
+public sealed class DurableFunctionsInstances(DurableTaskClient client) : IRecalculationInstances
+{
+    public async Task<InstanceState?> GetStateAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+        return metadata is null ? null : Map(metadata.RuntimeStatus);
+    }
+
+    public async Task<RecalculationStatus?> GetStatusAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var m = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+        if (m is null) return null;
+        var state = Map(m.RuntimeStatus);
+        return new RecalculationStatus(
+            instanceId, state, m.CreatedAt, m.LastUpdatedAt,
+            m.SerializedInput is null ? null : m.ReadInputAs<RecalculationRequest>(),
+            state == InstanceState.Completed && m.SerializedOutput is not null ? m.ReadOutputAs<RecalculationOutcome>() : null,
+            state == InstanceState.Failed ? m.FailureDetails?.ErrorMessage : null);
+    }
+
+    public async Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken)
+    {
+        await client.ScheduleNewOrchestrationInstanceAsync(RecalculationActivityNames.Orchestration, request,
+            new StartOrchestrationOptions(instanceId), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private static InstanceState Map(OrchestrationRuntimeStatus status) => status switch
+    {
+        OrchestrationRuntimeStatus.Pending => InstanceState.Pending,
+        OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Suspended => InstanceState.Running,
+        OrchestrationRuntimeStatus.Completed => InstanceState.Completed,
+        OrchestrationRuntimeStatus.Failed => InstanceState.Failed,
+        OrchestrationRuntimeStatus.Terminated => InstanceState.Terminated,
+        _ => InstanceState.Unknown,
+    };
+}
