@@ -21,6 +21,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
     private readonly AzureStorageOrchestrationService _service;
     private readonly TaskHubClient _client;
     private TaskHubWorker? _worker;
+    private bool _crashed;
 
     private LocalDurableHost(AzureStorageOrchestrationService service, TaskHubClient client, string taskHub)
     {
@@ -31,7 +32,10 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
 
     public string TaskHub { get; }
 
-    public static async Task<LocalDurableHost> StartAsync(StorageAccount storage, string taskHub, bool startWorker = true, ILoggerFactory? loggerFactory = null)
+    /// <summary>Runs before every activity (name, input): an extension point for tracing or for holding work in tests.</summary>
+    public delegate Task ActivityInterceptor(string activityName, object? input);
+
+    public static async Task<LocalDurableHost> StartAsync(StorageAccount storage, string taskHub, bool startWorker = true, ILoggerFactory? loggerFactory = null, ActivityInterceptor? beforeActivity = null)
     {
         var connectionString = storage.ConnectionString
             ?? throw new InvalidOperationException("The local Durable Task worker needs a storage connection string.");
@@ -52,12 +56,12 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
         var service = new AzureStorageOrchestrationService(settings);
         await service.CreateIfNotExistsAsync().ConfigureAwait(false);
         var host = new LocalDurableHost(service, new TaskHubClient(service, new SystemTextJsonConverter(), loggerFactory ?? NullLoggerFactory.Instance), taskHub);
-        if (startWorker) await host.StartWorkerAsync(storage, loggerFactory).ConfigureAwait(false);
+        if (startWorker) await host.StartWorkerAsync(storage, loggerFactory, beforeActivity).ConfigureAwait(false);
         return host;
     }
 
     /// <summary>Starts (or, after <see cref="StopWorkerAsync"/>, restarts) the worker that runs orchestrations and activities.</summary>
-    public async Task StartWorkerAsync(StorageAccount storage, ILoggerFactory? loggerFactory = null)
+    public async Task StartWorkerAsync(StorageAccount storage, ILoggerFactory? loggerFactory = null, ActivityInterceptor? beforeActivity = null)
     {
         var factory = DurableTaskShimFactory.Default;
         var activities = new RecalculationActivities(storage);
@@ -65,7 +69,8 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
         worker.AddTaskOrchestrations(new Creator<TaskOrchestration>(RecalculationActivityNames.Orchestration,
             () => factory.CreateOrchestration(RecalculationActivityNames.Orchestration, new RecalculateCreditOrchestrator())));
         void Activity(string name, Func<ITaskActivity> create) =>
-            worker.AddTaskActivities(new Creator<DurableTask.Core.TaskActivity>(name, () => factory.CreateActivity(name, create())));
+            worker.AddTaskActivities(new Creator<DurableTask.Core.TaskActivity>(name,
+                () => factory.CreateActivity(name, beforeActivity is null ? create() : new InterceptedActivity(name, create(), beforeActivity))));
         Activity(RecalculationActivityNames.Begin, () => new BeginRecalculationActivity(activities));
         Activity(RecalculationActivityNames.ComputeShard, () => new ComputeCreditShardActivity(activities));
         Activity(RecalculationActivityNames.Stage, () => new StageCreditResultsActivity(activities));
@@ -81,6 +86,18 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
         var worker = _worker;
         _worker = null;
         if (worker is not null) await worker.StopAsync(forced).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stops as a dying process would: the worker stops fetching, in-flight work is not finished or reported,
+    /// and the backend stops renewing its leases and message locks, so another worker takes over once they expire.
+    /// This host is unusable afterwards.
+    /// </summary>
+    public async Task CrashAsync()
+    {
+        await StopWorkerAsync(forced: true).ConfigureAwait(false);
+        _service.Dispose();
+        _crashed = true;
     }
 
     public async Task<InstanceState?> GetStateAsync(string instanceId, CancellationToken cancellationToken)
@@ -145,6 +162,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_crashed) return;
         await StopWorkerAsync(forced: false).ConfigureAwait(false);
         _service.Dispose();
     }
@@ -160,6 +178,18 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
         public override string? Serialize(object? value, bool formatted) => JsonDataConverter.Default.Serialize(value);
 
         public override object? Deserialize(string? data, Type objectType) => JsonDataConverter.Default.Deserialize(data, objectType);
+    }
+
+    private sealed class InterceptedActivity(string name, ITaskActivity inner, ActivityInterceptor before) : ITaskActivity
+    {
+        public Type InputType => inner.InputType;
+        public Type OutputType => inner.OutputType;
+
+        public async Task<object?> RunAsync(TaskActivityContext context, object? input)
+        {
+            await before(name, input).ConfigureAwait(false);
+            return await inner.RunAsync(context, input).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Creates a fresh shim per execution: an orchestration shim holds per-execution state.</summary>

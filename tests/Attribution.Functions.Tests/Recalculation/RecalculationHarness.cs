@@ -1,0 +1,132 @@
+using System.Globalization;
+using Attribution.Cli;
+using Attribution.Core.Credit;
+using Attribution.Core.Domain;
+using Attribution.Core.Feeds;
+using Attribution.Core.Ingestion;
+using Attribution.Core.Recalculation;
+using Attribution.Core.Rules;
+using Attribution.Core.Storage;
+using Attribution.Core.Synthetic;
+using Attribution.Testing;
+using Azure.Data.Tables;
+
+namespace Attribution.Functions.Tests.Recalculation;
+
+/// <summary>Loads data into a real Azurite and reads what a recalculation published.</summary>
+public static class RecalculationHarness
+{
+    public static readonly YearMonth AsOf = new(2026, 10);
+
+    /// <summary>The shipped samples plus synthetic tenants, so every shard has work.</summary>
+    public static async Task LoadAsync(StorageAccount storage, int syntheticTenants = 60)
+    {
+        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        var dir = TestPaths.NewTempDirectory();
+        SyntheticFeedGenerator.Generate(dir, new SyntheticFeedOptions(syntheticTenants, Seed: 42));
+        foreach (var root in new[] { TestPaths.Samples, dir })
+        {
+            foreach (var path in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                if (!FeedRowReader.TryDetectFormat(path, out _, out _) || !FeedSources.TryInferFromPath(path, out var source)) continue;
+                var result = await ingestor.IngestFileAsync(path, source);
+                Assert.NotEqual(IngestionStatus.Failed, result.Status);
+            }
+        }
+    }
+
+    public static Task<LocalDurableHost> HostAsync(StorageAccount storage, LocalDurableHost.ActivityInterceptor? before = null) =>
+        LocalDurableHost.StartAsync(storage, "t" + Guid.NewGuid().ToString("N")[..12], beforeActivity: before);
+
+    public static async Task<RecalculationOutcome> RecalculateAsync(LocalDurableHost host, YearMonth asOf, string? rulesJson = null, string? scenario = null)
+    {
+        var start = await new RecalculationStarter(host).StartAsync(asOf, rulesJson ?? CreditRulesLoader.DefaultJson, scenario);
+        Assert.True(start.Started);
+        return await host.WaitAsync(start.InstanceId, TimeSpan.FromMinutes(3));
+    }
+
+    /// <summary>The published tables' rows for an asOf, comparable with <see cref="AssertSame"/> (runId left out).</summary>
+    public static async Task<Dictionary<string, List<TableEntity>>> PublishedAsync(StorageAccount storage, YearMonth asOf)
+    {
+        var result = new Dictionary<string, List<TableEntity>>();
+        foreach (var table in ResultStore.PublishedTables)
+        {
+            var rows = new List<TableEntity>();
+            await foreach (var e in storage.Table(table).QueryAsync<TableEntity>())
+            {
+                if (table != TableNames.IncentiveEligibility && !e.RowKey.StartsWith(asOf + "|", StringComparison.Ordinal)) continue;
+                // IncentiveEligibility is keyed by month: a run owns the months of its window.
+                if (table == TableNames.IncentiveEligibility
+                    && (string.CompareOrdinal(e.RowKey[..7], asOf.AddMonths(-11).ToString()) < 0 || string.CompareOrdinal(e.RowKey[..7], asOf.ToString()) > 0)) continue;
+                rows.Add(e);
+            }
+            result[table] = Sorted(rows);
+        }
+        return result;
+    }
+
+    /// <summary>What the engine computes over every stored record in one pass — no orchestration, no shards.</summary>
+    public static async Task<Dictionary<string, List<TableEntity>>> EngineExpectationAsync(StorageAccount storage, YearMonth asOf, CreditRules rules)
+    {
+        var records = new RecordStore(storage);
+        var usage = new List<UsageRecord>();
+        var associations = new List<Association>();
+        var dpor = new List<DporEvent>();
+        for (var b = 0; b < RecordEntities.BucketCount; b++)
+        {
+            usage.AddRange(await records.UsageAsync(b, rules.WindowStart(asOf), asOf));
+            associations.AddRange(await records.AssociationsAsync(b));
+            dpor.AddRange(await records.DporEventsAsync(b));
+        }
+        var shard = CreditEngine.ComputeShard(new CreditInput
+        {
+            AsOf = asOf, Rules = rules, Usage = usage, Associations = associations, DporEvents = dpor,
+            GlobalPartnerOf = await records.GlobalPartnerMapAsync(),
+        });
+        var results = CreditEngine.Finish([shard], rules, asOf);
+        const string run = "expected";
+        var month = asOf.ToString();
+        return new Dictionary<string, List<TableEntity>>
+        {
+            [TableNames.PartnerCredit] = Sorted(results.PartnerCredit.Select(r => ResultStore.PartnerCreditEntity(r, month, results.RulesVersion, run))),
+            [TableNames.GlobalPartnerCredit] = Sorted(results.GlobalPartnerCredit.Select(r => ResultStore.GlobalPartnerCreditEntity(r, month, results.RulesVersion, run))),
+            [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => ResultStore.SubscriptionPartnerEntity(r, month, run))),
+            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => ResultStore.IncentiveEligibilityEntity(r, run))),
+        };
+    }
+
+    private static List<TableEntity> Sorted(IEnumerable<TableEntity> entities) =>
+        entities.OrderBy(e => e.PartitionKey, StringComparer.Ordinal).ThenBy(e => e.RowKey, StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// Same rows, same keys, same values — doubles to a relative 1e-9, since shards sum in another order than one
+    /// pass — ignoring runId and storage metadata (Table storage keeps no null properties).
+    /// </summary>
+    public static void AssertSame(Dictionary<string, List<TableEntity>> expected, Dictionary<string, List<TableEntity>> actual)
+    {
+        foreach (var table in ResultStore.PublishedTables)
+        {
+            var e = expected[table];
+            var a = actual[table];
+            Assert.True(e.Count == a.Count, $"{table}: {e.Count} rows expected, {a.Count} published");
+            for (var i = 0; i < e.Count; i++)
+            {
+                Assert.Equal($"{table} {e[i].PartitionKey}/{e[i].RowKey}", $"{table} {a[i].PartitionKey}/{a[i].RowKey}");
+                var keys = Props(e[i]).Union(Props(a[i])).Order(StringComparer.Ordinal);
+                foreach (var k in keys)
+                {
+                    var x = e[i].TryGetValue(k, out var xv) ? xv : null;
+                    var y = a[i].TryGetValue(k, out var yv) ? yv : null;
+                    var where = $"{table} {e[i].PartitionKey}/{e[i].RowKey} {k}";
+                    if (x is double dx && y is double dy)
+                        Assert.True(Math.Abs(dx - dy) <= 1e-9 * Math.Max(1, Math.Abs(dx)), $"{where}: {dx} vs {dy}");
+                    else
+                        Assert.Equal($"{where}={Convert.ToString(x, CultureInfo.InvariantCulture)}", $"{where}={Convert.ToString(y, CultureInfo.InvariantCulture)}");
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<string> Props(TableEntity e) =>
+        e.Keys.Where(k => k is not ("odata.etag" or "Timestamp" or "runId" or "PartitionKey" or "RowKey") && e[k] is not null);
+}

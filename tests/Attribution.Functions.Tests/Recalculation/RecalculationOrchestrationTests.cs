@@ -1,0 +1,179 @@
+using Attribution.Core.Domain;
+using Attribution.Core.Reading;
+using Attribution.Core.Recalculation;
+using Attribution.Core.Rules;
+using Attribution.Core.Storage;
+using Attribution.Testing;
+using Azure.Data.Tables;
+
+namespace Attribution.Functions.Tests.Recalculation;
+
+/// <summary>The real RecalculateCredit orchestrator on the Durable Task Framework's Azure Storage backend over Azurite.</summary>
+public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+{
+    private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
+
+    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage);
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task The_orchestration_publishes_exactly_what_the_engine_computes_over_all_records()
+    {
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        var outcome = await RecalculationHarness.RecalculateAsync(host, AsOf);
+
+        Assert.True(outcome.Published);
+        Assert.True(outcome.Partners > 9, $"{outcome.Partners} partners");
+        var expected = await RecalculationHarness.EngineExpectationAsync(azurite.Storage, AsOf, CreditRulesLoader.Default);
+        var published = await RecalculationHarness.PublishedAsync(azurite.Storage, AsOf);
+        foreach (var table in ResultStore.PublishedTables) Assert.NotEmpty(expected[table]);
+        RecalculationHarness.AssertSame(expected, published);
+
+        // Every published row carries the run, and the run is recorded as the published one.
+        var run = Assert.Single(await new RunStore(azurite.Storage).ListAsync(AsOf.ToString()), r => r.RunId == outcome.RunId);
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.True(run.Published);
+        Assert.Equal(outcome.Partners, run.Partners);
+        Assert.Equal(CreditRulesLoader.Default.RulesVersion, run.RulesVersion);
+        var credit = await azurite.Storage.AllAsync(TableNames.PartnerCredit);
+        Assert.All(credit.Where(e => e.RowKey.StartsWith(AsOf + "|", StringComparison.Ordinal)), e => Assert.Equal(outcome.RunId, e.GetString("runId")));
+
+        // The samples' headline: Fabrikam reaches CloudPlatform Gold on its DPOR revenue.
+        var reader = new CreditReader(azurite.Storage);
+        var fabrikam = await reader.PartnerAsync(2345678, run, global: false);
+        Assert.Equal("Gold", fabrikam!.Competencies.Single(c => c.Competency == "CloudPlatform").Level);
+    }
+
+    [Fact]
+    public async Task A_worker_stopped_mid_run_and_restarted_finishes_with_identical_published_results()
+    {
+        // Worker A completes half the shards, then dies with the other half in flight.
+        var held = new TaskCompletionSource();
+        var firstHalfDone = 0;
+        var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, input) =>
+        {
+            if (name != RecalculationActivityNames.ComputeShard || input is not ShardWork work) return;
+            if (work.Shard >= work.ShardCount / 2) await held.Task; // never released: the crash happens first
+            else Interlocked.Increment(ref firstHalfDone);
+        });
+        var start = await new RecalculationStarter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
+        Assert.True(start.Started);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Volatile.Read(ref firstHalfDone) < RecalculationStarter.DefaultShardCount / 2 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await Task.Delay(500); // let the completed halves report back
+        await host.CrashAsync();
+        // The in-flight activities die with the worker: aborted, as DTFx aborts work on host shutdown, so their
+        // messages go back to the queue instead of completing.
+        held.SetException(new DurableTask.Core.Exceptions.SessionAbortedException("worker crashed"));
+        await using var observer = await Attribution.Cli.LocalDurableHost.StartAsync(azurite.Storage, host.TaskHub, startWorker: false);
+        Assert.Equal(InstanceState.Running, await observer.GetStateAsync(start.InstanceId, default));
+        var run = (await new RunStore(azurite.Storage).ListAsync(AsOf.ToString())).Single(r => r.RunId == start.RunId);
+        Assert.Equal(RunStatus.Running, run.Status);
+
+        // Worker B (a new process, as far as the task hub can tell) picks the run up and finishes it.
+        await using var restarted = await LocalHostOnSameHub(host.TaskHub);
+        var outcome = await restarted.WaitAsync(start.InstanceId, TimeSpan.FromMinutes(3));
+
+        Assert.Equal(start.RunId, outcome.RunId);
+        var expected = await RecalculationHarness.EngineExpectationAsync(azurite.Storage, AsOf, CreditRulesLoader.Default);
+        var published = await RecalculationHarness.PublishedAsync(azurite.Storage, AsOf);
+        RecalculationHarness.AssertSame(expected, published);
+    }
+
+    private Task<Attribution.Cli.LocalDurableHost> LocalHostOnSameHub(string taskHub) =>
+        Attribution.Cli.LocalDurableHost.StartAsync(azurite.Storage, taskHub,
+            loggerFactory: Environment.GetEnvironmentVariable("ATTRIBUTION_TEST_LOG") is { } log
+                ? new Microsoft.Extensions.Logging.LoggerFactory([new FileLoggerProvider(log)])
+                : null);
+
+    [Fact]
+    public async Task A_second_start_for_a_running_asOf_is_refused()
+    {
+        var held = new TaskCompletionSource();
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, _) =>
+        {
+            if (name == RecalculationActivityNames.ComputeShard) await held.Task;
+        });
+        var month = new YearMonth(2026, 9);
+        var starter = new RecalculationStarter(host);
+        var first = await starter.StartAsync(month, CreditRulesLoader.DefaultJson);
+        var second = await starter.StartAsync(month, CreditRulesLoader.DefaultJson);
+
+        Assert.True(first.Started);
+        Assert.False(second.Started);
+        Assert.Equal(first.InstanceId, second.InstanceId);
+        Assert.Null(second.RunId);
+        // A different month is independent.
+        var other = await starter.StartAsync(new YearMonth(2026, 8), CreditRulesLoader.DefaultJson);
+        Assert.True(other.Started);
+
+        held.SetResult();
+        var done = await host.WaitAsync(first.InstanceId, TimeSpan.FromMinutes(3));
+        Assert.Equal(first.RunId, done.RunId);
+        await host.WaitAsync(other.InstanceId, TimeSpan.FromMinutes(3));
+        // Once finished, the same month can run again.
+        var again = await starter.StartAsync(month, CreditRulesLoader.DefaultJson);
+        Assert.True(again.Started);
+        await host.WaitAsync(again.InstanceId, TimeSpan.FromMinutes(3));
+    }
+
+    [Fact]
+    public async Task A_scenario_run_leaves_published_rows_unchanged_and_keeps_its_results_apart()
+    {
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        var month = new YearMonth(2026, 7);
+        var published = await RecalculationHarness.RecalculateAsync(host, month);
+        var before = await RecalculationHarness.PublishedAsync(azurite.Storage, month);
+        var beforeRunIds = (await azurite.Storage.AllAsync(TableNames.PartnerCredit)).Where(e => e.RowKey.StartsWith(month + "|", StringComparison.Ordinal)).Select(e => e.GetString("runId")).Distinct().ToList();
+
+        // What if only the DPOR were credited?
+        var dporOnly = CreditRulesLoader.DefaultJson.Replace("\"creditPolicy\": \"full\"", "\"creditPolicy\": \"dporOnly\"", StringComparison.Ordinal);
+        Assert.NotEqual(CreditRulesLoader.DefaultJson, dporOnly);
+        var scenario = await RecalculationHarness.RecalculateAsync(host, month, dporOnly, scenario: "dpor-only");
+
+        Assert.False(scenario.Published);
+        RecalculationHarness.AssertSame(before, await RecalculationHarness.PublishedAsync(azurite.Storage, month));
+        Assert.Equal(beforeRunIds, (await azurite.Storage.AllAsync(TableNames.PartnerCredit)).Where(e => e.RowKey.StartsWith(month + "|", StringComparison.Ordinal)).Select(e => e.GetString("runId")).Distinct().ToList());
+        var reader = new CreditReader(azurite.Storage);
+        Assert.Equal(published.RunId, (await reader.ResolveRunAsync(month))!.RunId);
+
+        // Its results are kept apart and readable: fewer partners are credited when only DPORs count.
+        var scenarioRun = await reader.ResolveRunAsync(month, "dpor-only");
+        Assert.Equal(scenario.RunId, scenarioRun!.RunId);
+        Assert.False(scenarioRun.Published);
+        Assert.True(scenario.Partners < published.Partners, $"{scenario.Partners} vs {published.Partners}");
+        var litware = await reader.PartnerAsync(7890123, (await reader.ResolveRunAsync(month))!, global: false);
+        Assert.NotNull(litware); // credited by its EA (sales) in the published run…
+        Assert.Null(await reader.PartnerAsync(7890123, scenarioRun, global: false)); // …but it is no DPOR
+    }
+
+    [Fact]
+    public async Task Republishing_removes_rows_the_new_run_no_longer_produces()
+    {
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        var month = new YearMonth(2026, 6);
+        await RecalculationHarness.RecalculateAsync(host, month);
+        var securityRows = (await azurite.Storage.AllAsync(TableNames.PartnerCredit)).Count(e => e.RowKey == $"{month}|Security");
+        Assert.True(securityRows > 0);
+
+        // New rules drop the Security competency: its rows of this asOf must go; other months stay.
+        var rules = System.Text.Json.Nodes.JsonNode.Parse(CreditRulesLoader.DefaultJson)!.AsObject();
+        var competencies = rules["competencies"]!.AsArray();
+        competencies.Remove(competencies.Single(c => (string)c!["name"]! == "Security"));
+        rules["rulesVersion"] = "test-no-security";
+        var outcome = await RecalculationHarness.RecalculateAsync(host, month, rules.ToJsonString());
+
+        Assert.True(outcome.RowsRemoved >= securityRows);
+        var credit = await azurite.Storage.AllAsync(TableNames.PartnerCredit);
+        Assert.DoesNotContain(credit, e => e.RowKey == $"{month}|Security");
+        Assert.All(credit.Where(e => e.RowKey.StartsWith(month + "|", StringComparison.Ordinal)), e =>
+        {
+            Assert.Equal(outcome.RunId, e.GetString("runId"));
+            Assert.Equal("test-no-security", e.GetString("rulesVersion"));
+        });
+        var runs = await new RunStore(azurite.Storage).ListAsync(month.ToString());
+        Assert.Single(runs, r => r.Published);
+        Assert.Equal(outcome.RunId, runs.Single(r => r.Published).RunId);
+    }
+}
