@@ -67,5 +67,6 @@ internal static class CommandRegistry
         ReadCommands.Partner(),
         ReadCommands.Subscription(),
         GenerateCommand.Create(),
+        ListenCommand.Create(),
     ];
 }

@@ -36,13 +36,15 @@ public sealed class StorageAccount
         $"QueueEndpoint=http://{host}:{queuePort}/{DevelopmentAccountName};" +
         $"TableEndpoint=http://{host}:{tablePort}/{DevelopmentAccountName};";
 
-    public static StorageAccount FromConnectionString(string connectionString)
+    /// <param name="connectionString">Any storage connection string, or `UseDevelopmentStorage=true`.</param>
+    /// <param name="maxRetries">Retries of a failed request (default 6); fewer lets callers (and tests) see an outage sooner.</param>
+    public static StorageAccount FromConnectionString(string connectionString, int? maxRetries = null)
     {
         if (connectionString.Trim().Equals("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase))
             connectionString = AzuriteConnectionString("127.0.0.1", 10000, 10001, 10002);
         return new StorageAccount(
-            new TableServiceClient(connectionString, TableOptions()),
-            new BlobServiceClient(connectionString, BlobOptions()),
+            new TableServiceClient(connectionString, TableOptions(maxRetries)),
+            new BlobServiceClient(connectionString, BlobOptions(maxRetries)),
             connectionString);
     }
 
@@ -72,22 +74,22 @@ public sealed class StorageAccount
     }
 
     // Transient failures (throttling, timeouts, a restarting emulator) are retried with backoff by the SDK pipeline.
-    private static TableClientOptions TableOptions()
+    private static TableClientOptions TableOptions(int? maxRetries = null)
     {
         var o = new TableClientOptions();
         o.Retry.Mode = RetryMode.Exponential;
-        o.Retry.MaxRetries = 6;
+        o.Retry.MaxRetries = maxRetries ?? 6;
         o.Retry.Delay = TimeSpan.FromMilliseconds(200);
         o.Retry.MaxDelay = TimeSpan.FromSeconds(10);
         o.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
         return o;
     }
 
-    private static BlobClientOptions BlobOptions()
+    private static BlobClientOptions BlobOptions(int? maxRetries = null)
     {
         var o = new BlobClientOptions();
         o.Retry.Mode = RetryMode.Exponential;
-        o.Retry.MaxRetries = 6;
+        o.Retry.MaxRetries = maxRetries ?? 6;
         o.Retry.Delay = TimeSpan.FromMilliseconds(200);
         o.Retry.MaxDelay = TimeSpan.FromSeconds(10);
         return o;
