@@ -1,0 +1,159 @@
+using System.Text;
+using Attribution.Core.Recalculation;
+using Attribution.Core.Rules;
+using Attribution.Functions.Recalculation;
+using Attribution.Testing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Attribution.Functions.Tests.Recalculation;
+
+public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static readonly AppRulesSource Rules = AppRules.Load(null);
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    private static HttpRequest Post(string? body)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "POST";
+        context.Request.Scheme = "https";
+        context.Request.Host = new HostString("attribution.example");
+        context.Request.Path = "/api/recalculations";
+        if (body is not null)
+        {
+            var bytes = Encoding.UTF8.GetBytes(body);
+            context.Request.Body = new MemoryStream(bytes);
+            context.Request.ContentLength = bytes.Length;
+            context.Request.ContentType = "application/json";
+        }
+        else
+        {
+            context.Request.ContentLength = 0;
+        }
+        return context.Request;
+    }
+
+    private static ProblemDetails AssertProblem(IActionResult result, int status)
+    {
+        var obj = Assert.IsType<ObjectResult>(result);
+        Assert.Equal(status, obj.StatusCode);
+        Assert.Contains("application/problem+json", obj.ContentTypes);
+        var problem = Assert.IsType<ProblemDetails>(obj.Value);
+        Assert.Equal(status, problem.Status);
+        Assert.False(string.IsNullOrWhiteSpace(problem.Detail));
+        return problem;
+    }
+
+    [Fact]
+    public void The_metadata_declares_the_orchestrator_activities_timer_and_http_routes()
+    {
+        Assert.Equal("orchestrationTrigger", FunctionMetadata.Function("RecalculateCredit").GetProperty("bindings")[0].GetProperty("type").GetString());
+        foreach (var activity in new[] { "BeginRecalculation", "ComputeCreditShard", "StageCreditResults", "CompleteRecalculation", "FailRecalculation" })
+            Assert.Equal("activityTrigger", FunctionMetadata.Function(activity).GetProperty("bindings")[0].GetProperty("type").GetString());
+
+        Assert.Equal("%RECALC_SCHEDULE%", FunctionMetadata.Binding("ScheduledRecalculation", "timerTrigger").GetProperty("schedule").GetString());
+        FunctionMetadata.Binding("ScheduledRecalculation", "durableClient");
+
+        var start = FunctionMetadata.Binding("StartRecalculation", "httpTrigger");
+        Assert.Equal("recalculations", start.GetProperty("route").GetString());
+        Assert.Equal(["post"], start.GetProperty("methods").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal("Function", start.GetProperty("authLevel").GetString());
+        var get = FunctionMetadata.Binding("GetRecalculation", "httpTrigger");
+        Assert.Equal("recalculations/{id}", get.GetProperty("route").GetString());
+        Assert.Equal("Function", get.GetProperty("authLevel").GetString());
+    }
+
+    [Fact]
+    public async Task Post_starts_a_run_with_202_and_a_status_url_then_409_while_it_runs_and_get_reports_it()
+    {
+        var held = new TaskCompletionSource();
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, _) =>
+        {
+            if (name == RecalculationActivityNames.ComputeShard) await held.Task;
+        });
+        var http = new RecalculationHttp(Rules, TimeProvider.System);
+
+        var request = Post("""{"asOf":"2026-05"}""");
+        var accepted = Assert.IsType<ObjectResult>(await http.StartAsync(request, host, default));
+        Assert.Equal(202, accepted.StatusCode);
+        var body = Assert.IsType<RecalculationAccepted>(accepted.Value);
+        Assert.Equal("recalc-2026-05", body.InstanceId);
+        Assert.Equal("2026-05", body.AsOf);
+        Assert.Equal("https://attribution.example/api/recalculations/recalc-2026-05", body.StatusUrl);
+        Assert.Equal(body.StatusUrl, request.HttpContext.Response.Headers.Location.ToString());
+
+        var conflict = await http.StartAsync(Post("""{"asOf":"2026-05"}"""), host, default);
+        Assert.Contains("already running", AssertProblem(conflict, 409).Detail);
+
+        var status = "";
+        for (var i = 0; i < 100 && !status.Contains("\"runtimeStatus\":\"Running\"", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+            status = System.Text.Json.JsonSerializer.Serialize(Assert.IsType<OkObjectResult>(await RecalculationHttp.StatusAsync(Post(null), body.InstanceId, host, default)).Value);
+        }
+        Assert.Contains("\"runtimeStatus\":\"Running\"", status);
+        Assert.Contains("\"asOf\":\"2026-05\"", status);
+
+        held.SetResult();
+        var outcome = await host.WaitAsync(body.InstanceId, TimeSpan.FromMinutes(3));
+        Assert.Equal(body.RunId, outcome.RunId);
+        var done = Assert.IsType<OkObjectResult>(await RecalculationHttp.StatusAsync(Post(null), body.InstanceId, host, default));
+        var json = System.Text.Json.JsonSerializer.Serialize(done.Value);
+        Assert.Contains("\"runtimeStatus\":\"Completed\"", json);
+        Assert.Contains(body.RunId, json);
+    }
+
+    [Theory]
+    [InlineData("""{"asOf":"2026-13"}""", "asOf '2026-13'")]
+    [InlineData("""{"asOf":"May 2026"}""", "yyyy-MM")]
+    [InlineData("""{"asOf":""", "not valid JSON")]
+    [InlineData("""not json""", "not valid JSON")]
+    public async Task Post_with_bad_input_is_a_400_problem(string body, string expected)
+    {
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        var result = await new RecalculationHttp(Rules, TimeProvider.System).StartAsync(Post(body), host, default);
+        Assert.Contains(expected, AssertProblem(result, 400).Detail);
+    }
+
+    [Fact]
+    public async Task Get_of_an_unknown_instance_is_a_404_problem()
+    {
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        AssertProblem(await RecalculationHttp.StatusAsync(Post(null), "recalc-1999-01", host, default), 404);
+    }
+
+    [Fact]
+    public async Task The_timer_recalculates_the_last_complete_month_unless_one_is_running()
+    {
+        var held = new TaskCompletionSource();
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, _) =>
+        {
+            if (name == RecalculationActivityNames.ComputeShard) await held.Task;
+        });
+        var timer = new ScheduledRecalculation(Rules, new FixedTime(new DateTimeOffset(2026, 3, 1, 2, 0, 0, TimeSpan.Zero)), NullLogger<ScheduledRecalculation>.Instance);
+
+        var first = await timer.StartAsync(host, default);
+        var second = await timer.StartAsync(host, default);
+
+        Assert.True(first.Started);
+        Assert.Equal("2026-02", first.AsOf);
+        Assert.False(second.Started);
+        Assert.Equal(first.InstanceId, second.InstanceId);
+        held.SetResult();
+        await host.WaitAsync(first.InstanceId, TimeSpan.FromMinutes(3));
+    }
+
+    [Fact]
+    public void Invalid_rules_in_the_app_setting_fail_at_start_up_naming_the_field()
+    {
+        var bad = CreditRulesLoader.DefaultJson.Replace("\"windowMonths\": 12", "\"windowMonths\": 0", StringComparison.Ordinal);
+        var e = Assert.Throws<RulesValidationException>(() => AppRules.Load(bad));
+        Assert.Equal("$.windowMonths", e.Field);
+    }
+}
