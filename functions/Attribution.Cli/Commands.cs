@@ -66,6 +66,7 @@ internal static class CommandRegistry
         RecalcCommand.Create(),
         ReadCommands.Partner(),
         ReadCommands.Subscription(),
+        ExplainCommand.Create(),
         GenerateCommand.Create(),
         ListenCommand.Create(),
     ];

@@ -6,6 +6,13 @@ namespace Attribution.Functions.Tests;
 /// <summary>The functions.metadata the Functions SDK generated for this build of the app.</summary>
 public static class FunctionMetadata
 {
+    /// <summary>Every declared function.</summary>
+    public static JsonElement All()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Locate()));
+        return doc.RootElement.Clone();
+    }
+
     public static JsonElement Function(string name)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Locate()));
@@ -22,7 +29,7 @@ public static class FunctionMetadata
         var local = Path.Combine(AppContext.BaseDirectory, "functions.metadata");
         if (File.Exists(local)) return local;
         // Same configuration as this test assembly (…/bin/{Configuration}/net10.0/).
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/', '\\')).Parent!.Parent!.Name;
         var built = Path.Combine(TestPaths.RepositoryRoot, "functions", "Attribution.Functions", "bin", configuration, "net10.0", "functions.metadata");
         return File.Exists(built) ? built : throw new FileNotFoundException("functions.metadata not found; build the function app first.", built);
     }

@@ -24,7 +24,10 @@ public sealed record RecalculationRun(
     string RulesVersion,
     bool Published,
     string? Scenario,
-    string? Error);
+    string? Error)
+{
+    public string? RulesJson { get; init; }
+}
 
 /// <summary>The RecalculationRuns table: one row per run, and which run of an asOf is the published one.</summary>
 public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider = null)
@@ -45,6 +48,8 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
             ["published"] = false,
             ["scenario"] = request.Scenario,
             ["shards"] = request.ShardCount,
+            // The exact rules, so evidence for this run is explained with the rules that produced it.
+            ["rulesJson"] = request.RulesJson.Length <= 30_000 ? request.RulesJson : null,
             ["partners"] = 0,
             ["usageRows"] = 0L,
         }, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
@@ -137,5 +142,8 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
         e.GetString("rulesVersion") ?? "",
         e.GetBoolean("published") ?? false,
         e.GetString("scenario"),
-        e.GetString("error"));
+        e.GetString("error"))
+    {
+        RulesJson = e.GetString("rulesJson"),
+    };
 }

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Attribution.Core.Reading;
+using Spectre.Console;
+
+namespace Attribution.Cli;
+
+/// <summary>`attribution explain ID --competency C`: the credited usage rows, their evidence and the gap to the next level.</summary>
+internal static class ExplainCommand
+{
+    public static Command Create()
+    {
+        var id = new Argument<string>("ID") { Description = "Location partner ID (MPN ID)." };
+        var competency = new Option<string>("--competency") { Description = "Competency to explain (as named in the rules).", Required = true };
+        var asOf = new Option<string?>("--as-of") { Description = "Month (yyyy-MM); default: the latest published." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document." };
+        var command = new Command("explain", "Explain a partner's credit on a competency: every credited usage row and why.") { id, competency, asOf, json };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = Commands.Current;
+            var partnerId = Commands.ParsePartnerId(parse.GetValue(id)!);
+            var month = Commands.ParseAsOf(parse.GetValue(asOf));
+            await using var storage = await CliStorage.OpenAsync(parse.GetValue(Commands.Storage), ct).ConfigureAwait(false);
+            var run = await new CreditReader(storage.Account).ResolveRunAsync(month, null, ct).ConfigureAwait(false)
+                ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
+            EvidenceView? evidence;
+            try
+            {
+                evidence = await new EvidenceService(storage.Account).ExplainAsync(partnerId, parse.GetValue(competency)!, run, cancellationToken: ct).ConfigureAwait(false);
+            }
+            catch (UnknownNameException e)
+            {
+                throw new CliException(e.Message, ExitCodes.BadUsage);
+            }
+            if (evidence is null) throw new CliException($"Partner {partnerId} was credited on no usage as of {run.AsOf}.");
+            if (parse.GetValue(json))
+            {
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(evidence, Commands.Json)).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+            Print(context, evidence);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static string N(double v, string format = "N2") => v.ToString(format, CultureInfo.InvariantCulture);
+
+    private static void Print(CommandContext context, EvidenceView e)
+    {
+        var c = context.Console;
+        c.MarkupLine($"Partner [bold]{e.PartnerId}[/], {Markup.Escape(e.Competency)}, as of {e.AsOf} (rules {Markup.Escape(e.RulesVersion)}, policy {e.CreditPolicy}, run {e.RunId})");
+        c.MarkupLine($"Level [bold]{Markup.Escape(e.Level)}[/]" + (e.NextLevel is { } next ? $", {N(e.Progress, "P0")} of the way to {Markup.Escape(next)}" : " (top level)"));
+        c.MarkupLine($"  acrUsdTtm {N(e.AcrUsdTtm)} USD, peakMonthlyActiveUsers {N(e.PeakMonthlyActiveUsers, "N0")}, customers {e.Customers}; sources {Markup.Escape(e.Sources.Length == 0 ? "-" : e.Sources)}");
+        foreach (var gap in e.GapToNextLevel)
+        {
+            var status = gap.Missing <= 0 ? "[green]met[/]" : $"[yellow]missing {N(gap.Missing, gap.Metric == "acrUsdTtm" ? "N2" : "N0")}[/]";
+            c.MarkupLine($"  {Markup.Escape(e.NextLevel!)} needs {gap.Metric} >= {N(gap.Required, "N0")}: has {N(gap.Current, gap.Metric == "acrUsdTtm" ? "N2" : "N0")}, {status}");
+        }
+        c.MarkupLine($"{e.TotalRows} credited usage row(s):");
+        c.MarkupLine("[grey](tenants and subscriptions shortened; --json has every id, and the usage rows' own feed records)[/]");
+        var table = new Table().Border(TableBorder.Simple).AddColumn("month").AddColumn("tenant").AddColumn("subscription").AddColumn("workload")
+            .AddColumn(new TableColumn("revenue").RightAligned()).AddColumn(new TableColumn("users").RightAligned()).AddColumn(new TableColumn("share").RightAligned())
+            .AddColumn("credited by: source, in force, feed record");
+        foreach (var r in e.Rows)
+        {
+            var why = string.Join("\n", r.Associations.Select(a =>
+                $"{a.Source} {a.ValidFrom}..{a.ValidTo ?? "open"}{(a.Source == "dpor" ? $" ({r.DporDays}/{r.DaysInMonth} days)" : "")}, {a.FeedRecord.IngestionId} line {a.FeedRecord.Line}"));
+            table.AddRow(r.Month, r.CustomerTenantId[..8] + "…", r.SubscriptionId[..8] + "…", r.Workload,
+                r.ConsumedRevenueUsd is { } rev ? N(rev) : "", r.ActiveUsers?.ToString(CultureInfo.InvariantCulture) ?? "", N(r.Share, "0.###"),
+                Markup.Escape(why));
+        }
+        c.Write(table);
+    }
+}

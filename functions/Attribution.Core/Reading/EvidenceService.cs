@@ -1,0 +1,165 @@
+using System.Globalization;
+using Attribution.Core.Credit;
+using Attribution.Core.Domain;
+using Attribution.Core.Feeds;
+using Attribution.Core.Recalculation;
+using Attribution.Core.Rules;
+using Attribution.Core.Storage;
+
+namespace Attribution.Core.Reading;
+
+/// <summary>The feed record a stored record came from.</summary>
+public sealed record FeedRecordRef(string IngestionId, long Line);
+
+public sealed record EvidenceAssociationView(string Source, string ValidFrom, string? ValidTo, string? SubscriptionId, string Workloads, FeedRecordRef FeedRecord);
+
+public sealed record EvidenceRowView(
+    string CustomerTenantId,
+    string SubscriptionId,
+    string Workload,
+    string Month,
+    double? ConsumedRevenueUsd,
+    long? ActiveUsers,
+    double Share,
+    double CreditedRevenueUsd,
+    double CreditedActiveUsers,
+    int DporDays,
+    int DaysInMonth,
+    string Sources,
+    FeedRecordRef UsageRecord,
+    IReadOnlyList<EvidenceAssociationView> Associations);
+
+/// <summary>How far a metric is from the next level's threshold.</summary>
+public sealed record ThresholdGap(string Metric, double Required, double Current, double Missing);
+
+/// <summary>Why a partner has its credit on a competency: the metrics, the gap to the next level, and the rows.</summary>
+public sealed record EvidenceView(
+    string PartnerId,
+    string Competency,
+    string AsOf,
+    string RunId,
+    string RulesVersion,
+    string CreditPolicy,
+    string Level,
+    string? NextLevel,
+    double Progress,
+    double AcrUsdTtm,
+    double PeakMonthlyActiveUsers,
+    int Customers,
+    double IncentiveEligibleAcrUsdTtm,
+    string Sources,
+    IReadOnlyList<ThresholdGap> GapToNextLevel,
+    int TotalRows,
+    IReadOnlyList<EvidenceRowView> Rows,
+    string? ContinuationToken);
+
+/// <summary>Thrown for a request that names something the rules do not know (e.g. a competency).</summary>
+public sealed class UnknownNameException(string message) : Exception(message);
+
+/// <summary>
+/// Explains a partner's credit: reloads the records of every tenant the partner was credited on in a run and
+/// walks them with the engine's own Explain (the same code path that computed the metrics), with the run's rules.
+/// </summary>
+public sealed class EvidenceService(StorageAccount storage)
+{
+    private readonly ResultStore _results = new(storage);
+    private readonly RecordStore _records = new(storage);
+
+    /// <summary>The rules a run was computed with (the shipped ones when the run predates recording them).</summary>
+    public static CreditRules RulesOf(RecalculationRun run) =>
+        run.RulesJson is { } json ? CreditRulesLoader.Parse(json) : CreditRulesLoader.Default;
+
+    /// <summary>The competency as the rules spell it, or <see cref="UnknownNameException"/>.</summary>
+    public static string ResolveCompetency(CreditRules rules, string competency) =>
+        rules.Competencies.FirstOrDefault(c => c.Name.Equals(competency.Trim(), StringComparison.OrdinalIgnoreCase))?.Name
+        ?? throw new UnknownNameException($"'{competency}' is not a competency of rules {rules.RulesVersion} ({string.Join(", ", rules.Competencies.Select(c => c.Name))}).");
+
+    /// <summary>Null when the partner was credited on nothing in the run.</summary>
+    public async Task<EvidenceView?> ExplainAsync(long partnerId, string competency, RecalculationRun run, int offset = 0, int pageSize = int.MaxValue, CancellationToken cancellationToken = default)
+    {
+        var rules = RulesOf(run);
+        var name = ResolveCompetency(rules, competency);
+        var asOf = YearMonth.Parse(run.AsOf);
+        var index = await _results.ReadAsync(run.RunId, ResultStore.PartnerSubscriptionsIndex, partnerId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        if (index.Count == 0) return null;
+
+        var tenants = index.Select(e => Guid.Parse(e.GetString("customerTenantId")!)).Distinct().Order().ToList();
+        var usage = new List<UsageRecord>();
+        var associations = new List<Association>();
+        var dpor = new List<DporEvent>();
+        foreach (var tenant in tenants)
+        {
+            var (u, a, d) = await _records.TenantAsync(tenant, rules.WindowStart(asOf), asOf, cancellationToken).ConfigureAwait(false);
+            usage.AddRange(u);
+            associations.AddRange(a);
+            dpor.AddRange(d);
+        }
+        var evidence = CreditEngine.Explain(new CreditInput
+        {
+            AsOf = asOf,
+            Rules = rules,
+            Usage = usage,
+            Associations = associations,
+            DporEvents = dpor,
+            GlobalPartnerOf = await _records.GlobalPartnerMapAsync(cancellationToken).ConfigureAwait(false),
+        }, partnerId, name);
+
+        var page = evidence.Rows.Skip(offset).Take(pageSize).Select(ToView).ToList();
+        var next = offset + page.Count < evidence.Rows.Count ? offset + page.Count : (int?)null;
+        return new EvidenceView(
+            partnerId.ToString(CultureInfo.InvariantCulture), name, run.AsOf, run.RunId, evidence.RulesVersion,
+            evidence.CreditPolicy switch { CreditPolicy.Split => "split", CreditPolicy.DporOnly => "dporOnly", _ => "full" },
+            evidence.Level, evidence.NextLevel, evidence.Progress, evidence.AcrUsdTtm, evidence.PeakMonthlyActiveUsers, evidence.Customers,
+            evidence.IncentiveEligibleAcrUsdTtm, evidence.Sources, Gaps(rules, name, evidence), evidence.Rows.Count, page,
+            next is { } n ? ContinuationToken.Encode(n) : null);
+    }
+
+    private static List<ThresholdGap> Gaps(CreditRules rules, string competency, PartnerEvidence e)
+    {
+        var rule = rules.Competencies.First(c => c.Name == competency);
+        var next = rule.Levels.FirstOrDefault(l => l.Name == e.NextLevel);
+        if (next is null) return [];
+        return next.Thresholds.Select(t =>
+        {
+            var current = CreditLevels.Metric(t.Metric, e.AcrUsdTtm, e.PeakMonthlyActiveUsers, e.Customers);
+            return new ThresholdGap(CreditRules.MetricName(t.Metric), t.Minimum, current, Math.Max(0, t.Minimum - current));
+        }).ToList();
+    }
+
+    private static EvidenceRowView ToView(EvidenceRow r) => new(
+        r.CustomerTenantId.ToString("D"), r.SubscriptionId.ToString("D"), r.Workload.ToString(), r.Month.ToString(),
+        r.ConsumedRevenueUsd, r.ActiveUsers, r.Share, r.CreditedRevenueUsd, r.CreditedActiveUsers, r.DporDays, r.DaysInMonth, r.Sources,
+        new FeedRecordRef(r.UsageLineage.IngestionId, r.UsageLineage.Line),
+        r.Associations.Select(a => new EvidenceAssociationView(
+            a.SourceName.Length > 0 ? a.SourceName : a.Source.Name(),
+            a.ValidFrom.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            a.ValidTo?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            a.SubscriptionId?.ToString("D"),
+            a.Workloads.IsEmpty ? "*" : a.Workloads.ToString(),
+            new FeedRecordRef(a.IngestionId, a.Line))).ToList());
+}
+
+/// <summary>Opaque continuation tokens for paged lists: the offset of the next item.</summary>
+public static class ContinuationToken
+{
+    public static string Encode(int offset) =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"v1:{offset.ToString(CultureInfo.InvariantCulture)}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static bool TryDecode(string? token, out int offset)
+    {
+        offset = 0;
+        if (string.IsNullOrEmpty(token)) return true;
+        try
+        {
+            var b64 = token.Replace('-', '+').Replace('_', '/');
+            b64 = b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '=');
+            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64));
+            return text.StartsWith("v1:", StringComparison.Ordinal)
+                && int.TryParse(text.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out offset);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+}

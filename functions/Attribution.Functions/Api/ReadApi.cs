@@ -1,0 +1,136 @@
+using System.Globalization;
+using Attribution.Core.Domain;
+using Attribution.Core.Feeds;
+using Attribution.Core.Reading;
+using Attribution.Core.Recalculation;
+using Attribution.Core.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Attribution.Functions.Api;
+
+/// <summary>A page of a subscription's partners.</summary>
+public sealed record SubscriptionPartnersPage(string SubscriptionId, string AsOf, string RunId, int TotalPartners, IReadOnlyList<SubscriptionPartnerView> Partners, string? ContinuationToken);
+
+/// <summary>
+/// The read API for downstream systems (function-key auth). Every read resolves the published run of the asOf
+/// (latest when omitted) and reads that run's snapshot. Bad input is a 400 problem, unknown things a 404.
+/// </summary>
+public sealed class ReadApi(StorageAccount storage)
+{
+    public const int DefaultPageSize = 100;
+    public const int MaxPageSize = 1000;
+
+    [Function("GetPartnerCredit")]
+    public Task<IActionResult> PartnerCredit(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "partners/{partnerId}/credit")] HttpRequest request,
+        string partnerId,
+        CancellationToken cancellationToken) => PartnerCreditAsync(request, partnerId, cancellationToken);
+
+    [Function("GetPartnerEvidence")]
+    public Task<IActionResult> PartnerEvidence(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "partners/{partnerId}/evidence")] HttpRequest request,
+        string partnerId,
+        CancellationToken cancellationToken) => PartnerEvidenceAsync(request, partnerId, cancellationToken);
+
+    [Function("GetSubscriptionPartners")]
+    public Task<IActionResult> SubscriptionPartners(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "subscriptions/{subscriptionId}/partners")] HttpRequest request,
+        string subscriptionId,
+        CancellationToken cancellationToken) => SubscriptionPartnersAsync(request, subscriptionId, cancellationToken);
+
+    public async Task<IActionResult> PartnerCreditAsync(HttpRequest request, string partnerId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (ValueRules.ParsePartnerId(partnerId, out var id) is { } problem) return Problems.BadRequest($"partnerId {problem}.", request);
+        if (!TryAsOf(request, out var asOf, out var bad)) return bad;
+        var scope = request.Query["scope"].ToString();
+        if (scope.Length > 0 && scope is not ("location" or "global"))
+            return Problems.BadRequest($"scope '{scope}' must be 'location' or 'global'.", request);
+        var reader = new CreditReader(storage);
+        var run = await reader.ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
+        if (run is null) return NothingPublished(asOf, request);
+        var view = await reader.PartnerAsync(id, run, scope == "global", cancellationToken).ConfigureAwait(false);
+        return view is null
+            ? Problems.NotFound($"{(scope == "global" ? "Global partner" : "Partner")} {id} has no credit as of {run.AsOf}.", request)
+            : new OkObjectResult(view);
+    }
+
+    public async Task<IActionResult> PartnerEvidenceAsync(HttpRequest request, string partnerId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (ValueRules.ParsePartnerId(partnerId, out var id) is { } problem) return Problems.BadRequest($"partnerId {problem}.", request);
+        if (!TryAsOf(request, out var asOf, out var bad)) return bad;
+        var competency = request.Query["competency"].ToString();
+        if (competency.Length == 0) return Problems.BadRequest("The query parameter 'competency' is required.", request);
+        if (!TryPage(request, out var offset, out var pageSize, out bad)) return bad;
+        var run = await new CreditReader(storage).ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
+        if (run is null) return NothingPublished(asOf, request);
+        try
+        {
+            var evidence = await new EvidenceService(storage).ExplainAsync(id, competency, run, offset, pageSize, cancellationToken).ConfigureAwait(false);
+            return evidence is null
+                ? Problems.NotFound($"Partner {id} was credited on no usage as of {run.AsOf}.", request)
+                : new OkObjectResult(evidence);
+        }
+        catch (UnknownNameException e)
+        {
+            return Problems.BadRequest(e.Message, request);
+        }
+    }
+
+    public async Task<IActionResult> SubscriptionPartnersAsync(HttpRequest request, string subscriptionId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (ValueRules.ParseGuid(subscriptionId, out var id) is { } problem) return Problems.BadRequest($"subscriptionId {problem}.", request);
+        if (!TryAsOf(request, out var asOf, out var bad)) return bad;
+        if (!TryPage(request, out var offset, out var pageSize, out bad)) return bad;
+        var reader = new CreditReader(storage);
+        var run = await reader.ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
+        if (run is null) return NothingPublished(asOf, request);
+        var view = await reader.SubscriptionAsync(id, run, cancellationToken).ConfigureAwait(false);
+        if (view is null) return Problems.NotFound($"Subscription {id} has no credited partners as of {run.AsOf}.", request);
+        var page = view.Partners.Skip(offset).Take(pageSize).ToList();
+        var next = offset + page.Count < view.Partners.Count ? ContinuationToken.Encode(offset + page.Count) : null;
+        return new OkObjectResult(new SubscriptionPartnersPage(view.SubscriptionId, view.AsOf, run.RunId, view.Partners.Count, page, next));
+    }
+
+    private static ObjectResult NothingPublished(YearMonth? asOf, HttpRequest request) =>
+        Problems.NotFound(asOf is null ? "No recalculation has been published yet." : $"No recalculation has been published for {asOf}.", request);
+
+    private static bool TryAsOf(HttpRequest request, out YearMonth? asOf, out IActionResult problem)
+    {
+        asOf = null;
+        problem = null!;
+        var text = request.Query["asOf"].ToString();
+        if (text.Length == 0) return true;
+        if (YearMonth.TryParse(text, out var m))
+        {
+            asOf = m;
+            return true;
+        }
+        problem = Problems.BadRequest($"asOf '{text}' is not a month in the form yyyy-MM.", request);
+        return false;
+    }
+
+    private static bool TryPage(HttpRequest request, out int offset, out int pageSize, out IActionResult problem)
+    {
+        problem = null!;
+        offset = 0;
+        pageSize = DefaultPageSize;
+        var size = request.Query["pageSize"].ToString();
+        if (size.Length > 0 && (!int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxPageSize))
+        {
+            problem = Problems.BadRequest($"pageSize '{size}' must be a whole number from 1 to {MaxPageSize}.", request);
+            return false;
+        }
+        var token = request.Query["continuationToken"].ToString();
+        if (!ContinuationToken.TryDecode(token, out offset))
+        {
+            problem = Problems.BadRequest("continuationToken is not one this API issued.", request);
+            return false;
+        }
+        return true;
+    }
+}
