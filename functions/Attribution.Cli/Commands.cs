@@ -36,10 +36,16 @@ internal static class Commands
         : YearMonth.TryParse(text, out var m) ? m
         : throw new CliException($"--as-of '{text}' is not a month in the form yyyy-MM.", ExitCodes.BadUsage);
 
-    public static CreditRules LoadRules(string? path) =>
-        path is null ? CreditRulesLoader.Default
-        : File.Exists(path) ? CreditRulesLoader.LoadFile(path)
-        : throw new CliException($"--rules '{path}' does not exist.", ExitCodes.BadUsage);
+    public static CreditRules LoadRules(string? path) => LoadRulesWithText(path).Rules;
+
+    /// <summary>The rules and their exact text (a recalculation carries the text it started with); validated here.</summary>
+    public static (CreditRules Rules, string Json) LoadRulesWithText(string? path)
+    {
+        if (path is null) return (CreditRulesLoader.Default, CreditRulesLoader.DefaultJson);
+        if (!File.Exists(path)) throw new CliException($"--rules '{path}' does not exist.", ExitCodes.BadUsage);
+        var json = File.ReadAllText(path);
+        return (CreditRulesLoader.Parse(json), json);
+    }
 
     public static long ParsePartnerId(string text) =>
         ValueRules.ParsePartnerId(text, out var id) is { } problem ? throw new CliException($"Partner ID {problem}.", ExitCodes.BadUsage) : id;

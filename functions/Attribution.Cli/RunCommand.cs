@@ -22,8 +22,7 @@ internal static class RunCommand
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
-            var creditRules = Commands.LoadRules(parse.GetValue(rules));
-            var rulesJson = parse.GetValue(rules) is { } path ? await File.ReadAllTextAsync(path, ct).ConfigureAwait(false) : CreditRulesLoader.DefaultJson;
+            var (creditRules, rulesJson) = Commands.LoadRulesWithText(parse.GetValue(rules));
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             var folder = ResolveFeeds(parse.GetValue(feeds));
             var inputs = IngestCommand.DiscoverFeeds(folder);
@@ -111,8 +110,7 @@ internal static class RecalcCommand
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
-            _ = Commands.LoadRules(parse.GetValue(rules)); // validate before anything starts
-            var rulesJson = parse.GetValue(rules) is { } path ? await File.ReadAllTextAsync(path, ct).ConfigureAwait(false) : CreditRulesLoader.DefaultJson;
+            var (_, rulesJson) = Commands.LoadRulesWithText(parse.GetValue(rules)); // validated before anything starts
             var month = Commands.ParseAsOf(parse.GetValue(asOf)) ?? RecalculationStarter.LastCompleteMonth(DateTimeOffset.UtcNow);
             var name = parse.GetValue(scenario);
             if (name is not null && (name.Length is 0 or > 40 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))

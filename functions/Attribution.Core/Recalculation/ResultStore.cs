@@ -26,43 +26,46 @@ public sealed class ResultStore(StorageAccount storage)
 
     public static string StagedPartition(string runId, string table, string partitionKey) => $"{runId}|{table}|{partitionKey}";
 
-    public static TableEntity PartnerCreditEntity(PartnerCreditRow r, string asOf, string rulesVersion, string runId) =>
-        new(Num(r.PartnerId), $"{asOf}|{r.Competency}")
+    public static TableEntity PartnerCreditEntity(PartnerCreditRow r, string asOf, string rulesVersion, string runId)
+    {
+        var e = new TableEntity(Num(r.PartnerId), $"{asOf}|{r.Competency}")
         {
             ["partnerId"] = Num(r.PartnerId),
             ["globalPartnerId"] = Num(r.GlobalPartnerId),
-            ["competency"] = r.Competency,
-            ["asOf"] = asOf,
-            ["acrUsdTtm"] = r.AcrUsdTtm,
-            ["peakMonthlyActiveUsers"] = r.PeakMonthlyActiveUsers,
-            ["customers"] = r.Customers,
-            ["level"] = r.Level,
-            ["nextLevel"] = r.NextLevel,
-            ["progress"] = r.Progress,
-            ["incentiveEligibleAcrUsdTtm"] = r.IncentiveEligibleAcrUsdTtm,
-            ["sources"] = r.Sources,
-            ["rulesVersion"] = rulesVersion,
-            ["runId"] = runId,
         };
+        return WithCredit(e, r.Competency, asOf, r.AcrUsdTtm, r.PeakMonthlyActiveUsers, r.Customers, r.Level, r.NextLevel, r.Progress,
+            r.IncentiveEligibleAcrUsdTtm, r.Sources, rulesVersion, runId);
+    }
 
-    public static TableEntity GlobalPartnerCreditEntity(GlobalPartnerCreditRow r, string asOf, string rulesVersion, string runId) =>
-        new(Num(r.GlobalPartnerId), $"{asOf}|{r.Competency}")
+    public static TableEntity GlobalPartnerCreditEntity(GlobalPartnerCreditRow r, string asOf, string rulesVersion, string runId)
+    {
+        var e = new TableEntity(Num(r.GlobalPartnerId), $"{asOf}|{r.Competency}")
         {
             ["partnerId"] = Num(r.GlobalPartnerId),
-            ["competency"] = r.Competency,
-            ["asOf"] = asOf,
-            ["acrUsdTtm"] = r.AcrUsdTtm,
-            ["peakMonthlyActiveUsers"] = r.PeakMonthlyActiveUsers,
-            ["customers"] = r.Customers,
-            ["level"] = r.Level,
-            ["nextLevel"] = r.NextLevel,
-            ["progress"] = r.Progress,
-            ["incentiveEligibleAcrUsdTtm"] = r.IncentiveEligibleAcrUsdTtm,
-            ["sources"] = r.Sources,
             ["locations"] = r.Locations,
-            ["rulesVersion"] = rulesVersion,
-            ["runId"] = runId,
         };
+        return WithCredit(e, r.Competency, asOf, r.AcrUsdTtm, r.PeakMonthlyActiveUsers, r.Customers, r.Level, r.NextLevel, r.Progress,
+            r.IncentiveEligibleAcrUsdTtm, r.Sources, rulesVersion, runId);
+    }
+
+    // The properties PartnerCredit and GlobalPartnerCredit share (§4).
+    private static TableEntity WithCredit(TableEntity e, string competency, string asOf, double acr, double peak, int customers, string level,
+        string? nextLevel, double progress, double incentive, string sources, string rulesVersion, string runId)
+    {
+        e["competency"] = competency;
+        e["asOf"] = asOf;
+        e["acrUsdTtm"] = acr;
+        e["peakMonthlyActiveUsers"] = peak;
+        e["customers"] = customers;
+        e["level"] = level;
+        e["nextLevel"] = nextLevel;
+        e["progress"] = progress;
+        e["incentiveEligibleAcrUsdTtm"] = incentive;
+        e["sources"] = sources;
+        e["rulesVersion"] = rulesVersion;
+        e["runId"] = runId;
+        return e;
+    }
 
     public static TableEntity SubscriptionPartnerEntity(SubscriptionPartnerRow r, string asOf, string runId) =>
         new(r.SubscriptionId.ToString("D"), $"{asOf}|{Num(r.PartnerId)}")

@@ -24,30 +24,24 @@ public sealed class RecordStore(StorageAccount storage)
         Enumerable.Range(0, RecordEntities.BucketCount).Where(b => b % shardCount == shard);
 
     /// <summary>Usage rows of a bucket within [from, to] months (the filter runs in storage).</summary>
-    public async Task<List<UsageRecord>> UsageAsync(int bucket, YearMonth from, YearMonth to, CancellationToken cancellationToken = default)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)} and month ge {from.ToString()} and month le {to.ToString()}");
-        var list = new List<UsageRecord>();
-        await foreach (var e in storage.Table(TableNames.UsageRecords).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
-            list.Add(RecordEntities.ToUsage(e));
-        return list;
-    }
+    public Task<List<UsageRecord>> UsageAsync(int bucket, YearMonth from, YearMonth to, CancellationToken cancellationToken = default) =>
+        ReadAsync(TableNames.UsageRecords,
+            TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)} and month ge {from.ToString()} and month le {to.ToString()}"),
+            RecordEntities.ToUsage, cancellationToken);
 
-    public async Task<List<Association>> AssociationsAsync(int bucket, CancellationToken cancellationToken = default)
-    {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)}");
-        var list = new List<Association>();
-        await foreach (var e in storage.Table(TableNames.Associations).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
-            list.Add(RecordEntities.ToAssociation(e));
-        return list;
-    }
+    public Task<List<Association>> AssociationsAsync(int bucket, CancellationToken cancellationToken = default) =>
+        ReadAsync(TableNames.Associations, BucketFilter(bucket), RecordEntities.ToAssociation, cancellationToken);
 
-    public async Task<List<DporEvent>> DporEventsAsync(int bucket, CancellationToken cancellationToken = default)
+    public Task<List<DporEvent>> DporEventsAsync(int bucket, CancellationToken cancellationToken = default) =>
+        ReadAsync(TableNames.DporEvents, BucketFilter(bucket), RecordEntities.ToDporEvent, cancellationToken);
+
+    private static string BucketFilter(int bucket) => TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)}");
+
+    private async Task<List<T>> ReadAsync<T>(string table, string filter, Func<TableEntity, T> map, CancellationToken cancellationToken)
     {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)}");
-        var list = new List<DporEvent>();
-        await foreach (var e in storage.Table(TableNames.DporEvents).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
-            list.Add(RecordEntities.ToDporEvent(e));
+        var list = new List<T>();
+        await foreach (var e in storage.Table(table).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+            list.Add(map(e));
         return list;
     }
 
@@ -59,18 +53,10 @@ public sealed class RecordStore(StorageAccount storage)
         var prefix = tenant.ToString("D") + "|";
         var pk = RecordEntities.BucketKey(bucket);
         var range = TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey ge {prefix} and RowKey lt {prefix + "~"}");
-        var usage = new List<UsageRecord>();
-        await foreach (var e in storage.Table(TableNames.UsageRecords).QueryAsync<TableEntity>(range, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            var u = RecordEntities.ToUsage(e);
-            if (u.Month >= from && u.Month <= to) usage.Add(u);
-        }
-        var associations = new List<Association>();
-        await foreach (var e in storage.Table(TableNames.Associations).QueryAsync<TableEntity>(range, cancellationToken: cancellationToken).ConfigureAwait(false))
-            associations.Add(RecordEntities.ToAssociation(e));
-        var dpor = new List<DporEvent>();
-        await foreach (var e in storage.Table(TableNames.DporEvents).QueryAsync<TableEntity>(range, cancellationToken: cancellationToken).ConfigureAwait(false))
-            dpor.Add(RecordEntities.ToDporEvent(e));
+        var usage = (await ReadAsync(TableNames.UsageRecords, range, RecordEntities.ToUsage, cancellationToken).ConfigureAwait(false))
+            .Where(u => u.Month >= from && u.Month <= to).ToList();
+        var associations = await ReadAsync(TableNames.Associations, range, RecordEntities.ToAssociation, cancellationToken).ConfigureAwait(false);
+        var dpor = await ReadAsync(TableNames.DporEvents, range, RecordEntities.ToDporEvent, cancellationToken).ConfigureAwait(false);
         return (usage, associations, dpor);
     }
 }

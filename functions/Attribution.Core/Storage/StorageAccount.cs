@@ -74,26 +74,19 @@ public sealed class StorageAccount
     }
 
     // Transient failures (throttling, timeouts, a restarting emulator) are retried with backoff by the SDK pipeline.
-    private static TableClientOptions TableOptions(int? maxRetries = null)
+    private static T WithRetry<T>(T options, int? maxRetries) where T : ClientOptions
     {
-        var o = new TableClientOptions();
-        o.Retry.Mode = RetryMode.Exponential;
-        o.Retry.MaxRetries = maxRetries ?? 6;
-        o.Retry.Delay = TimeSpan.FromMilliseconds(200);
-        o.Retry.MaxDelay = TimeSpan.FromSeconds(10);
-        o.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
-        return o;
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.MaxRetries = maxRetries ?? 6;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(10);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
+        return options;
     }
 
-    private static BlobClientOptions BlobOptions(int? maxRetries = null)
-    {
-        var o = new BlobClientOptions();
-        o.Retry.Mode = RetryMode.Exponential;
-        o.Retry.MaxRetries = maxRetries ?? 6;
-        o.Retry.Delay = TimeSpan.FromMilliseconds(200);
-        o.Retry.MaxDelay = TimeSpan.FromSeconds(10);
-        return o;
-    }
+    private static TableClientOptions TableOptions(int? maxRetries = null) => WithRetry(new TableClientOptions(), maxRetries);
+
+    private static BlobClientOptions BlobOptions(int? maxRetries = null) => WithRetry(new BlobClientOptions(), maxRetries);
 
     public TableClient Table(string name) => Tables.GetTableClient(name);
 
