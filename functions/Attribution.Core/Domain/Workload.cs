@@ -58,44 +58,49 @@ public readonly record struct WorkloadSet(ushort Bits)
 /// <summary>Maps workload names as they appear in feeds (canonical or common product names) to <see cref="Workload"/>.</summary>
 public static class WorkloadNames
 {
-    private static readonly FrozenDictionary<string, Workload> ByKey = Build();
+    // Case-insensitive, queried with spans so the per-row lookup allocates nothing. Keys hold every name as
+    // written and with its white space removed, so "Exchange  Online" and "exchangeonline" match too.
+    private static readonly FrozenDictionary<string, Workload> ByName = Build();
+    private static readonly FrozenDictionary<string, Workload>.AlternateLookup<ReadOnlySpan<char>> BySpan =
+        ByName.GetAlternateLookup<ReadOnlySpan<char>>();
 
     private static FrozenDictionary<string, Workload> Build()
     {
-        var map = new Dictionary<string, Workload>(StringComparer.Ordinal);
-        foreach (var w in Enum.GetValues<Workload>()) map[Key(w.ToString())] = w;
-        void Alias(string name, Workload w) => map[Key(name)] = w;
-        Alias("Exchange Online", Workload.Exchange);
-        Alias("SharePoint Online", Workload.SharePoint);
-        Alias("Microsoft Teams", Workload.Teams);
-        Alias("OneDrive for Business", Workload.OneDrive);
-        Alias("Microsoft Intune", Workload.Intune);
-        Alias("EMS", Workload.Intune);
-        Alias("Azure AD Premium", Workload.EntraID);
-        Alias("Entra ID P1", Workload.EntraID);
-        Alias("Entra ID", Workload.EntraID);
-        Alias("Dynamics 365", Workload.Dynamics365);
-        Alias("Power Apps", Workload.PowerPlatform);
-        Alias("Power Automate", Workload.PowerPlatform);
-        Alias("Power BI", Workload.PowerPlatform);
-        Alias("Microsoft Azure", Workload.Azure);
-        return map.ToFrozenDictionary(StringComparer.Ordinal);
-    }
-
-    // Case-insensitive and tolerant of inner spacing ("Exchange  Online").
-    private static string Key(ReadOnlySpan<char> name)
-    {
-        Span<char> buffer = name.Length <= 128 ? stackalloc char[name.Length] : new char[name.Length];
-        var n = 0;
-        foreach (var c in name.Trim())
-            if (!char.IsWhiteSpace(c)) buffer[n++] = char.ToLowerInvariant(c);
-        return new string(buffer[..n]);
+        var map = new Dictionary<string, Workload>(StringComparer.OrdinalIgnoreCase);
+        void Add(string name, Workload w)
+        {
+            map[name] = w;
+            map[string.Concat(name.Where(c => !char.IsWhiteSpace(c)))] = w;
+        }
+        foreach (var w in Enum.GetValues<Workload>()) Add(w.ToString(), w);
+        Add("Exchange Online", Workload.Exchange);
+        Add("SharePoint Online", Workload.SharePoint);
+        Add("Microsoft Teams", Workload.Teams);
+        Add("OneDrive for Business", Workload.OneDrive);
+        Add("Microsoft Intune", Workload.Intune);
+        Add("EMS", Workload.Intune);
+        Add("Azure AD Premium", Workload.EntraID);
+        Add("Entra ID P1", Workload.EntraID);
+        Add("Entra ID", Workload.EntraID);
+        Add("Dynamics 365", Workload.Dynamics365);
+        Add("Power Apps", Workload.PowerPlatform);
+        Add("Power Automate", Workload.PowerPlatform);
+        Add("Power BI", Workload.PowerPlatform);
+        Add("Microsoft Azure", Workload.Azure);
+        return map.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }
 
     public static bool TryParse(ReadOnlySpan<char> name, out Workload workload)
     {
-        var key = Key(name);
-        return ByKey.TryGetValue(key, out workload);
+        name = name.Trim();
+        if (BySpan.TryGetValue(name, out workload)) return true;
+        // Rare: irregular inner spacing. Fold white space away on the stack and look again.
+        if (name.Length > 128) return false;
+        Span<char> buffer = stackalloc char[name.Length];
+        var n = 0;
+        foreach (var c in name)
+            if (!char.IsWhiteSpace(c)) buffer[n++] = c;
+        return BySpan.TryGetValue(buffer[..n], out workload);
     }
 
     /// <summary>Parses a `;`- or `|`-separated list. Returns the first unknown name on failure.</summary>
