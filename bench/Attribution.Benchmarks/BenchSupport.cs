@@ -9,10 +9,18 @@ internal sealed class BenchOptions
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
 
-    public BenchOptions(string[] args, params string[] known)
+    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
+
+    /// <summary>Options in <paramref name="known"/> take a value; those in <paramref name="flags"/> do not.</summary>
+    public BenchOptions(string[] args, string[] known, string[]? flags = null)
     {
         for (var i = 0; i < args.Length; i++)
         {
+            if (flags?.Contains(args[i]) == true)
+            {
+                _flags.Add(args[i]);
+                continue;
+            }
             if (!known.Contains(args[i])) throw new ArgumentException($"unexpected argument '{args[i]}'");
             if (i + 1 >= args.Length) throw new ArgumentException($"{args[i]} needs a value");
             _values[args[i]] = args[++i];
@@ -20,6 +28,8 @@ internal sealed class BenchOptions
     }
 
     public string? String(string name) => _values.GetValueOrDefault(name);
+
+    public bool Flag(string name) => _flags.Contains(name);
 
     public long Long(string name, long fallback)
     {

@@ -26,9 +26,11 @@ public static class IngestBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var options = new BenchOptions(args, "--rows", "--file", "--runs");
+        var options = new BenchOptions(args, ["--rows", "--file", "--runs", "--cpu-reps"], ["--no-storage"]);
         var targetRows = options.Long("--rows", 300_000);
         var runs = (int)options.Long("--runs", 3);
+        var cpuReps = (int)options.Long("--cpu-reps", 3);
+        var storageToo = !options.Flag("--no-storage");
         var given = options.String("--file");
         var dir = Path.Combine(Path.GetTempPath(), $"attribution-ingest-bench-{Environment.ProcessId}");
         var path = given ?? Path.Combine(dir, "usage.csv");
@@ -47,9 +49,10 @@ public static class IngestBench
                 throw new ArgumentException($"--file: {given} not found");
             }
 
-            await using var azurite = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true }).ConfigureAwait(false);
-            var azuritePid = ProcStatus.FindAzurite(azurite.TablePort);
-            Console.WriteLine($"Azurite in memory on 127.0.0.1:{azurite.TablePort} (tables), pid {azuritePid?.ToString(CultureInfo.InvariantCulture) ?? "?"}");
+            await using var azurite = storageToo ? await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true }).ConfigureAwait(false) : null;
+            var azuritePid = azurite is null ? null : ProcStatus.FindAzurite(azurite.TablePort);
+            if (azurite is not null)
+                Console.WriteLine($"Azurite in memory on 127.0.0.1:{azurite.TablePort} (tables), pid {azuritePid?.ToString(CultureInfo.InvariantCulture) ?? "?"}");
 
             // The records of the file, once, for the bare writer (parsed outside its timing: (c) is storage only).
             var records = ReadRecords(path);
@@ -62,17 +65,31 @@ public static class IngestBench
             var d = new List<double>();
             var dValidate = new List<double>();
             var dSeconds = new List<double>();
-            // Tier-0 JIT and dynamic PGO make a first pass several times slower: warm the CPU-only paths up, visibly.
+            // Tiered JIT: per-row methods run at tier 0 until call counting (which starts only after 100 ms without new
+            // tier-0 methods) and a background tier-1 compile have happened, so a cold pass is several times slower.
+            // Warm the CPU-only paths up, visibly, until (b) is stable; a 1 GB file reaches this state in its first second.
             Console.WriteLine("-- warm-up (not counted)");
-            Measure("(a) bare Sep read + typed fields", () => BareSep(path));
-            Measure("(b) parse+normalize", () => ParseNormalize(path, hash: false));
-            Measure("(b+) validation pass (b + SHA-256)", () => ParseNormalize(path, hash: true));
+            double previous = 0;
+            for (var round = 1; round <= 10; round++)
+            {
+                Measure("(a) bare Sep read + typed fields", () => BareSep(path));
+                var rate = Measure("(b) parse+normalize", () => ParseNormalize(path, hash: false));
+                Measure("(b+) validation pass (b + SHA-256)", () => ParseNormalize(path, hash: true));
+                if (round >= 2 && Math.Abs(rate - previous) <= 0.1 * previous) break;
+                previous = rate;
+                Thread.Sleep(500); // let the background tier-1 compiles finish
+            }
             for (var run = 1; run <= runs; run++)
             {
                 Console.WriteLine($"-- run {run}/{runs}");
-                a.Add(Measure("(a) bare Sep read + typed fields", () => BareSep(path)));
-                b.Add(Measure("(b) parse+normalize", () => ParseNormalize(path, hash: false)));
-                v.Add(Measure("(b+) validation pass (b + SHA-256)", () => ParseNormalize(path, hash: true)));
+                // The CPU-only passes take tens of milliseconds: repeat them (interleaved) to see through the noise.
+                for (var rep = 0; rep < cpuReps; rep++)
+                {
+                    a.Add(Measure("(a) bare Sep read + typed fields", () => BareSep(path)));
+                    b.Add(Measure("(b) parse+normalize", () => ParseNormalize(path, hash: false)));
+                    v.Add(Measure("(b+) validation pass (b + SHA-256)", () => ParseNormalize(path, hash: true)));
+                }
+                if (azurite is null) continue;
 
                 var (dRate, dSecs, validateSecs) = await FullIngestionAsync(azurite.ConnectionString, path, records.Count, azuritePid).ConfigureAwait(false);
                 d.Add(dRate);
@@ -82,7 +99,7 @@ public static class IngestBench
                 Console.WriteLine("   " + ProcStatus.AzuriteMemory(azuritePid));
             }
 
-            PrintTable(records.Count, a, b, v, c, d, dValidate, dSeconds);
+            PrintTable(records.Count, a, b, v, c, d, dValidate, dSeconds, cpuReps);
             return 0;
         }
         finally
@@ -118,7 +135,10 @@ public static class IngestBench
     /// tenant and subscription parsed as GUIDs, the workload as a string, the month parsed to year and month, the
     /// amounts to double and long. No validation beyond what parsing implies, no normalization, no records.
     /// </summary>
-    internal static long BareSep(string path)
+    internal static long BareSep(string path) => BareSep(path, bclNumbers: false);
+
+    /// <summary>(a), with <paramref name="bclNumbers"/>: amounts parsed by double/long.Parse (as our value rules do) instead of Sep's csFastFloat.</summary>
+    internal static long BareSep(string path, bool bclNumbers)
     {
         using var reader = Sep.Reader(o => o with { Unescape = true }).FromFile(path);
         var header = reader.Header;
@@ -135,9 +155,17 @@ public static class IngestBench
             var year = int.Parse(month[..4], NumberStyles.None, CultureInfo.InvariantCulture);
             var monthOfYear = int.Parse(month[5..], NumberStyles.None, CultureInfo.InvariantCulture);
             var revenue = row[revenueAt];
-            if (revenue.Span.Length > 0) sum += revenue.Parse<double>();
             var users = row[usersAt];
-            if (users.Span.Length > 0) check += users.Parse<long>();
+            if (bclNumbers)
+            {
+                if (revenue.Span.Length > 0) sum += double.Parse(revenue.Span, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+                if (users.Span.Length > 0) check += long.Parse(users.Span, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                if (revenue.Span.Length > 0) sum += revenue.Parse<double>();
+                if (users.Span.Length > 0) check += users.Parse<long>();
+            }
             check += tenant.GetHashCode() ^ subscription.GetHashCode() ^ workload.Length ^ (year * 12 + monthOfYear);
             rows++;
         }
@@ -243,18 +271,23 @@ public static class IngestBench
         return (rate, seconds, validate);
     }
 
-    private static void PrintTable(int rows, List<double> a, List<double> b, List<double> v, List<double> c, List<double> d, List<double> dValidate, List<double> dSeconds)
+    private static void PrintTable(int rows, List<double> a, List<double> b, List<double> v, List<double> c, List<double> d, List<double> dValidate, List<double> dSeconds, int cpuReps)
     {
         Console.WriteLine();
-        Console.WriteLine($"{rows:N0} rows, {a.Count} run(s); rows/s (c: entities/s)");
+        Console.WriteLine($"{rows:N0} rows; {a.Count} samples of (a), (b) ({cpuReps} per run), {c.Count} of (c), (d); rows/s (c: entities/s)");
         Console.WriteLine($"{"measurement",-42} {"median",12} {"best",12}");
         void Row(string name, List<double> x) => Console.WriteLine($"{name,-42} {Stats.F(Stats.Median(x)),12} {Stats.F(Stats.Best(x)),12}");
         Row("(a) bare Sep read, typed fields", a);
         Row("(b) our parse+normalize", b);
         Row("    validation pass (b + SHA-256)", v);
+        var ba = Stats.Median(b) / Stats.Median(a);
+        if (c.Count == 0)
+        {
+            Console.WriteLine($"(b)/(a) = {ba:P0} (median; best/best {Stats.Best(b) / Stats.Best(a):P0}) -- target >= 80%: {(ba >= 0.8 ? "PASS" : $"MISS by {0.8 - ba:P0} points")}");
+            return;
+        }
         Row("(c) bare writer, 100/batch, 8 in flight", c);
         Row("(d) our full ingestion", d);
-        var ba = Stats.Median(b) / Stats.Median(a);
         var dc = Stats.Median(d) / Stats.Median(c);
         Console.WriteLine();
         Console.WriteLine($"(b)/(a) = {ba:P0} (median; best/best {Stats.Best(b) / Stats.Best(a):P0}) -- target >= 80%: {(ba >= 0.8 ? "PASS" : $"MISS by {0.8 - ba:P0} points")}");

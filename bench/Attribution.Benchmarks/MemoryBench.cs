@@ -26,7 +26,7 @@ public static class MemoryBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var options = new BenchOptions(args, "--gb", "--wide-gb", "--write-seconds", "--extra-bytes");
+        var options = new BenchOptions(args, ["--gb", "--wide-gb", "--write-seconds", "--extra-bytes"]);
         var gib = options.Double("--gb", 1);
         var wideGib = options.Double("--wide-gb", gib);
         var writeSeconds = options.Double("--write-seconds", 30);
