@@ -239,7 +239,7 @@ public static class IngestBench
         sw.Stop();
         var rate = records.Count / sw.Elapsed.TotalSeconds;
         Console.WriteLine($"   {"(c) bare writer (100/batch, 8 in flight)",-40} {sw.Elapsed.TotalMilliseconds,8:F0} ms {Stats.F(rate),12} entities/s ({batches.Count:N0} batches)");
-        Console.WriteLine($"       first tenth {Stats.F(records.Count / 10.0 / firstTenth)} entities/s, last tenth {Stats.F(records.Count / 10.0 / (sw.Elapsed.TotalSeconds - ninthTenth))} entities/s; {cpu.Report(sw.Elapsed)}");
+        Console.WriteLine($"       first tenth {Stats.F(records.Count / 10.0 / firstTenth)} entities/s, last tenth {Stats.F(records.Count / 10.0 / (sw.Elapsed.TotalSeconds - ninthTenth))} entities/s; {cpu.Report(sw.Elapsed, records.Count)}");
         await table.DeleteAsync().ConfigureAwait(false); // Azurite keeps tables in memory
         return rate;
     }
@@ -267,7 +267,7 @@ public static class IngestBench
         var validate = (passes.WritePassStart ?? total).TotalSeconds;
         var rate = result.RowsAccepted / seconds;
         Console.WriteLine($"   {"(d) full ingestion",-40} {seconds * 1000,8:F0} ms {Stats.F(rate),12} rows/s (validation pass + duplicate check {validate * 1000:F0} ms)");
-        Console.WriteLine($"       {cpu.Report(total)}");
+        Console.WriteLine($"       {cpu.Report(total, result.RowsAccepted)}");
         return (rate, seconds, validate);
     }
 
@@ -338,6 +338,7 @@ public static class IngestBench
         private readonly int? _azuritePid;
         private readonly TimeSpan _self;
         private readonly double? _azurite;
+        private readonly long _allocated = GC.GetTotalAllocatedBytes(precise: true);
 
         private CpuClock(int? azuritePid)
         {
@@ -348,12 +349,13 @@ public static class IngestBench
 
         public static CpuClock Start(int? azuritePid) => new(azuritePid);
 
-        public string Report(TimeSpan wall)
+        public string Report(TimeSpan wall, long rows)
         {
             var self = (Process.GetCurrentProcess().TotalProcessorTime - _self).TotalSeconds;
             var azurite = AzuriteSeconds(_azuritePid) - _azurite;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocated;
             return string.Create(CultureInfo.InvariantCulture,
-                $"CPU: Azurite {azurite:F1} s ({azurite / wall.TotalSeconds:P0} of the wall time), this process {self:F1} s ({self / wall.TotalSeconds:P0})");
+                $"CPU: Azurite {azurite:F1} s ({azurite / wall.TotalSeconds:P0} of the wall time), this process {self:F1} s ({self / wall.TotalSeconds:P0}, {self * 1e6 / rows:F0} us/row); allocated {allocated / 1048576.0:N0} MiB ({allocated / 1024.0 / rows:N1} KiB/row)");
         }
 
         /// <summary>utime + stime of a process, in seconds (clock ticks are 100 Hz on Linux).</summary>
