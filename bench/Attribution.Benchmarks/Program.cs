@@ -14,6 +14,7 @@ internal static class Program
                                                        peak memory of ingestion on >= 1 GB usage files
           engine [rows] [runs] [--shuffle] [--policy full|split|dporOnly]
                                                        single-threaded CreditEngine throughput on in-memory data
+          api [--tenants N] [--reads N]                read API latency (in-process handler + Azurite) after a real recalculation
           bdn [BenchmarkDotNet args]                   BenchmarkDotNet microbenchmarks of parse / normalize
         """;
 
@@ -32,6 +33,7 @@ internal static class Program
                 "ingest" => await IngestBench.RunAsync(rest).ConfigureAwait(false),
                 "memory" => await MemoryBench.RunAsync(rest).ConfigureAwait(false),
                 "engine" => EngineBench.Run(rest),
+                "api" => await ApiLatencyBench.RunAsync(rest).ConfigureAwait(false),
                 "bdn" => RunBenchmarkDotNet(rest),
                 _ => BadUsage($"unknown command '{args[0]}'"),
             };

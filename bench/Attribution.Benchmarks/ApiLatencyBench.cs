@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using Attribution.Cli;
+using Attribution.Core.Feeds;
+using Attribution.Core.Ingestion;
+using Attribution.Core.LocalDev;
+using Attribution.Core.Reading;
+using Attribution.Core.Recalculation;
+using Attribution.Core.Rules;
+using Attribution.Core.Storage;
+using Attribution.Core.Synthetic;
+using Attribution.Functions.Api;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Attribution.Benchmarks;
+
+/// <summary>
+/// `api [--tenants N] [--reads N]`: the read API's latency for partner reads, measured in-process against Azurite
+/// holding a published recalculation of generated data (handler + storage round trips; no HTTP host here).
+/// </summary>
+public static class ApiLatencyBench
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var tenants = Arg(args, "--tenants", 1000);
+        var reads = Arg(args, "--reads", 400);
+        await using var azurite = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true });
+        var storage = StorageAccount.FromConnectionString(azurite.ConnectionString);
+        await storage.EnsureCreatedAsync();
+
+        var dir = Path.Combine(Path.GetTempPath(), "attribution-api-bench-" + tenants.ToString(CultureInfo.InvariantCulture));
+        if (!Directory.Exists(dir)) SyntheticFeedGenerator.Generate(dir, new SyntheticFeedOptions(tenants, Seed: 7));
+        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        foreach (var path in Directory.EnumerateFiles(dir, "*.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            if (FeedSources.TryInferFromPath(path, out var source)) await ingestor.IngestFileAsync(path, source);
+        await using (var host = await LocalDurableHost.StartAsync(storage, "apibench"))
+        {
+            var start = await new RecalculationStarter(host).StartAsync(new Core.Domain.YearMonth(2026, 10), CreditRulesLoader.DefaultJson);
+            await host.WaitAsync(start.InstanceId, TimeSpan.FromMinutes(30));
+        }
+
+        var reader = new CreditReader(storage);
+        var run = (await reader.ResolveRunAsync(null))!;
+        var partners = (await reader.AllPartnersAsync(run)).Select(p => p.PartnerId).ToList();
+        var api = new ReadApi(storage);
+        var rng = new Random(1);
+
+        async Task<double[]> Measure(Func<string, Task<IActionResult>> call)
+        {
+            for (var i = 0; i < 20; i++) await call(partners[rng.Next(partners.Count)]); // warm-up
+            var times = new double[reads];
+            for (var i = 0; i < reads; i++)
+            {
+                var id = partners[rng.Next(partners.Count)];
+                var sw = Stopwatch.StartNew();
+                var result = await call(id);
+                times[i] = sw.Elapsed.TotalMilliseconds;
+                if (result is not OkObjectResult) throw new InvalidOperationException($"partner {id}: {result}");
+            }
+            Array.Sort(times);
+            return times;
+        }
+
+        var credit = await Measure(id => api.PartnerCreditAsync(Request(""), id, default));
+        var global = await Measure(async id =>
+        {
+            var location = await reader.PartnerAsync(long.Parse(id, CultureInfo.InvariantCulture), run, global: false);
+            return await api.PartnerCreditAsync(Request("scope=global"), location!.GlobalPartnerId!, default);
+        });
+        var evidence = await Measure(id => api.PartnerEvidenceAsync(Request("competency=CloudPlatform&pageSize=100"), id, default));
+
+        Console.WriteLine($"Read API latency, in-process handler + Azurite, {partners.Count} partners from {tenants} generated tenants, {reads} reads each:");
+        Console.WriteLine("| read | median ms | p95 ms | max ms |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        void Row(string name, double[] t) =>
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {t[t.Length / 2]:F2} | {t[(int)(t.Length * 0.95)]:F2} | {t[^1]:F2} |"));
+        Row("GET /api/partners/{id}/credit", credit);
+        Row("GET /api/partners/{id}/credit?scope=global (incl. a lookup of the global id)", global);
+        Row("GET /api/partners/{id}/evidence?competency=CloudPlatform", evidence);
+        return 0;
+    }
+
+    private static HttpRequest Request(string query)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = "GET";
+        context.Request.QueryString = new QueryString(query.Length == 0 ? "" : "?" + query);
+        return context.Request;
+    }
+
+    private static int Arg(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+}
