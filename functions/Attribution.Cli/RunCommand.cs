@@ -62,7 +62,8 @@ internal static class RunCommand
         var run = runs.Single(r => r.RunId == outcome.RunId);
         var partners = await reader.AllPartnersAsync(run, ct).ConfigureAwait(false);
         var names = new Dictionary<string, string>();
-        await foreach (var p in new RecordStore(storage).PartnersAsync(ct).ConfigureAwait(false))
+        var records = await new RecordStore(storage).LatestAsync(ct).ConfigureAwait(false);
+        await foreach (var p in records.PartnersAsync(ct).ConfigureAwait(false))
             if (p.PartnerName is not null) names[p.PartnerId.ToString(CultureInfo.InvariantCulture)] = p.PartnerName;
 
         var competencies = partners.SelectMany(p => p.Competencies.Select(c => c.Competency)).Distinct().ToList();

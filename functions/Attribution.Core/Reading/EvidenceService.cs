@@ -84,15 +84,16 @@ public sealed class EvidenceService(StorageAccount storage)
         if (index.Count == 0) return null;
 
         var tenants = index.Select(e => Guid.Parse(e.GetString("customerTenantId")!)).Distinct().Order().ToList();
+        var records = await _records.AtAsync(run.RecordsVersion, cancellationToken).ConfigureAwait(false);
         var usage = new List<UsageRecord>();
         var associations = new List<Association>();
         var dpor = new List<DporEvent>();
         foreach (var tenant in tenants)
         {
-            var (u, a, d) = await _records.TenantAsync(tenant, rules.WindowStart(asOf), asOf, cancellationToken).ConfigureAwait(false);
-            usage.AddRange(u);
-            associations.AddRange(a);
-            dpor.AddRange(d);
+            var t = await records.TenantAsync(tenant, rules.WindowStart(asOf), asOf, cancellationToken).ConfigureAwait(false);
+            usage.AddRange(t.Usage);
+            associations.AddRange(t.Associations);
+            dpor.AddRange(t.DporEvents);
         }
         var evidence = CreditEngine.Explain(new CreditInput
         {
@@ -101,7 +102,7 @@ public sealed class EvidenceService(StorageAccount storage)
             Usage = usage,
             Associations = associations,
             DporEvents = dpor,
-            GlobalPartnerOf = await _records.GlobalPartnerMapAsync(cancellationToken).ConfigureAwait(false),
+            GlobalPartnerOf = await records.GlobalPartnerMapAsync(cancellationToken).ConfigureAwait(false),
         }, partnerId, name);
 
         var page = evidence.Rows.Skip(offset).Take(pageSize).Select(ToView).ToList();

@@ -36,11 +36,12 @@ public sealed class RecalculationActivities(StorageAccount storage, TimeProvider
         var asOf = YearMonth.Parse(work.AsOf);
         var clock = Stopwatch.StartNew();
 
-        var partners = _records.GlobalPartnerMapAsync(cancellationToken);
-        var buckets = RecordStore.BucketsOfShard(work.Shard, work.ShardCount).ToList();
-        var usage = buckets.Select(b => _records.UsageAsync(b, rules.WindowStart(asOf), asOf, cancellationToken)).ToList();
-        var associations = buckets.Select(b => _records.AssociationsAsync(b, cancellationToken)).ToList();
-        var dpor = buckets.Select(b => _records.DporEventsAsync(b, cancellationToken)).ToList();
+        var records = await _records.AtAsync(work.RecordsVersion, cancellationToken).ConfigureAwait(false);
+        var partners = records.GlobalPartnerMapAsync(cancellationToken);
+        var buckets = RecordStore.BucketsOfShard(work.Shard, work.ShardCount, records.BucketCount).ToList();
+        var usage = buckets.Select(b => records.UsageAsync(b, rules.WindowStart(asOf), asOf, cancellationToken)).ToList();
+        var associations = buckets.Select(b => records.AssociationsAsync(b, cancellationToken)).ToList();
+        var dpor = buckets.Select(b => records.DporEventsAsync(b, cancellationToken)).ToList();
         await Task.WhenAll(usage.Cast<Task>().Concat(associations).Concat(dpor).Append(partners)).ConfigureAwait(false);
         var input = new CreditInput
         {

@@ -8,7 +8,8 @@ namespace Attribution.Core.Recalculation;
 /// <param name="Scenario">A what-if run: computed and kept apart, never published.</param>
 public sealed record RecalculationRequest(string RunId, string AsOf, string RulesJson, string? Scenario, int ShardCount);
 
-public sealed record ShardWork(string RunId, string AsOf, string RulesJson, int Shard, int ShardCount);
+/// <param name="RecordsVersion">The committed records version the run reads (fixed at Begin, so every shard reads the same records).</param>
+public sealed record ShardWork(string RunId, string AsOf, string RulesJson, int Shard, int ShardCount, long RecordsVersion = 0);
 
 public sealed record ShardSummary(int Shard, long UsageRows, long Associations, long DporEvents, int Partners, double ReadMs, double ComputeMs, double WriteMs);
 

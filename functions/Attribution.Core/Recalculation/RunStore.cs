@@ -27,6 +27,9 @@ public sealed record RecalculationRun(
     string? Error)
 {
     public string? RulesJson { get; init; }
+
+    /// <summary>The committed records version the run read; its evidence is explained from exactly those records.</summary>
+    public long RecordsVersion { get; init; }
 }
 
 /// <summary>The RecalculationRuns table: one row per run, and which run of an asOf is the published one.</summary>

@@ -68,11 +68,11 @@ public static class RecalculationHarness
     /// <summary>What the engine computes over every stored record in one pass — no orchestration, no shards.</summary>
     public static async Task<Dictionary<string, List<TableEntity>>> EngineExpectationAsync(StorageAccount storage, YearMonth asOf, CreditRules rules)
     {
-        var records = new RecordStore(storage);
+        var records = await new RecordStore(storage).LatestAsync();
         var usage = new List<UsageRecord>();
         var associations = new List<Association>();
         var dpor = new List<DporEvent>();
-        for (var b = 0; b < RecordEntities.BucketCount; b++)
+        for (var b = 0; b < records.BucketCount; b++)
         {
             usage.AddRange(await records.UsageAsync(b, rules.WindowStart(asOf), asOf));
             associations.AddRange(await records.AssociationsAsync(b));
