@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Attribution.Core.LocalDev;
 using Attribution.Core.Storage;
 
@@ -21,19 +22,68 @@ internal sealed class CliStorage : IAsyncDisposable
     public StorageAccount Account { get; }
     public string Description { get; }
 
-    public static async Task<CliStorage> OpenAsync(string? connectionString, CancellationToken cancellationToken)
+    public const string StorageVariable = "ATTRIBUTION_STORAGE";
+    public const string TimeoutVariable = "ATTRIBUTION_STORAGE_TIMEOUT";
+
+    /// <summary>Opens the storage a command names (--storage, ATTRIBUTION_STORAGE, else the embedded emulator) and checks it answers.</summary>
+    public static async Task<CliStorage> OpenAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        connectionString ??= Environment.GetEnvironmentVariable("ATTRIBUTION_STORAGE");
-        if (!string.IsNullOrWhiteSpace(connectionString))
+        var giveUpAfter = GiveUpAfter(parse.GetValue(Commands.StorageTimeout));
+        var (connectionString, origin) = parse.GetResult(Commands.Storage) is { Implicit: false }
+            ? (parse.GetValue(Commands.Storage), "--storage")
+            : (Environment.GetEnvironmentVariable(StorageVariable), StorageVariable);
+        CliStorage storage;
+        if (connectionString is not null)
         {
-            var account = StorageAccount.FromConnectionString(connectionString);
-            return new CliStorage(account, null, "the given storage account");
+            // Set but empty is a mistake (an unexpanded variable, a lost secret), never "use the emulator".
+            if (string.IsNullOrWhiteSpace(connectionString))
+                throw new CliException($"{origin} is empty: give a storage connection string, or leave it unset to use the embedded emulator.", ExitCodes.BadUsage);
+            StorageAccount account;
+            try
+            {
+                account = StorageAccount.FromConnectionString(connectionString, giveUpAfter: giveUpAfter);
+            }
+            catch (FormatException e)
+            {
+                throw new CliException($"{origin} is {e.Message}", ExitCodes.BadUsage);
+            }
+            storage = new CliStorage(account, null, $"the storage account given by {origin}");
         }
-        var root = AzuriteHost.FindRepositoryRoot() ?? throw new CliException(
-            "No storage given and no repository found for the embedded Azurite: pass --storage CONN or set ATTRIBUTION_STORAGE.");
-        var host = await AzuriteHost.StartAsync(AzuriteHostOptions.Default(root), cancellationToken).ConfigureAwait(false);
-        return new CliStorage(StorageAccount.FromConnectionString(host.ConnectionString), host,
-            host.StartedHere ? "embedded Azurite (data in .azurite/)" : "Azurite already listening on 127.0.0.1:10000-10002");
+        else
+        {
+            var root = AzuriteHost.FindRepositoryRoot() ?? throw new CliException(
+                "No storage given and no repository found for the embedded Azurite: pass --storage CONN or set ATTRIBUTION_STORAGE.");
+            var host = await AzuriteHost.StartAsync(AzuriteHostOptions.Default(root), cancellationToken).ConfigureAwait(false);
+            storage = new CliStorage(StorageAccount.FromConnectionString(host.ConnectionString, giveUpAfter: giveUpAfter), host,
+                host.StartedHere ? "embedded Azurite (data in .azurite/)" : "Azurite already listening on 127.0.0.1:10000-10002");
+        }
+        if (Commands.Context.Value is { } context) context.StorageEndpoints = storage.Account.Endpoints;
+        try
+        {
+            // Fail here, in bounded time and with the endpoint named, rather than deep inside the command.
+            await storage.Account.EnsureCreatedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (CliFailure.StorageProblem(e) is { } problem)
+        {
+            await storage.DisposeAsync().ConfigureAwait(false);
+            throw new CliException(
+                string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"storage at {storage.Account.Endpoints} failed: {problem}; gave up after {giveUpAfter.TotalSeconds} s (--storage-timeout or {TimeoutVariable} sets how long to retry)."));
+        }
+        return storage;
+    }
+
+    /// <summary>--storage-timeout, else ATTRIBUTION_STORAGE_TIMEOUT, else the default (30 s).</summary>
+    public static TimeSpan GiveUpAfter(int? option)
+    {
+        if (option is { } seconds)
+            return seconds is >= 1 and <= 3600 ? TimeSpan.FromSeconds(seconds)
+                : throw new CliException("--storage-timeout takes 1 to 3600 seconds.", ExitCodes.BadUsage);
+        var text = Environment.GetEnvironmentVariable(TimeoutVariable);
+        if (string.IsNullOrWhiteSpace(text)) return StorageAccount.DefaultGiveUpAfter;
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 3600
+            ? TimeSpan.FromSeconds(s)
+            : throw new CliException($"{TimeoutVariable} '{text}' is not a number of seconds from 1 to 3600.", ExitCodes.BadUsage);
     }
 
     public async ValueTask DisposeAsync()

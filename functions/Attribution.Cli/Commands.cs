@@ -18,10 +18,24 @@ internal static class Commands
         Recursive = true,
     };
 
+    public static readonly Option<int?> StorageTimeout = new("--storage-timeout")
+    {
+        Description = "Seconds a command keeps retrying an unreachable storage account before it fails (default: ATTRIBUTION_STORAGE_TIMEOUT, else 30).",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "On failure, also print the exception detail.",
+        Recursive = true,
+    };
+
     public static RootCommand Build()
     {
         var root = new RootCommand("attribution — partner attribution and competency credit: ingest feeds, recalculate, read results.");
         root.Options.Add(Storage);
+        root.Options.Add(StorageTimeout);
+        root.Options.Add(Verbose);
         root.Subcommands.Add(IngestCommand.Create());
         foreach (var command in ExtraCommands()) root.Subcommands.Add(command);
         return root;
@@ -31,10 +45,13 @@ internal static class Commands
     private static IEnumerable<Command> ExtraCommands() => CommandRegistry.All;
 
     /// <summary>Parses `yyyy-MM` or fails as bad usage.</summary>
-    public static YearMonth? ParseAsOf(string? text) =>
-        text is null ? null
-        : YearMonth.TryParse(text, out var m) ? m
-        : throw new CliException($"--as-of '{text}' is not a month in the form yyyy-MM.", ExitCodes.BadUsage);
+    public static YearMonth? ParseAsOf(string? text)
+    {
+        if (text is null) return null;
+        if (!YearMonth.TryParse(text, out var m)) throw new CliException($"--as-of '{text}' is not a month in the form yyyy-MM.", ExitCodes.BadUsage);
+        if (Core.Recalculation.RecalculationStarter.AsOfProblem(m) is { } problem) throw new CliException($"--as-of: {problem}", ExitCodes.BadUsage);
+        return m;
+    }
 
     public static CreditRules LoadRules(string? path) => LoadRulesWithText(path).Rules;
 
@@ -42,9 +59,25 @@ internal static class Commands
     public static (CreditRules Rules, string Json) LoadRulesWithText(string? path)
     {
         if (path is null) return (CreditRulesLoader.Default, CreditRulesLoader.DefaultJson);
+        if (Directory.Exists(path)) throw new CliException($"--rules '{path}' is a folder; expected a rules JSON file.", ExitCodes.BadUsage);
         if (!File.Exists(path)) throw new CliException($"--rules '{path}' does not exist.", ExitCodes.BadUsage);
-        var json = File.ReadAllText(path);
-        return (CreditRulesLoader.Parse(json), json);
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--rules '{path}' cannot be read: {e.Message}");
+        }
+        try
+        {
+            return (CreditRulesLoader.Parse(json), json);
+        }
+        catch (RulesValidationException e)
+        {
+            throw new CliException($"--rules '{path}': {e.Message}");
+        }
     }
 
     public static long ParsePartnerId(string text) =>

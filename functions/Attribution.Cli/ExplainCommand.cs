@@ -21,7 +21,7 @@ internal static class ExplainCommand
             var context = Commands.Current;
             var partnerId = Commands.ParsePartnerId(parse.GetValue(id)!);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
-            await using var storage = await CliStorage.OpenAsync(parse.GetValue(Commands.Storage), ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
             var run = await new CreditReader(storage.Account).ResolveRunAsync(month, null, ct).ConfigureAwait(false)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
             EvidenceView? evidence;

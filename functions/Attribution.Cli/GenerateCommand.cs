@@ -18,7 +18,9 @@ internal static class GenerateCommand
             var context = Commands.Current;
             var n = parse.GetValue(tenants);
             if (n < 1) throw new CliException("--tenants must be at least 1.", ExitCodes.BadUsage);
-            var summary = SyntheticFeedGenerator.Generate(parse.GetValue(output)!, new SyntheticFeedOptions(n, parse.GetValue(seed)));
+            var folder = parse.GetValue(output)!;
+            if (File.Exists(folder)) throw new CliException($"--out '{folder}' is a file; expected a folder to write the feeds into.", ExitCodes.BadUsage);
+            var summary = SyntheticFeedGenerator.Generate(folder, new SyntheticFeedOptions(n, parse.GetValue(seed)));
             var table = new Table().Border(TableBorder.Simple).AddColumn("source").AddColumn("file")
                 .AddColumn(new TableColumn("rows").RightAligned()).AddColumn(new TableColumn("bytes").RightAligned());
             foreach (var f in summary.Files)

@@ -18,9 +18,11 @@ internal static class IngestCommand
         var command = new Command("ingest", "Ingest feed files into storage.") { files, source, rules };
         command.SetAction(async (parse, ct) =>
         {
-            await using var storage = await CliStorage.OpenAsync(parse.GetValue(Commands.Storage), ct).ConfigureAwait(false);
+            // Bad paths, sources and rules are reported before storage is touched.
             var inputs = ResolveInputs(parse.GetValue(files)!, Commands.ParseSource(parse.GetValue(source)));
-            var results = await IngestAllAsync(storage.Account, Commands.LoadRules(parse.GetValue(rules)), inputs, Commands.Current, ct).ConfigureAwait(false);
+            var creditRules = Commands.LoadRules(parse.GetValue(rules));
+            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
+            var results = await IngestAllAsync(storage.Account, creditRules, inputs, Commands.Current, ct).ConfigureAwait(false);
             Print(Commands.Current, results);
             return results.Any(r => r.Result.FailedAsWhole) ? ExitCodes.Failure : ExitCodes.Success;
         });
@@ -33,6 +35,7 @@ internal static class IngestCommand
         var list = new List<(string, FeedSource)>();
         foreach (var path in paths)
         {
+            if (Directory.Exists(path)) throw new CliException($"'{path}' is a folder; give feed files (or use `attribution run --feeds {path}`).", ExitCodes.BadUsage);
             if (!File.Exists(path)) throw new CliException($"File not found: {path}", ExitCodes.BadUsage);
             if (source is { } s) list.Add((path, s));
             else if (FeedSources.TryInferFromPath(path, out var inferred)) list.Add((path, inferred));

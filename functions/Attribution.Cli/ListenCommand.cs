@@ -36,7 +36,7 @@ internal static class ListenCommand
             if (string.IsNullOrWhiteSpace(queueName)) throw new CliException("--queue must name a queue.", ExitCodes.BadUsage);
             // The connection is checked before storage is opened, so a typo fails at once.
             await using var client = CreateClient(parse.GetValue(serviceBus));
-            await using var storage = await CliStorage.OpenAsync(parse.GetValue(Commands.Storage), ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
             var handler = new FeedMessageHandler(storage.Account, CreditRulesLoader.Default);
 
             await using var processor = client.CreateProcessor(queueName, new ServiceBusProcessorOptions

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Attribution.Core.Rules;
 using Spectre.Console;
 
 namespace Attribution.Cli;
@@ -29,26 +28,26 @@ public static class Program
             return ExitCodes.BadUsage;
         }
         var console = CliConsole.Create(stdout);
+        var verbose = parse.GetValue(Commands.Verbose);
+        var context = new CommandContext(console, stdout, stderr);
         try
         {
-            Commands.Context.Value = new CommandContext(console, stdout, stderr);
+            Commands.Context.Value = context;
             var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
             return await parse.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
-        }
-        catch (CliException e)
-        {
-            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            return e.ExitCode;
-        }
-        catch (RulesValidationException e)
-        {
-            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.Failure;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await stderr.WriteLineAsync("cancelled").ConfigureAwait(false);
             return ExitCodes.Failure;
+        }
+        catch (Exception e)
+        {
+            // Every failure ends as one line and an exit code, never a stack trace (unless --verbose asks for it).
+            var (message, code) = CliFailure.Describe(e, context.StorageEndpoints);
+            await stderr.WriteLineAsync($"error: {message}").ConfigureAwait(false);
+            if (verbose) await stderr.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            return code;
         }
         finally
         {
@@ -60,6 +59,9 @@ public static class Program
 /// <summary>What a command writes to: a Spectre console over stdout (plain when redirected), and stderr.</summary>
 internal sealed record CommandContext(IAnsiConsole Console, TextWriter Out, TextWriter Error)
 {
+    /// <summary>The storage endpoints the command opened, so a storage failure names them.</summary>
+    public string? StorageEndpoints { get; set; }
+
     /// <summary>Progress bars only on an interactive terminal; redirected output stays quiet.</summary>
     public bool Interactive => ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
 }

@@ -22,7 +22,7 @@ internal static class ReadCommands
             var context = Commands.Current;
             var partnerId = Commands.ParsePartnerId(parse.GetValue(id)!);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
-            await using var storage = await CliStorage.OpenAsync(parse.GetValue(Commands.Storage), ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
             var reader = new CreditReader(storage.Account);
             var run = await reader.ResolveRunAsync(month, null, ct).ConfigureAwait(false)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
@@ -62,7 +62,7 @@ internal static class ReadCommands
             if (ValueRules.ParseGuid(parse.GetValue(id)!, out var subscription) is { } problem)
                 throw new CliException($"Subscription ID {problem}.", ExitCodes.BadUsage);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
-            await using var storage = await CliStorage.OpenAsync(parse.GetValue(Commands.Storage), ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
             var reader = new CreditReader(storage.Account);
             var run = await reader.ResolveRunAsync(month, null, ct).ConfigureAwait(false)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");

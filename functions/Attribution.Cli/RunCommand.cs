@@ -28,12 +28,13 @@ internal static class RunCommand
             var inputs = IngestCommand.DiscoverFeeds(folder);
             if (inputs.Count == 0) throw new CliException($"No feed files (.csv, .jsonl, .gz) under {folder}.", ExitCodes.BadUsage);
 
-            await using var storage = await CliStorage.OpenAsync(parse.GetValue(Commands.Storage), ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
             context.Console.MarkupLine($"[grey]Storage: {Markup.Escape(storage.Description)}[/]");
             var ingested = await IngestCommand.IngestAllAsync(storage.Account, creditRules, inputs, context, ct).ConfigureAwait(false);
             IngestCommand.Print(context, ingested);
-            if (ingested.Any(r => r.Result.FailedAsWhole))
-                await context.Error.WriteLineAsync("Some files failed as a whole (see above); recalculating with what was stored.").ConfigureAwait(false);
+            var failed = ingested.Where(r => r.Result.FailedAsWhole).Select(r => Path.GetFileName(r.Path)).ToList();
+            if (failed.Count > 0)
+                await context.Error.WriteLineAsync($"{failed.Count} file(s) failed as a whole ({string.Join(", ", failed)}); recalculating with what was stored, then exiting 1.").ConfigureAwait(false);
 
             var lastComplete = RecalculationStarter.LastCompleteMonth(DateTimeOffset.UtcNow);
             var latestUsage = ingested.Select(r => r.Result.LatestUsageMonth).Where(m => m is not null).Select(m => m!.Value).DefaultIfEmpty(lastComplete).Max();
@@ -41,7 +42,7 @@ internal static class RunCommand
 
             var outcome = await Recalculator.RunAsync(storage.Account, effective, rulesJson, null, context, ct).ConfigureAwait(false);
             await PrintOutcomeAsync(storage.Account, outcome, context, ct).ConfigureAwait(false);
-            return ExitCodes.Success;
+            return failed.Count > 0 ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;
     }
@@ -107,17 +108,21 @@ internal static class RecalcCommand
         var asOf = new Option<string?>("--as-of") { Description = "Month to compute (yyyy-MM); default: the last complete month." };
         var rules = new Option<string?>("--rules") { Description = "Rules file (default: the shipped rules)." };
         var scenario = new Option<string?>("--scenario") { Description = "Name of a what-if run: results are shown and kept apart, nothing is published." };
-        var command = new Command("recalc", "Recalculate every partner's credit and publish it.") { asOf, rules, scenario };
+        var resume = new Option<bool>("--resume") { Description = "Finish an interrupted recalculation of the month with the rules it began with, and start nothing new." };
+        var command = new Command("recalc", "Recalculate every partner's credit and publish it.") { asOf, rules, scenario, resume };
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
+            var resuming = parse.GetValue(resume);
+            if (resuming && parse.GetValue(rules) is not null)
+                throw new CliException("--resume finishes a run with the rules it began with; it takes no --rules.", ExitCodes.BadUsage);
             var (_, rulesJson) = Commands.LoadRulesWithText(parse.GetValue(rules)); // validated before anything starts
             var month = Commands.ParseAsOf(parse.GetValue(asOf)) ?? RecalculationStarter.LastCompleteMonth(DateTimeOffset.UtcNow);
             var name = parse.GetValue(scenario);
             if (name is not null && (name.Length is 0 or > 40 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
                 throw new CliException("--scenario takes 1-40 letters, digits, '-' or '_'.", ExitCodes.BadUsage);
-            await using var storage = await CliStorage.OpenAsync(parse.GetValue(Commands.Storage), ct).ConfigureAwait(false);
-            var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, name, context, ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
+            var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, name, context, ct, resuming).ConfigureAwait(false);
             await RunCommand.PrintOutcomeAsync(storage.Account, outcome, context, ct).ConfigureAwait(false);
             return ExitCodes.Success;
         });

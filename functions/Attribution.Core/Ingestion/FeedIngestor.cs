@@ -100,9 +100,11 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             // finish, and re-ingesting the same content completes it. Best effort: storage may be what failed.
             try
             {
-                await FinishAsync(result with { Status = IngestionStatus.Failed, Error = $"Interrupted while writing ({e.GetType().Name}: {e.Message}); ingest the file again to complete it." }, CancellationToken.None).ConfigureAwait(false);
+                // Briefly: when storage itself is down this cannot succeed, and the caller is waiting to report it.
+                using var brief = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await FinishAsync(result with { Status = IngestionStatus.Failed, Error = $"Interrupted while writing ({e.GetType().Name}: {e.Message}); ingest the file again to complete it." }, brief.Token).ConfigureAwait(false);
             }
-            catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException)
+            catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException or OperationCanceledException)
             {
                 // Storage is unreachable; the attempt stays Running, which says the same thing.
             }

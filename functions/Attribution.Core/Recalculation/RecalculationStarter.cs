@@ -54,6 +54,13 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
 
     public YearMonth DefaultAsOf() => LastCompleteMonth(_time.GetUtcNow());
 
+    /// <summary>Why a month cannot be recalculated (its window would leave the calendar), or null.</summary>
+    public static string? AsOfProblem(YearMonth asOf) =>
+        asOf.Year is < MinAsOfYear or > 9999 ? $"asOf {asOf} is out of range: a recalculation month is between {MinAsOfYear}-01 and 9999-12." : null;
+
+    /// <summary>Earliest asOf year: its longest window (120 months) still starts in a real calendar year.</summary>
+    public const int MinAsOfYear = 1900;
+
     public static bool IsActive(InstanceState? state) => state is InstanceState.Pending or InstanceState.Running;
 
     public async Task<StartOutcome> StartAsync(YearMonth asOf, string rulesJson, string? scenario = null, int shardCount = DefaultShardCount, CancellationToken cancellationToken = default)

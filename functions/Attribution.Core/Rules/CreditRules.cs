@@ -102,16 +102,32 @@ public static class CreditRulesLoader
         return Parse(text);
     }
 
+    /// <summary>Whether two rules texts say the same thing (formatting and comments aside).</summary>
+    public static bool SameRules(string a, string b)
+    {
+        if (string.Equals(a, b, StringComparison.Ordinal)) return true;
+        var options = new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
+        try
+        {
+            return JsonNode.DeepEquals(JsonNode.Parse(a, documentOptions: options), JsonNode.Parse(b, documentOptions: options));
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     public static CreditRules Parse(string json)
     {
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            // A duplicate key is an error, not "the last one wins": two windowMonths in one file is a mistake to show.
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
-            throw new RulesValidationException("$", $"not valid JSON ({e.Message})");
+            throw new RulesValidationException(e.Path is { Length: > 0 } path ? path : "$", $"not valid JSON ({e.Message})");
         }
         if (root is not JsonObject obj) throw new RulesValidationException("$", "must be a JSON object");
 

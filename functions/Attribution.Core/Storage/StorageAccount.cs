@@ -36,20 +36,38 @@ public sealed class StorageAccount
         $"QueueEndpoint=http://{host}:{queuePort}/{DevelopmentAccountName};" +
         $"TableEndpoint=http://{host}:{tablePort}/{DevelopmentAccountName};";
 
+    /// <summary>How long a request keeps retrying an unreachable or failing storage account by default.</summary>
+    public static readonly TimeSpan DefaultGiveUpAfter = TimeSpan.FromSeconds(30);
+
     /// <param name="connectionString">Any storage connection string, or `UseDevelopmentStorage=true`.</param>
     /// <param name="maxRetries">Retries of a failed request (default 6); fewer lets callers (and tests) see an outage sooner.</param>
-    public static StorageAccount FromConnectionString(string connectionString, int? maxRetries = null)
+    /// <param name="giveUpAfter">No retry starts once a request has been failing this long (default <see cref="DefaultGiveUpAfter"/>).</param>
+    /// <exception cref="FormatException">Not a storage connection string (the message says why, never the key).</exception>
+    public static StorageAccount FromConnectionString(string connectionString, int? maxRetries = null, TimeSpan? giveUpAfter = null)
     {
+        ArgumentNullException.ThrowIfNull(connectionString);
         if (connectionString.Trim().Equals("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase))
             connectionString = AzuriteConnectionString("127.0.0.1", 10000, 10001, 10002);
-        return new StorageAccount(
-            new TableServiceClient(connectionString, TableOptions(maxRetries)),
-            new BlobServiceClient(connectionString, BlobOptions(maxRetries)),
-            connectionString);
+        try
+        {
+            return new StorageAccount(
+                new TableServiceClient(connectionString, WithRetry(new TableClientOptions(), maxRetries, giveUpAfter)),
+                new BlobServiceClient(connectionString, WithRetry(new BlobClientOptions(), maxRetries, giveUpAfter)),
+                connectionString);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or UriFormatException)
+        {
+            // The SDK's messages can echo the string; ours names only what is wrong.
+            throw new FormatException("not a storage connection string (expected 'UseDevelopmentStorage=true' or 'DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…' / endpoints).", e);
+        }
     }
 
-    public static StorageAccount FromServiceUris(Uri tableServiceUri, Uri blobServiceUri, TokenCredential credential) =>
-        new(new TableServiceClient(tableServiceUri, credential, TableOptions()), new BlobServiceClient(blobServiceUri, credential, BlobOptions()), null);
+    public static StorageAccount FromServiceUris(Uri tableServiceUri, Uri blobServiceUri, TokenCredential credential, TimeSpan? giveUpAfter = null) =>
+        new(new TableServiceClient(tableServiceUri, credential, WithRetry(new TableClientOptions(), null, giveUpAfter)),
+            new BlobServiceClient(blobServiceUri, credential, WithRetry(new BlobClientOptions(), null, giveUpAfter)), null);
+
+    /// <summary>The blob and table endpoints, for messages (never the key).</summary>
+    public string Endpoints => $"{Blobs.Uri.GetLeftPart(UriPartial.Authority)} (blob), {Tables.Uri.GetLeftPart(UriPartial.Authority)} (table)";
 
     /// <summary>
     /// Reads a Functions-style connection: `{name}` as a connection string, or identity-based settings
@@ -73,20 +91,21 @@ public sealed class StorageAccount
         return FromServiceUris(new Uri(tableUri), new Uri(blobUri), credential);
     }
 
-    // Transient failures (throttling, timeouts, a restarting emulator) are retried with backoff by the SDK pipeline.
-    private static T WithRetry<T>(T options, int? maxRetries) where T : ClientOptions
+    // Transient failures (throttling, timeouts, a restarting emulator) are retried with backoff by the SDK pipeline,
+    // but never past a deadline: an unreachable account fails the caller in bounded time instead of hanging.
+    private static T WithRetry<T>(T options, int? maxRetries, TimeSpan? giveUpAfter) where T : ClientOptions
     {
+        var deadline = giveUpAfter ?? DefaultGiveUpAfter;
         options.Retry.Mode = RetryMode.Exponential;
-        options.Retry.MaxRetries = maxRetries ?? 6;
+        options.Retry.MaxRetries = maxRetries ?? 8;
         options.Retry.Delay = TimeSpan.FromMilliseconds(200);
-        options.Retry.MaxDelay = TimeSpan.FromSeconds(10);
-        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(60);
+        // The last backoff can overshoot the deadline by at most a quarter of it (and never more than 5 s).
+        options.Retry.MaxDelay = deadline / 4 < TimeSpan.FromSeconds(5) ? deadline / 4 : TimeSpan.FromSeconds(5);
+        // One attempt never outlives the deadline either (a black-holed endpoint would otherwise hang per try).
+        options.Retry.NetworkTimeout = deadline < TimeSpan.FromSeconds(60) ? deadline : TimeSpan.FromSeconds(60);
+        options.RetryPolicy = new DeadlineRetryPolicy(options.Retry, deadline);
         return options;
     }
-
-    private static TableClientOptions TableOptions(int? maxRetries = null) => WithRetry(new TableClientOptions(), maxRetries);
-
-    private static BlobClientOptions BlobOptions(int? maxRetries = null) => WithRetry(new BlobClientOptions(), maxRetries);
 
     public TableClient Table(string name) => Tables.GetTableClient(name);
 
@@ -101,8 +120,9 @@ public sealed class StorageAccount
 
     private async Task CreateAllAsync()
     {
-        await Task.WhenAll(TableNames.All.Select(t => Tables.CreateTableIfNotExistsAsync(t))).ConfigureAwait(false);
-        await Blobs.GetBlobContainerClient(TableNames.FeedsContainer).CreateIfNotExistsAsync().ConfigureAwait(false);
-        await Blobs.GetBlobContainerClient(TableNames.RecalculationContainer).CreateIfNotExistsAsync().ConfigureAwait(false);
+        // All at once: an unreachable account then fails after one retry deadline, not one per resource.
+        await Task.WhenAll(TableNames.All.Select(t => (Task)Tables.CreateTableIfNotExistsAsync(t))
+            .Append(Blobs.GetBlobContainerClient(TableNames.FeedsContainer).CreateIfNotExistsAsync())
+            .Append(Blobs.GetBlobContainerClient(TableNames.RecalculationContainer).CreateIfNotExistsAsync())).ConfigureAwait(false);
     }
 }

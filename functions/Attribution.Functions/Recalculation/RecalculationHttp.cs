@@ -53,6 +53,7 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time)
         if (body?.AsOf is { } text)
         {
             if (!YearMonth.TryParse(text, out asOf)) return Problems.BadRequest($"asOf '{text}' is not a month in the form yyyy-MM.", request);
+            if (RecalculationStarter.AsOfProblem(asOf) is { } problem) return Problems.BadRequest(problem, request);
         }
         else
         {

@@ -112,6 +112,7 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
     [Theory]
     [InlineData("""{"asOf":"2026-13"}""", "asOf '2026-13'")]
     [InlineData("""{"asOf":"May 2026"}""", "yyyy-MM")]
+    [InlineData("""{"asOf":"0001-01"}""", "out of range")]
     [InlineData("""{"asOf":""", "not valid JSON")]
     [InlineData("""not json""", "not valid JSON")]
     public async Task Post_with_bad_input_is_a_400_problem(string body, string expected)
