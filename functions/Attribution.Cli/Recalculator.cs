@@ -18,7 +18,26 @@ internal static class Recalculator
         await storage.EnsureCreatedAsync().ConfigureAwait(false);
         // The worker starts only once we know what to do about an interrupted run: started at once, it would resume
         // that run, with the rules it began with, before we could refuse to adopt it.
-        await using var host = await LocalDurableHost.StartAsync(storage, TaskHub, startWorker: false).ConfigureAwait(false);
+        var host = await LocalDurableHost.StartAsync(storage, TaskHub, startWorker: false).ConfigureAwait(false);
+        try
+        {
+            return await RunOnAsync(host, storage, asOf, rulesJson, scenario, context, resume, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            // With storage gone a graceful stop could wait on it for good; the run resumes from its history anyway.
+            try
+            {
+                await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+    }
+
+    private static async Task<RecalculationOutcome> RunOnAsync(LocalDurableHost host, StorageAccount storage, YearMonth asOf, string rulesJson, string? scenario, CommandContext context, bool resume, CancellationToken ct)
+    {
         var instanceId = RecalculationStarter.InstanceIdFor(asOf, scenario);
         var interrupted = await host.GetStatusAsync(instanceId, ct).ConfigureAwait(false) is { } status && RecalculationStarter.IsActive(status.State) ? status : null;
         if (interrupted is not null)
@@ -48,11 +67,31 @@ internal static class Recalculator
                 throw new CliException($"A recalculation for {asOf} was started by another process just now (instance {start.InstanceId}); wait for it, then run again if needed.");
             }
         }
-        if (!context.Interactive) return await host.WaitAsync(instanceId, Timeout, ct).ConfigureAwait(false);
+        if (!context.Interactive) return await WaitAsync(host, storage, instanceId, ct).ConfigureAwait(false);
         RecalculationOutcome? outcome = null;
         await context.Console.Status().StartAsync($"Recalculating credit for {asOf}...", async _ =>
-            outcome = await host.WaitAsync(instanceId, Timeout, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            outcome = await WaitAsync(host, storage, instanceId, ct).ConfigureAwait(false)).ConfigureAwait(false);
         return outcome!;
+    }
+
+    /// <summary>
+    /// Waits for the instance, checking between polls that storage still answers: the Durable Task backend retries
+    /// an unreachable account forever, so without this an outage would hang the command instead of failing it.
+    /// </summary>
+    private static async Task<RecalculationOutcome> WaitAsync(LocalDurableHost host, StorageAccount storage, string instanceId, CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var wait = host.WaitAsync(instanceId, Timeout, stop.Token);
+        try
+        {
+            while (await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(2), ct)).ConfigureAwait(false) != wait)
+                await storage.ProbeAsync(ct).ConfigureAwait(false); // throws, within the retry deadline, when storage is gone
+            return await wait.ConfigureAwait(false);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+        }
     }
 
     private static string RulesVersionOf(string rulesJson)

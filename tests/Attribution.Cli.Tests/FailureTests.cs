@@ -110,6 +110,30 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
     }
 
     [Fact]
+    public async Task Storage_stopped_during_a_recalculation_fails_in_one_line_within_the_bound()
+    {
+        await using var host = await Core.LocalDev.AzuriteHost.StartAsync(new Core.LocalDev.AzuriteHostOptions { InMemory = true });
+        var storage = StorageAccount.FromConnectionString(host.ConnectionString);
+        var (ingested, _, ingestError) = await CliRunner.RunAsync(["ingest", .. SampleFiles(), "--storage", host.ConnectionString]);
+        Assert.True(ingested == 0, ingestError);
+
+        var recalc = CliRunner.RunAsync("recalc", "--as-of", "2026-10", "--storage", host.ConnectionString, "--storage-timeout", "3");
+        var runs = new RunStore(storage);
+        while (!recalc.IsCompleted && (await runs.ListAsync("2026-10")).Count == 0) await Task.Delay(20);
+        Assert.False(recalc.IsCompleted, "the recalculation ended before storage could be stopped");
+        await host.StopAsync();
+
+        var (code, _, error) = await Guarded(recalc);
+        Assert.Equal(1, code);
+        var line = Assert.Single(Lines(error));
+        Assert.StartsWith($"error: storage at http://127.0.0.1:{host.BlobPort}", line);
+        Assert.Contains("unreachable", line);
+    }
+
+    private static IEnumerable<string> SampleFiles() =>
+        Directory.EnumerateFiles(TestPaths.Samples, "*.*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".md", StringComparison.Ordinal));
+
+    [Fact]
     public async Task A_connection_string_that_is_not_one_is_bad_usage_in_one_line_without_echoing_it()
     {
         var (code, _, error) = await CliRunner.RunAsync("partner", "1234567", "--storage", "AccountKey=not-a-secret-to-print;garbage");
@@ -221,7 +245,7 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
     {
         await using var own = await Core.LocalDev.AzuriteHost.StartAsync(new Core.LocalDev.AzuriteHostOptions { InMemory = true });
         var storage = StorageAccount.FromConnectionString(own.ConnectionString);
-        var (ingested, _, ingestError) = await CliRunner.RunAsync(["ingest", .. Directory.EnumerateFiles(TestPaths.Samples, "*.*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".md", StringComparison.Ordinal)), "--storage", own.ConnectionString]);
+        var (ingested, _, ingestError) = await CliRunner.RunAsync(["ingest", .. SampleFiles(), "--storage", own.ConnectionString]);
         Assert.True(ingested == 0, ingestError);
         var asOf = new YearMonth(2026, 10);
 

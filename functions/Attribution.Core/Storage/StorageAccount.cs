@@ -109,6 +109,10 @@ public sealed class StorageAccount
 
     public TableClient Table(string name) => Tables.GetTableClient(name);
 
+    /// <summary>One cheap request that fails (within the retry deadline) when the account does not answer.</summary>
+    public async Task ProbeAsync(CancellationToken cancellationToken = default) =>
+        await Blobs.GetBlobContainerClient(TableNames.RecalculationContainer).ExistsAsync(cancellationToken).ConfigureAwait(false);
+
     /// <summary>Creates every table and container once per process.</summary>
     public Task EnsureCreatedAsync()
     {
