@@ -47,17 +47,21 @@ internal sealed class CliStorage : IAsyncDisposable
             {
                 throw new CliException($"{origin} is {e.Message}", ExitCodes.BadUsage);
             }
-            storage = new CliStorage(account, null, $"the storage account given by {origin}");
+            storage = new CliStorage(account, null, $"{account.Endpoints}, given by {origin}");
         }
         else
         {
             var root = AzuriteHost.FindRepositoryRoot() ?? throw new CliException(
                 "No storage given and no repository found for the embedded Azurite: pass --storage CONN or set ATTRIBUTION_STORAGE.");
-            var host = await AzuriteHost.StartAsync(AzuriteHostOptions.Default(root), cancellationToken).ConfigureAwait(false);
-            storage = new CliStorage(StorageAccount.FromConnectionString(host.ConnectionString, giveUpAfter: giveUpAfter), host,
-                host.StartedHere ? "embedded Azurite (data in .azurite/)" : "Azurite already listening on 127.0.0.1:10000-10002");
+            var (host, description) = await CheckoutEmulator.StartAsync(root, cancellationToken).ConfigureAwait(false);
+            storage = new CliStorage(StorageAccount.FromConnectionString(host.ConnectionString, giveUpAfter: giveUpAfter), host, description);
         }
-        if (Commands.Context.Value is { } context) context.StorageEndpoints = storage.Account.Endpoints;
+        if (Commands.Context.Value is { } context)
+        {
+            context.StorageEndpoints = storage.Account.Endpoints;
+            // Always said, on stderr (so --json output stays one document): which data a command reads and writes.
+            await context.Error.WriteLineAsync($"storage: {storage.Description}").ConfigureAwait(false);
+        }
         try
         {
             // Fail here, in bounded time and with the endpoint named, rather than deep inside the command.

@@ -29,7 +29,6 @@ internal static class RunCommand
             if (inputs.Count == 0) throw new CliException($"No feed files (.csv, .jsonl, .gz) under {folder}.", ExitCodes.BadUsage);
 
             await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
-            context.Console.MarkupLine($"[grey]Storage: {Markup.Escape(storage.Description)}[/]");
             var ingested = await IngestCommand.IngestAllAsync(storage.Account, creditRules, inputs, context, ct).ConfigureAwait(false);
             IngestCommand.Print(context, ingested);
             var failed = ingested.Where(r => r.Result.FailedAsWhole).Select(r => Path.GetFileName(r.Path)).ToList();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
@@ -36,7 +35,9 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
         return await run;
     }
 
-    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    /// <summary>What stderr says besides the "storage: …" line every storage command starts with.</summary>
+    private static string[] Lines(string text) =>
+        [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => !l.StartsWith("storage: ", StringComparison.Ordinal))];
 
     public static TheoryData<string[]> EveryStorageCommand() => new()
     {
@@ -155,14 +156,8 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
     public async Task An_empty_ATTRIBUTION_STORAGE_variable_is_an_error_not_a_fallback_to_the_emulator()
     {
         // Out of process: the variable belongs to the process, and tests in this one run in parallel.
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "attribution.dll"));
-        foreach (var a in new[] { "partner", "1234567" }) psi.ArgumentList.Add(a);
-        psi.Environment["ATTRIBUTION_STORAGE"] = "";
-        using var process = Process.Start(psi)!;
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.Equal(2, process.ExitCode);
+        var (code, _, error) = await CliRunner.RunProcessAsync(new Dictionary<string, string?> { ["ATTRIBUTION_STORAGE"] = "" }, "partner", "1234567");
+        Assert.Equal(2, code);
         Assert.Contains("ATTRIBUTION_STORAGE is empty", Assert.Single(Lines(error)));
     }
 

@@ -19,7 +19,7 @@ public sealed class IngestCommandTests(AzuriteFixture azurite) : IClassFixture<A
         var (code, output, error) = await CliRunner.RunAsync("ingest", usage, dap, "--storage", azurite.ConnectionString);
 
         Assert.Equal(0, code);
-        Assert.Equal("", error);
+        Assert.Equal($"storage: {StorageAccount.FromConnectionString(azurite.ConnectionString).Endpoints}, given by --storage", error.Trim());
         var usageLine = output.Split('\n').Single(l => l.Contains("jan.csv", StringComparison.Ordinal));
         Assert.Matches(@"usage\s+CompletedWithRejections\s+2\s+1\s+1", usageLine);
         var dapLine = output.Split('\n').Single(l => l.Contains("dap_2026.jsonl", StringComparison.Ordinal));

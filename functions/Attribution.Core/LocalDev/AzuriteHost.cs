@@ -22,16 +22,6 @@ public sealed record AzuriteHostOptions
     public bool ReuseIfListening { get; init; }
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>The CLI's default: the standard ports, data under `.azurite/` in the repository.</summary>
-    public static AzuriteHostOptions Default(string repositoryRoot) => new()
-    {
-        Location = Path.Combine(repositoryRoot, ".azurite"),
-        BlobPort = 10000,
-        QueuePort = 10001,
-        TablePort = 10002,
-        ReuseIfListening = true,
-    };
 }
 
 /// <summary>
