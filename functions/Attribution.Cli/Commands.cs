@@ -88,6 +88,8 @@ internal static class Commands
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
         WriteIndented = true,
+        // Read by people as well as scripts: quotes and apostrophes in reasons stay as they are.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static FeedSource? ParseSource(string? text) =>
@@ -105,6 +107,7 @@ internal static class CommandRegistry
         RecalcCommand.Create(),
         ReadCommands.Partner(),
         ReadCommands.Subscription(),
+        RejectsCommand.Create(),
         ExplainCommand.Create(),
         GenerateCommand.Create(),
         ListenCommand.Create(),

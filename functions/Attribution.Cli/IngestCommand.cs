@@ -15,7 +15,8 @@ internal static class IngestCommand
         var files = new Argument<string[]>("FILE") { Description = "Feed files (.csv, .jsonl, optionally .gz).", Arity = ArgumentArity.OneOrMore };
         var source = new Option<string?>("--source") { Description = $"Source of every file ({FeedSources.AllNames}); default: inferred from the folder or file name." };
         var rules = new Option<string?>("--rules") { Description = "Rules file (its product-to-workload map reads csp reconciliation exports)." };
-        var command = new Command("ingest", "Ingest feed files into storage.") { files, source, rules };
+        var json = new Option<bool>("--json") { Description = "One JSON document on stdout: every file's outcome and its first rejected rows." };
+        var command = new Command("ingest", "Ingest feed files into storage.") { files, source, rules, json };
         command.SetAction(async (parse, ct) =>
         {
             // Bad paths, sources and rules are reported before storage is touched.
@@ -23,7 +24,28 @@ internal static class IngestCommand
             var creditRules = Commands.LoadRules(parse.GetValue(rules));
             await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
             var results = await IngestAllAsync(storage.Account, creditRules, inputs, Commands.Current, ct).ConfigureAwait(false);
-            Print(Commands.Current, results);
+            var reasons = await FirstRejectsAsync(storage.Account, results, parse.GetValue(json) ? 20 : 3, ct).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                var files = results.Select(r => new
+                {
+                    file = r.Path,
+                    source = r.Result.Source.Name(),
+                    ingestionId = r.Result.IngestionId,
+                    status = r.Result.Status.ToString(),
+                    rowsTotal = r.Result.RowsTotal,
+                    rowsAccepted = r.Result.RowsAccepted,
+                    rowsRejected = r.Result.RowsRejected,
+                    error = r.Result.Error,
+                    duplicateOf = r.Result.DuplicateOf,
+                    rejects = reasons.GetValueOrDefault(r.Result.IngestionId, []),
+                });
+                await Commands.Current.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(new { files }, Commands.Json)).ConfigureAwait(false);
+            }
+            else
+            {
+                Print(Commands.Current, results, reasons);
+            }
             return results.Any(r => r.Result.FailedAsWhole) ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;
@@ -88,7 +110,19 @@ internal static class IngestCommand
         return results;
     }
 
-    public static void Print(CommandContext context, IReadOnlyList<(string Path, FeedIngestionResult Result)> results)
+    /// <summary>The first rejected rows of each file that had some, so the reasons are seen where the counts are.</summary>
+    public static async Task<Dictionary<string, List<RejectedRow>>> FirstRejectsAsync(
+        StorageAccount storage, IReadOnlyList<(string Path, FeedIngestionResult Result)> results, int perFile, CancellationToken ct)
+    {
+        var store = new IngestionStore(storage);
+        var reasons = new Dictionary<string, List<RejectedRow>>(StringComparer.Ordinal);
+        foreach (var (_, r) in results.Where(x => x.Result.RowsRejected > 0 && x.Result.Status != IngestionStatus.Duplicate))
+            reasons[r.IngestionId] = (await store.RejectedPageAsync(r.IngestionId, 0, perFile, ct).ConfigureAwait(false)).Rows;
+        return reasons;
+    }
+
+    public static void Print(CommandContext context, IReadOnlyList<(string Path, FeedIngestionResult Result)> results,
+        IReadOnlyDictionary<string, List<RejectedRow>>? reasons = null)
     {
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("file").AddColumn("source").AddColumn("status")
@@ -104,6 +138,14 @@ internal static class IngestCommand
         context.Console.Write(table);
         foreach (var (path, r) in results.Where(x => x.Result.Error is not null))
             context.Console.MarkupLine($"[grey]{Markup.Escape(Path.GetFileName(path))}:[/] {Markup.Escape(r.Error!)}");
+        foreach (var (path, r) in results)
+        {
+            if (reasons?.GetValueOrDefault(r.IngestionId) is not { Count: > 0 } rows) continue;
+            var name = Markup.Escape(Path.GetFileName(path));
+            foreach (var row in rows) context.Console.MarkupLine($"[grey]{name} line {row.Line}:[/] {Markup.Escape(row.Reason)}");
+            if (r.RowsRejected > rows.Count)
+                context.Console.MarkupLine($"[grey]{name}: {r.RowsRejected - rows.Count:N0} more rejected row(s): attribution rejects {r.IngestionId}[/]");
+        }
     }
 
     private static string StatusMarkup(IngestionStatus status) => status switch

@@ -30,7 +30,7 @@ internal static class RunCommand
 
             await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
             var ingested = await IngestCommand.IngestAllAsync(storage.Account, creditRules, inputs, context, ct).ConfigureAwait(false);
-            IngestCommand.Print(context, ingested);
+            IngestCommand.Print(context, ingested, await IngestCommand.FirstRejectsAsync(storage.Account, ingested, 3, ct).ConfigureAwait(false));
             var failed = ingested.Where(r => r.Result.FailedAsWhole).Select(r => Path.GetFileName(r.Path)).ToList();
             if (failed.Count > 0)
                 await context.Error.WriteLineAsync($"{failed.Count} file(s) failed as a whole ({string.Join(", ", failed)}); recalculating with what was stored, then exiting 1.").ConfigureAwait(false);

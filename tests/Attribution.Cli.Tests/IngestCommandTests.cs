@@ -65,3 +65,66 @@ public sealed class IngestCommandTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(before, (await azurite.Storage.AllAsync(TableNames.FeedIngestions)).Count);
     }
 }
+
+public sealed class RejectsCommandTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private readonly string _dir = TestPaths.NewTempDirectory();
+
+    [Fact]
+    public async Task Ingest_shows_the_first_reasons_and_rejects_lists_every_rejected_row_with_line_reason_and_raw_text()
+    {
+        // 3 of 4 rows rejected, each for another reason.
+        var file = TestPaths.WriteFeed(_dir, "partners", "partners-bad.csv", "partnerId,partnerName\n1,Contoso\nx,Bad id\n12345678901,Too long\n,Empty\n");
+
+        var (code, output, _) = await CliRunner.RunAsync("ingest", file, "--storage", azurite.ConnectionString);
+        Assert.Equal(0, code);
+        Assert.Contains("partners-bad.csv line 3: partnerId", output);
+        Assert.Contains("partners-bad.csv line 4: partnerId", output);
+        Assert.Contains("partners-bad.csv line 5: partnerId", output);
+
+        var (listed, json, error) = await CliRunner.RunAsync("rejects", "--file", "partners-bad.csv", "--json", "--storage", azurite.ConnectionString);
+        Assert.True(listed == 0, error);
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var ingestion = Assert.Single(doc.RootElement.GetProperty("ingestions").EnumerateArray());
+        Assert.Equal("partners-bad.csv", ingestion.GetProperty("fileName").GetString());
+        Assert.Equal(3, ingestion.GetProperty("rowsRejected").GetInt64());
+        var rejects = ingestion.GetProperty("rejects").EnumerateArray().ToList();
+        Assert.Equal([3L, 4L, 5L], rejects.Select(r => r.GetProperty("line").GetInt64()));
+        Assert.Equal(["x,Bad id", "12345678901,Too long", ",Empty"], rejects.Select(r => r.GetProperty("raw").GetString()));
+        Assert.All(rejects, r => Assert.StartsWith("partnerId", r.GetProperty("reason").GetString()));
+
+        // The same rows by ingestion id, as a table.
+        var id = ingestion.GetProperty("ingestionId").GetString()!;
+        var (byId, text, _) = await CliRunner.RunAsync("rejects", id, "--storage", azurite.ConnectionString);
+        Assert.Equal(0, byId);
+        Assert.Contains("3 of 4 row(s) rejected", text);
+        Assert.Contains("12345678901,Too long", text);
+    }
+
+    [Fact]
+    public async Task Ingest_json_is_one_document_with_each_files_outcome()
+    {
+        var t = Guid.NewGuid();
+        var usage = TestPaths.WriteFeed(_dir, "usage", "u.csv", $"customerTenantId,subscriptionId,workload,month,consumedRevenueUsd\n{t},{Guid.NewGuid()},Azure,2026-01,10\n{t},nope,Azure,2026-01,10\n");
+        var (code, json, _) = await CliRunner.RunAsync("ingest", usage, "--json", "--storage", azurite.ConnectionString);
+        Assert.Equal(0, code);
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var file = Assert.Single(doc.RootElement.GetProperty("files").EnumerateArray());
+        Assert.Equal("usage", file.GetProperty("source").GetString());
+        Assert.Equal("CompletedWithRejections", file.GetProperty("status").GetString());
+        Assert.Equal((2L, 1L, 1L), (file.GetProperty("rowsTotal").GetInt64(), file.GetProperty("rowsAccepted").GetInt64(), file.GetProperty("rowsRejected").GetInt64()));
+        var reject = Assert.Single(file.GetProperty("rejects").EnumerateArray());
+        Assert.Equal(3, reject.GetProperty("line").GetInt64());
+        Assert.Contains("subscriptionId", reject.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task Rejects_takes_one_selector_and_names_an_unknown_ingestion()
+    {
+        var (both, _, _) = await CliRunner.RunAsync("rejects", "some-id", "--source", "usage", "--storage", azurite.ConnectionString);
+        Assert.Equal(2, both);
+        var (unknown, _, error) = await CliRunner.RunAsync("rejects", "no-such-ingestion", "--storage", azurite.ConnectionString);
+        Assert.Equal(1, unknown);
+        Assert.Contains("No ingestion 'no-such-ingestion'", error);
+    }
+}

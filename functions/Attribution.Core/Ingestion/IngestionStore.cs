@@ -68,6 +68,57 @@ public sealed class IngestionStore(StorageAccount storage)
             yield return new RejectedRow(e.GetInt64("line") ?? 0, e.GetString("reason") ?? "", e.GetString("raw") ?? "");
     }
 
+    /// <summary>
+    /// A page of an ingestion's rejected rows in line order, starting after line <paramref name="afterLine"/>;
+    /// <c>NextAfterLine</c> is where the next page starts, or null at the end.
+    /// </summary>
+    public async Task<(List<RejectedRow> Rows, long? NextAfterLine)> RejectedPageAsync(string ingestionId, long afterLine, int pageSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ingestionId} and RowKey gt {afterLine.ToString("D10", CultureInfo.InvariantCulture)}");
+        var rows = new List<RejectedRow>(Math.Min(pageSize, 1000));
+        await foreach (var e in storage.Table(TableNames.RejectedRecords).QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(pageSize + 1, 1000), cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (rows.Count == pageSize) return (rows, rows[^1].Line);
+            rows.Add(new RejectedRow(e.GetInt64("line") ?? 0, e.GetString("reason") ?? "", e.GetString("raw") ?? ""));
+        }
+        return (rows, null);
+    }
+
+    /// <summary>
+    /// A page of FeedIngestions in (source, ingestion id) order — ids start with their start time, so each source's
+    /// attempts come oldest first — starting after <paramref name="after"/>; filtered by source and file name.
+    /// </summary>
+    public async Task<(List<FeedIngestionResult> Rows, (FeedSource Source, string IngestionId)? Next)> PageAsync(
+        FeedSource? source, string? fileName, (FeedSource Source, string IngestionId)? after, int pageSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        var rows = new List<FeedIngestionResult>(Math.Min(pageSize, 1000));
+        foreach (var s in source is { } only ? [only] : FeedSources.All)
+        {
+            if (after is { } a && s < a.Source) continue;
+            var filter = after is { } b && b.Source == s
+                ? TableClient.CreateQueryFilter($"PartitionKey eq {s.Name()} and RowKey gt {b.IngestionId}")
+                : TableClient.CreateQueryFilter($"PartitionKey eq {s.Name()}");
+            if (fileName is not null) filter += " and " + TableClient.CreateQueryFilter($"fileName eq {fileName}");
+            await foreach (var e in Ingestions.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(pageSize + 1, 1000), cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (rows.Count == pageSize) return (rows, (rows[^1].Source, rows[^1].IngestionId));
+                rows.Add(FromEntity(e));
+            }
+        }
+        return (rows, null);
+    }
+
+    /// <summary>An ingestion by id, whatever its source (one point read per source).</summary>
+    public async Task<FeedIngestionResult?> FindAsync(string ingestionId, CancellationToken cancellationToken = default)
+    {
+        var reads = FeedSources.All.Select(s => GetAsync(s, ingestionId, cancellationToken)).ToList();
+        foreach (var read in reads)
+            if (await read.ConfigureAwait(false) is { } found) return found;
+        return null;
+    }
+
     public static TableEntity RejectedEntity(FeedSource source, string ingestionId, long line, string reason, string raw) =>
         new(ingestionId, line.ToString("D10", CultureInfo.InvariantCulture))
         {

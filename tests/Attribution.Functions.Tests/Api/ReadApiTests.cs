@@ -221,6 +221,6 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
                 }
             }
         }
-        Assert.Equal(5, routes);
+        Assert.Equal(7, routes);
     }
 }

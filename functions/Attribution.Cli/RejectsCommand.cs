@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Attribution.Core.Feeds;
+using Attribution.Core.Ingestion;
+using Spectre.Console;
+
+namespace Attribution.Cli;
+
+/// <summary>`attribution rejects [INGESTION-ID | --file NAME | --source S] [--json]`: the rejected rows, with line, reason and raw text.</summary>
+internal static class RejectsCommand
+{
+    public sealed record RejectsView(string IngestionId, string Source, string FileName, string Status, long RowsTotal, long RowsRejected, IReadOnlyList<RejectedRow> Rejects, bool More);
+
+    public static Command Create()
+    {
+        var id = new Argument<string?>("INGESTION-ID") { Description = "One ingestion (see `attribution ingest` output or FeedIngestions).", Arity = ArgumentArity.ZeroOrOne };
+        var file = new Option<string?>("--file") { Description = "The latest ingestion of this file name." };
+        var source = new Option<string?>("--source") { Description = $"Every ingestion of one source ({FeedSources.AllNames}) that rejected rows." };
+        var top = new Option<int>("--top") { Description = "Rows shown per ingestion.", DefaultValueFactory = _ => 50 };
+        var json = new Option<bool>("--json") { Description = "One JSON document on stdout." };
+        var command = new Command("rejects", "List rejected feed rows: line, reason and the row as it was.") { id, file, source, top, json };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = Commands.Current;
+            var ingestionId = parse.GetValue(id);
+            var fileName = parse.GetValue(file);
+            var feedSource = Commands.ParseSource(parse.GetValue(source));
+            if (new object?[] { ingestionId, fileName, feedSource }.Count(x => x is not null) > 1)
+                throw new CliException("Give one of INGESTION-ID, --file or --source.", ExitCodes.BadUsage);
+            var limit = parse.GetValue(top);
+            if (limit < 1) throw new CliException("--top must be at least 1.", ExitCodes.BadUsage);
+
+            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
+            var store = new IngestionStore(storage.Account);
+            var ingestions = await SelectAsync(store, ingestionId, fileName, feedSource, ct).ConfigureAwait(false);
+            var views = new List<RejectsView>();
+            foreach (var ingestion in ingestions)
+            {
+                var (rows, next) = await store.RejectedPageAsync(ingestion.IngestionId, 0, limit, ct).ConfigureAwait(false);
+                views.Add(new RejectsView(ingestion.IngestionId, ingestion.Source.Name(), ingestion.FileName, ingestion.Status.ToString(),
+                    ingestion.RowsTotal, ingestion.RowsRejected, rows, next is not null));
+            }
+            if (parse.GetValue(json))
+            {
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(new { ingestions = views }, Commands.Json)).ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+            Print(context, views);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static async Task<List<FeedIngestionResult>> SelectAsync(IngestionStore store, string? ingestionId, string? fileName, FeedSource? source, CancellationToken ct)
+    {
+        if (ingestionId is not null)
+            return [await store.FindAsync(ingestionId.Trim(), ct).ConfigureAwait(false) ?? throw new CliException($"No ingestion '{ingestionId}'.")];
+        var all = new List<FeedIngestionResult>();
+        await foreach (var r in store.ListAsync(source, ct).ConfigureAwait(false)) all.Add(r);
+        if (fileName is not null)
+        {
+            var name = Path.GetFileName(fileName);
+            var latest = all.Where(r => string.Equals(r.FileName, name, StringComparison.OrdinalIgnoreCase) && r.Status != IngestionStatus.Duplicate)
+                .MaxBy(r => r.StartedAt) ?? throw new CliException($"No ingestion of a file named '{name}'.");
+            return [latest];
+        }
+        // Newest first: the file just dropped is the one being looked at.
+        return [.. all.Where(r => r.RowsRejected > 0).OrderByDescending(r => r.StartedAt)];
+    }
+
+    private static void Print(CommandContext context, List<RejectsView> views)
+    {
+        if (views.Count == 0)
+        {
+            context.Console.MarkupLine("No rejected rows.");
+            return;
+        }
+        foreach (var v in views)
+        {
+            context.Console.MarkupLine($"[bold]{Markup.Escape(v.FileName)}[/] ({v.Source}, ingestion {v.IngestionId}, {v.Status}): " +
+                $"{v.RowsRejected.ToString("N0", CultureInfo.InvariantCulture)} of {v.RowsTotal.ToString("N0", CultureInfo.InvariantCulture)} row(s) rejected");
+            if (v.Rejects.Count == 0) continue;
+            var table = new Table().Border(TableBorder.Simple).Expand()
+                .AddColumn(new TableColumn("line").RightAligned().NoWrap()).AddColumn("reason").AddColumn("raw");
+            foreach (var r in v.Rejects)
+                table.AddRow(r.Line.ToString(CultureInfo.InvariantCulture), Markup.Escape(r.Reason), Markup.Escape(r.Raw));
+            context.Console.Write(table);
+            if (v.More) context.Console.MarkupLine($"[grey]… more: attribution rejects {v.IngestionId} --top N[/]");
+        }
+    }
+}
