@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddAttributionCore(builder.Configuration);
+builder.Services.AddAttributionTelemetry(builder.Configuration);
 builder.Build().Run();
 
 namespace Attribution.Functions
