@@ -104,5 +104,6 @@ public sealed class StorageAccount
         await Task.WhenAll(TableNames.All.Select(t => Tables.CreateTableIfNotExistsAsync(t))).ConfigureAwait(false);
         await Blobs.GetBlobContainerClient(TableNames.FeedsContainer).CreateIfNotExistsAsync().ConfigureAwait(false);
         await Blobs.GetBlobContainerClient(TableNames.RecalculationContainer).CreateIfNotExistsAsync().ConfigureAwait(false);
+        await Blobs.GetBlobContainerClient(TableNames.RecordsContainer).CreateIfNotExistsAsync().ConfigureAwait(false);
     }
 }
