@@ -52,6 +52,29 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         // Recorded before any work so an attempt that dies part-way is visible as Running (until another attempt on
         // the same content takes over and marks it Failed).
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
+        var attempt = new Attempt();
+        try
+        {
+            return await IngestAsync(result, attempt, open, totalBytes, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!attempt.Claimed)
+        {
+            // Cancelled before it held a claim: no later attempt would learn of this row, so it says so itself.
+            try
+            {
+                await FinishAsync(result with { Status = IngestionStatus.Failed, Error = "Cancelled before any record was written; nothing was stored. Ingest the file again." }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException)
+            {
+            }
+            throw;
+        }
+    }
+
+    private async Task<FeedIngestionResult> IngestAsync(
+        FeedIngestionResult result, Attempt attempt, FeedContentOpener open, long? totalBytes, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken)
+    {
+        var (id, source, fileName, startedAt) = (result.IngestionId, result.Source, result.FileName, result.StartedAt);
         await Phase(WritePhase.RunningRecorded, cancellationToken).ConfigureAwait(false);
 
         if (!FeedRowReader.TryDetectFormat(fileName, out var format, out var gzip))
@@ -111,7 +134,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         }
 
         var lease = claim.Lease!;
-        var attempt = new Attempt();
+        attempt.Claimed = true;
         try
         {
             if (claim.Abandoned is { } abandoned) await commits.MarkAbandonedAsync(source, abandoned, id, cancellationToken).ConfigureAwait(false);
@@ -224,6 +247,9 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
     /// <summary>What the write pass got to: once committed, a later failure must not mark the row Failed.</summary>
     private sealed class Attempt
     {
+        /// <summary>Holds the claim: from here a crash is recovered by the next attempt's takeover.</summary>
+        public bool Claimed { get; set; }
+
         public FeedIngestionResult? Committed { get; set; }
     }
 

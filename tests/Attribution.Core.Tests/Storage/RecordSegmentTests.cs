@@ -256,6 +256,18 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
     }
 
     [Fact]
+    public async Task An_attempt_cancelled_before_it_holds_a_claim_says_Failed_itself()
+    {
+        var path = Feed("usage", Usage((Guid.NewGuid(), Guid.NewGuid(), "Azure", "2026-06", "1", "")));
+        var cancelled = Ingestor(afterPhase: (phase, _) => phase == WritePhase.RunningRecorded ? throw new OperationCanceledException() : Task.CompletedTask);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.IngestFileAsync(path, FeedSource.Usage));
+        var row = await SingleRowAsync(Path.GetFileName(path));
+        Assert.Equal(IngestionStatus.Failed, row.Status);
+        Assert.Contains("Cancelled", row.Error);
+        Assert.Equal(IngestionStatus.Succeeded, (await Ingestor().IngestFileAsync(path, FeedSource.Usage)).Status);
+    }
+
+    [Fact]
     public async Task A_crash_mid_compaction_leaves_reads_identical_and_a_later_compaction_succeeds()
     {
         var t = Guid.NewGuid();
