@@ -204,7 +204,8 @@ public static class IngestBench
     }
 
     /// <summary>
-    /// (c) The floor of writing: the same entities (RecordEntities.ToEntity: same partitions, keys and properties),
+    /// (c) The floor of writing: the same entities (<see cref="UsageEntity"/>: the partitions, keys and properties the
+    /// record tables had before records moved to Parquet segments),
     /// built per batch as it is sent, 100 per transaction, batches interleaved across partitions and 8 in flight,
     /// into a fresh table of the same Azurite. No parsing, no per-partition ordering, no de-duplication.
     /// </summary>
@@ -229,7 +230,7 @@ public static class IngestBench
         await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = InFlight }, async (batch, ct) =>
         {
             var actions = new TableTransactionAction[batch.Length];
-            for (var i = 0; i < batch.Length; i++) actions[i] = new TableTransactionAction(TableTransactionActionType.UpsertReplace, RecordEntities.ToEntity(batch[i]));
+            for (var i = 0; i < batch.Length; i++) actions[i] = new TableTransactionAction(TableTransactionActionType.UpsertReplace, UsageEntity(batch[i]));
             await table.SubmitTransactionAsync(actions, ct).ConfigureAwait(false);
             var now = Interlocked.Add(ref done, batch.Length);
             var before = now - batch.Length;
@@ -251,8 +252,9 @@ public static class IngestBench
     private static async Task<(double Rate, double Seconds, double ValidateSeconds)> FullIngestionAsync(string connectionString, string path, long expectedRows, int? azuritePid)
     {
         var storage = StorageAccount.FromConnectionString(connectionString);
-        foreach (var name in new[] { TableNames.UsageRecords, TableNames.FeedIngestions, TableNames.RejectedRecords })
+        foreach (var name in new[] { TableNames.FeedIngestions, TableNames.RejectedRecords })
             await storage.Tables.DeleteTableAsync(name).ConfigureAwait(false);
+        await storage.Blobs.GetBlobContainerClient(TableNames.RecordsContainer).DeleteIfExistsAsync().ConfigureAwait(false);
         await storage.EnsureCreatedAsync().ConfigureAwait(false); // cached per account: not part of the timing
 
         // IngestAsync with an opener that notes the pass boundary: the same as IngestFileAsync(path, ...).
@@ -298,6 +300,22 @@ public static class IngestBench
         var writeOnly = dSeconds.Zip(dValidate, (t, x) => rows / (t - x)).ToList();
         Console.WriteLine($"(d)'s write pass alone: median {Stats.F(Stats.Median(writeOnly))} rows/s = {Stats.Median(writeOnly) / Stats.Median(c):P0} of (c)");
     }
+
+    /// <summary>A usage record as the former UsageRecords table stored it (bucket partition, natural-key row key).</summary>
+    private static TableEntity UsageEntity(UsageRecord u) =>
+        new("b" + RecordEntities.BucketOf(u.CustomerTenantId).ToString("D2", CultureInfo.InvariantCulture),
+            $"{u.CustomerTenantId:D}|{u.SubscriptionId:D}|{u.Workload}|{u.Month}")
+        {
+            ["customerTenantId"] = u.CustomerTenantId.ToString("D"),
+            ["subscriptionId"] = u.SubscriptionId.ToString("D"),
+            ["workload"] = u.Workload.ToString(),
+            ["month"] = u.Month.ToString(),
+            ["consumedRevenueUsd"] = u.ConsumedRevenueUsd,
+            ["activeUsers"] = u.ActiveUsers,
+            ["ingestionId"] = u.Lineage.IngestionId,
+            ["line"] = u.Lineage.Line,
+            ["ingestedAt"] = u.Lineage.IngestedAt,
+        };
 
     private sealed class ListSink(List<UsageRecord> list) : IFeedRecordSink
     {

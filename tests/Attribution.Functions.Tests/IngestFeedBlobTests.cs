@@ -39,8 +39,8 @@ public sealed class IngestFeedBlobTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Equal(IngestionStatus.CompletedWithRejections, result.Status);
         Assert.Equal(2, result.RowsTotal);
         Assert.Equal("2026-02.csv", result.FileName);
-        var usage = (await azurite.Storage.AllAsync(TableNames.UsageRecords)).Single(e => e.GetString("customerTenantId") == tenant.ToString());
-        Assert.Equal(321.5, usage.GetDouble("consumedRevenueUsd"));
+        var usage = Assert.Single((await azurite.Storage.TenantAsync(tenant)).Usage);
+        Assert.Equal(321.5, usage.ConsumedRevenueUsd);
         var rejected = Assert.Single(await azurite.Storage.AllAsync(TableNames.RejectedRecords, result.IngestionId));
         Assert.Equal(3, rejected.GetInt64("line"));
 

@@ -13,9 +13,10 @@ public delegate Task<Stream> FeedContentOpener(CancellationToken cancellationTok
 /// <list type="number">
 /// <item>Validation pass: parses the whole stream, hashing it, without writing. A file that fails as a whole
 /// (missing columns, unreadable gzip) fails here, so nothing from it is stored.</item>
-/// <item>Same content (source + SHA-256) already ingested to completion: a Duplicate row, nothing else.</item>
-/// <item>Write pass: records upserted by natural key in batches; rejected rows by (ingestion, line). Re-running an
-/// interrupted ingestion therefore converges on exactly what a clean run stores.</item>
+/// <item>Claim on the content (source + SHA-256): an attempt that finds it committed is a Duplicate of the original;
+/// one that finds another live attempt waits for it; one that finds an abandoned attempt takes over (docs/storage.md).</item>
+/// <item>Write pass: records into Parquet segments, rejected rows by (ingestion, line); then one commit makes every
+/// record visible at once. A crash before the commit leaves nothing visible, so a re-run ends identical to a clean run.</item>
 /// </list>
 /// Used by the blob-triggered function and the CLI alike.
 /// </summary>
@@ -24,8 +25,14 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly IngestionStore _store = new(storage);
 
-    /// <summary>Parallel batch submissions per table.</summary>
+    /// <summary>Parallel batch submissions of rejected rows.</summary>
     public int MaxInFlightBatches { get; init; } = 8;
+
+    /// <summary>Segment layout and claim settings (tests shorten the claim lease).</summary>
+    public RecordStoreOptions RecordOptions { get; init; } = RecordStoreOptions.Default;
+
+    /// <summary>Test hook: runs at each write phase (may throw, or cancel, to simulate a crash there).</summary>
+    internal Func<WritePhase, CancellationToken, Task>? AfterPhase { get; init; }
 
     public Task<FeedIngestionResult> IngestFileAsync(string path, FeedSource source, IProgress<IngestionProgress>? progress = null, CancellationToken cancellationToken = default) =>
         IngestAsync(source, Path.GetFileName(path), _ => Task.FromResult<Stream>(File.OpenRead(path)), new FileInfo(path).Length, progress, cancellationToken);
@@ -42,8 +49,33 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         var startedAt = _time.GetUtcNow();
         var id = IngestionStore.NewIngestionId(startedAt);
         var result = new FeedIngestionResult(id, source, fileName, null, IngestionStatus.Running, 0, 0, 0, startedAt, null);
-        // Recorded before any work so an attempt that dies part-way is visible as Running.
+        // Recorded before any work so an attempt that dies part-way is visible as Running (until another attempt on
+        // the same content takes over and marks it Failed).
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
+        var attempt = new Attempt();
+        try
+        {
+            return await IngestAsync(result, attempt, open, totalBytes, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!attempt.Claimed)
+        {
+            // Cancelled before it held a claim: no later attempt would learn of this row, so it says so itself.
+            try
+            {
+                await FinishAsync(result with { Status = IngestionStatus.Failed, Error = "Cancelled before any record was written; nothing was stored. Ingest the file again." }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException)
+            {
+            }
+            throw;
+        }
+    }
+
+    private async Task<FeedIngestionResult> IngestAsync(
+        FeedIngestionResult result, Attempt attempt, FeedContentOpener open, long? totalBytes, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken)
+    {
+        var (id, source, fileName, startedAt) = (result.IngestionId, result.Source, result.FileName, result.StartedAt);
+        await Phase(WritePhase.RunningRecorded, cancellationToken).ConfigureAwait(false);
 
         if (!FeedRowReader.TryDetectFormat(fileName, out var format, out var gzip))
             return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = $"Unsupported file type '{fileName}': expected .csv, .jsonl, .csv.gz or .jsonl.gz." }, cancellationToken).ConfigureAwait(false);
@@ -86,79 +118,147 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         if (wholeFileError is not null)
             return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = wholeFileError }, cancellationToken).ConfigureAwait(false);
 
-        if (await _store.FindCompletedByHashAsync(source, sha256, id, cancellationToken).ConfigureAwait(false) is { } original)
-            return await FinishAsync(result with { Status = IngestionStatus.Duplicate, DuplicateOf = original, Error = $"Same content as ingestion {original}; nothing changed." }, cancellationToken).ConfigureAwait(false);
+        var commits = new RecordCommits(storage, RecordOptions, _time);
+        var claim = await commits.Claims.AcquireAsync(ContentClaims.ContentKey(source, sha256), id, breakLiveLease: false, cancellationToken).ConfigureAwait(false);
+        switch (claim.Outcome)
+        {
+            case ClaimOutcome.Committed:
+                await commits.FinishCommittedRowAsync(source, claim.Holder!, cancellationToken).ConfigureAwait(false);
+                return await FinishAsync(result with { Status = IngestionStatus.Duplicate, DuplicateOf = claim.Holder, Error = $"Same content as ingestion {claim.Holder}; nothing changed." }, cancellationToken).ConfigureAwait(false);
+            case ClaimOutcome.Busy:
+                return await FinishAsync(result with
+                {
+                    Status = IngestionStatus.Failed,
+                    Error = $"The same content is being ingested by {claim.Holder}, still at work after {RecordOptions.ClaimWait.TotalMinutes:0.#} min; nothing was stored here. Ingest the file again if that attempt fails.",
+                }, cancellationToken).ConfigureAwait(false);
+        }
 
-        // Pass 2: write.
+        var lease = claim.Lease!;
+        attempt.Claimed = true;
         try
         {
-            return await WriteAsync(result, source, open, format, gzip, normalizer, totalBytes, progress, cancellationToken).ConfigureAwait(false);
+            if (claim.Abandoned is { } abandoned) await commits.MarkAbandonedAsync(source, abandoned, id, cancellationToken).ConfigureAwait(false);
+            await Phase(WritePhase.Claimed, cancellationToken).ConfigureAwait(false);
+            return await WriteAsync(result, commits, lease, attempt, source, open, format, gzip, normalizer, totalBytes, progress, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            // Records written so far stay (they are correct, keyed by natural key); the row says the attempt did not
-            // finish, and re-ingesting the same content completes it. Best effort: storage may be what failed.
+            // Stopped from outside (the host shutting down): like a crash, the lease runs out by itself and the next
+            // attempt on this content takes over and marks this row Failed.
+            await lease.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception) when (attempt.Committed is not null)
+        {
+            // Committed: the records are visible and the claim says so; only the status (or the compaction after it)
+            // failed. One more try at the status, else the next attempt on this content finishes the row from the log.
             try
             {
                 // Briefly: when storage itself is down this cannot succeed, and the caller is waiting to report it.
                 using var brief = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await FinishAsync(result with { Status = IngestionStatus.Failed, Error = $"Interrupted while writing ({e.GetType().Name}: {e.Message}); ingest the file again to complete it." }, brief.Token).ConfigureAwait(false);
+                await FinishAsync(attempt.Committed, brief.Token).ConfigureAwait(false);
             }
             catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException or OperationCanceledException)
             {
-                // Storage is unreachable; the attempt stays Running, which says the same thing.
+            }
+            throw;
+        }
+        catch (Exception e)
+        {
+            // Nothing uncommitted is visible; the row says the attempt did not finish, and re-ingesting the same
+            // content runs it again. Best effort: storage may be what failed.
+            await lease.FailAsync(id).ConfigureAwait(false);
+            try
+            {
+                var lost = e is ClaimLostException;
+                // Briefly: when storage itself is down this cannot succeed, and the caller is waiting to report it.
+                using var brief = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await FinishAsync(result with
+                {
+                    Status = IngestionStatus.Failed,
+                    Error = lost
+                        ? $"Lost its claim on the content before committing ({e.Message}); nothing of this attempt is visible."
+                        : $"Interrupted while writing ({e.GetType().Name}: {e.Message}); nothing of this attempt is visible. Ingest the file again to complete it.",
+                }, brief.Token).ConfigureAwait(false);
+            }
+            catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException or OperationCanceledException)
+            {
+                // Storage is unreachable; the attempt stays Running until the next attempt on this content takes over.
             }
             throw;
         }
     }
 
     private async Task<FeedIngestionResult> WriteAsync(
-        FeedIngestionResult result, FeedSource source, FeedContentOpener open, FeedFormat format, bool gzip,
+        FeedIngestionResult result, RecordCommits commits, ClaimLease lease, Attempt attempt, FeedSource source, FeedContentOpener open, FeedFormat format, bool gzip,
         FeedRecordNormalizer normalizer, long? totalBytes, IProgress<IngestionProgress>? progress, CancellationToken cancellationToken)
     {
         var id = result.IngestionId;
         long total = 0, accepted = 0, rejected = 0;
-        var writer = new RecordWriter(storage, MaxInFlightBatches);
-        await using (writer.ConfigureAwait(false))
+        RecordCommit commit;
+        var records = await SegmentWriter.CreateAsync(commits.Log, id, cancellationToken).ConfigureAwait(false);
+        await using (records.ConfigureAwait(false))
         {
-            await using var raw = await open(cancellationToken).ConfigureAwait(false);
-            var observed = new ObservedStream(raw, hash: false);
-            await using (observed.ConfigureAwait(false))
+            var rejects = new TableBatchWriter(storage.Table(TableNames.RejectedRecords), MaxInFlightBatches);
+            await using (rejects.ConfigureAwait(false))
             {
-                using var reader = FeedRowReader.Open(observed, source, format, gzip);
-                while (reader.MoveNext())
+                await using var raw = await open(cancellationToken).ConfigureAwait(false);
+                var observed = new ObservedStream(raw, hash: false);
+                await using (observed.ConfigureAwait(false))
                 {
-                    total++;
-                    if (normalizer.Normalize(reader, writer) is { } reason)
+                    using var reader = FeedRowReader.Open(observed, source, format, gzip);
+                    while (reader.MoveNext())
                     {
-                        rejected++;
-                        writer.Discard();
-                        await writer.AddRejectedAsync(IngestionStore.RejectedEntity(source, id, reader.Line, reason, reader.RawText()), cancellationToken).ConfigureAwait(false);
+                        total++;
+                        if (normalizer.Normalize(reader, records) is { } reason)
+                        {
+                            rejected++;
+                            records.Discard();
+                            await rejects.UpsertAsync(IngestionStore.RejectedEntity(source, id, reader.Line, reason, reader.RawText()), cancellationToken).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            accepted++;
+                            await records.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                        }
+                        if ((total & 0x3FFF) == 0)
+                        {
+                            cancellationToken.ThrowIfCancellationRequested();
+                            progress?.Report(new IngestionProgress(IngestionPhase.Writing, observed.BytesRead, totalBytes, total));
+                        }
                     }
-                    else
-                    {
-                        accepted++;
-                        await writer.DrainAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                    if ((total & 0x3FFF) == 0)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        progress?.Report(new IngestionProgress(IngestionPhase.Writing, observed.BytesRead, totalBytes, total));
-                    }
+                    progress?.Report(new IngestionProgress(IngestionPhase.Writing, observed.BytesRead, totalBytes, total));
                 }
-                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-                progress?.Report(new IngestionProgress(IngestionPhase.Writing, observed.BytesRead, totalBytes, total));
+                await Task.WhenAll(records.FlushAsync(cancellationToken), rejects.FlushAsync(cancellationToken)).ConfigureAwait(false);
             }
+            await Phase(WritePhase.RecordsWritten, cancellationToken).ConfigureAwait(false);
+            commit = await RecordCommits.CommitAsync(lease, records, id, source, new CommitRows(total, accepted, rejected), cancellationToken).ConfigureAwait(false);
         }
-
-        return await FinishAsync(result with
+        attempt.Committed = result with
         {
             Status = rejected == 0 ? IngestionStatus.Succeeded : IngestionStatus.CompletedWithRejections,
             RowsTotal = total,
             RowsAccepted = accepted,
             RowsRejected = rejected,
-        }, cancellationToken).ConfigureAwait(false);
+        };
+        await Phase(WritePhase.Committed, cancellationToken).ConfigureAwait(false);
+
+        var finished = await FinishAsync(attempt.Committed, cancellationToken).ConfigureAwait(false);
+        await commits.CompactIfNeededAsync(commit, cancellationToken).ConfigureAwait(false);
+        return finished;
     }
+
+    /// <summary>What the write pass got to: once committed, a later failure must not mark the row Failed.</summary>
+    private sealed class Attempt
+    {
+        /// <summary>Holds the claim: from here a crash is recovered by the next attempt's takeover.</summary>
+        public bool Claimed { get; set; }
+
+        public FeedIngestionResult? Committed { get; set; }
+    }
+
+    private Task Phase(WritePhase phase, CancellationToken cancellationToken) =>
+        AfterPhase is { } hook ? hook(phase, cancellationToken) : Task.CompletedTask;
 
     private async Task<FeedIngestionResult> FinishAsync(FeedIngestionResult result, CancellationToken cancellationToken)
     {

@@ -54,16 +54,6 @@ public static class DeadLetterReasons
     public const string InvalidMessageId = "InvalidMessageId";
 }
 
-/// <summary>Where a message ingestion is; tests use it to make storage fail at a chosen point.</summary>
-internal enum MessageIngestionPhase
-{
-    /// <summary>The FeedIngestions row says Running; no record written yet.</summary>
-    RunningRecorded,
-
-    /// <summary>Every record and rejected row is written; the final status is not.</summary>
-    RecordsWritten,
-}
-
 /// <summary>
 /// Ingests one Service Bus feed message (§2.5) and says how to settle it. Used by the `IngestFeedMessage` function and
 /// `attribution listen`, which only map the decision onto their settlement API.
@@ -75,8 +65,9 @@ internal enum MessageIngestionPhase
 /// <item>The ingestion id is the MessageId: a message whose id already completed is completed again without writing
 /// (redelivery, or a sender's retry).</item>
 /// <item>Every row is validated and normalized in memory first; only then are the FeedIngestions row (Running), the
-/// records, the rejected rows and finally the status written. A transient storage failure abandons the message and
-/// leaves the row Running; the redelivery re-runs it, and since every write is an upsert by natural key it ends with
+/// claim on the MessageId, the record segments and rejected rows, the commit (records visible at once) and finally the
+/// status written. A transient storage failure abandons the message and leaves the row Running; the redelivery takes
+/// the claim over and either finds the commit (and finishes the row) or writes and commits afresh, so it ends with
 /// exactly what a clean run stores.</item>
 /// </list>
 /// </summary>
@@ -100,8 +91,11 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly IngestionStore _store = new(storage);
 
+    /// <summary>Segment layout and claim settings.</summary>
+    public RecordStoreOptions RecordOptions { get; init; } = RecordStoreOptions.Default;
+
     /// <summary>Test hook: runs after each write phase (may throw, or stop the emulator, to simulate a crash there).</summary>
-    internal Func<MessageIngestionPhase, CancellationToken, Task>? AfterPhase { get; init; }
+    internal Func<WritePhase, CancellationToken, Task>? AfterPhase { get; init; }
 
     public async Task<MessageSettlement> HandleAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
     {
@@ -133,42 +127,69 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
         // Running first, so an attempt that dies part-way is visible; any earlier unfinished attempt is taken over.
         var result = new FeedIngestionResult(m.MessageId, m.Source, FileNameOf(m.MessageId), m.ContentSha256, IngestionStatus.Running, 0, 0, 0, startedAt, null);
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
-        await Phase(MessageIngestionPhase.RunningRecorded, cancellationToken).ConfigureAwait(false);
+        await Phase(WritePhase.RunningRecorded, cancellationToken).ConfigureAwait(false);
 
-        long accepted = 0, rejected = 0;
-        var writer = new RecordWriter(storage);
-        await using (writer.ConfigureAwait(false))
+        var commits = new RecordCommits(storage, RecordOptions, _time);
+        var claim = await commits.Claims.AcquireAsync(ContentClaims.MessageKey(m.Source, m.MessageId), m.MessageId, breakLiveLease: true, cancellationToken).ConfigureAwait(false);
+        if (claim.Outcome != ClaimOutcome.Acquired)
         {
-            foreach (var row in m.Rows)
-            {
-                if (row.Reason is { } reason)
-                {
-                    rejected++;
-                    await writer.AddRejectedAsync(IngestionStore.RejectedEntity(m.Source, m.MessageId, row.Line, reason, row.Raw), cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-                accepted++;
-                foreach (var record in row.Records) record(writer);
-                await writer.DrainAsync(cancellationToken).ConfigureAwait(false);
-            }
-            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            // An earlier delivery committed and died before its status: finish the row from its commit.
+            var finished = await commits.FinishCommittedRowAsync(m.Source, m.MessageId, cancellationToken).ConfigureAwait(false);
+            return new MessageSettlement(SettlementAction.Complete, Result: finished! with { LatestUsageMonth = m.LatestUsageMonth });
         }
-        await Phase(MessageIngestionPhase.RecordsWritten, cancellationToken).ConfigureAwait(false);
 
-        result = result with
+        var lease = claim.Lease!;
+        try
         {
-            Status = rejected == 0 ? IngestionStatus.Succeeded : IngestionStatus.CompletedWithRejections,
-            RowsTotal = m.Rows.Count,
-            RowsAccepted = accepted,
-            RowsRejected = rejected,
-            CompletedAt = _time.GetUtcNow(),
-            LatestUsageMonth = m.LatestUsageMonth,
-        };
-        await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
-        return new MessageSettlement(SettlementAction.Complete, Result: result);
+            await Phase(WritePhase.Claimed, cancellationToken).ConfigureAwait(false);
+            long accepted = 0, rejected = 0;
+            RecordCommit commit;
+            var records = await SegmentWriter.CreateAsync(commits.Log, m.MessageId, cancellationToken).ConfigureAwait(false);
+            await using (records.ConfigureAwait(false))
+            {
+                var rejects = new TableBatchWriter(storage.Table(TableNames.RejectedRecords));
+                await using (rejects.ConfigureAwait(false))
+                {
+                    foreach (var row in m.Rows)
+                    {
+                        if (row.Reason is { } reason)
+                        {
+                            rejected++;
+                            await rejects.UpsertAsync(IngestionStore.RejectedEntity(m.Source, m.MessageId, row.Line, reason, row.Raw), cancellationToken).ConfigureAwait(false);
+                            continue;
+                        }
+                        accepted++;
+                        foreach (var record in row.Records) record(records);
+                        await records.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    await Task.WhenAll(records.FlushAsync(cancellationToken), rejects.FlushAsync(cancellationToken)).ConfigureAwait(false);
+                }
+                await Phase(WritePhase.RecordsWritten, cancellationToken).ConfigureAwait(false);
+                commit = await RecordCommits.CommitAsync(lease, records, m.MessageId, m.Source, new CommitRows(m.Rows.Count, accepted, rejected), cancellationToken).ConfigureAwait(false);
+            }
+            await Phase(WritePhase.Committed, cancellationToken).ConfigureAwait(false);
+
+            result = result with
+            {
+                Status = rejected == 0 ? IngestionStatus.Succeeded : IngestionStatus.CompletedWithRejections,
+                RowsTotal = m.Rows.Count,
+                RowsAccepted = accepted,
+                RowsRejected = rejected,
+                CompletedAt = _time.GetUtcNow(),
+                LatestUsageMonth = m.LatestUsageMonth,
+            };
+            await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
+            await commits.CompactIfNeededAsync(commit, cancellationToken).ConfigureAwait(false);
+            return new MessageSettlement(SettlementAction.Complete, Result: result);
+        }
+        finally
+        {
+            // Released by the commit; otherwise left to run out — the redelivery breaks it anyway.
+            await lease.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
-    private Task Phase(MessageIngestionPhase phase, CancellationToken cancellationToken) =>
+    private Task Phase(WritePhase phase, CancellationToken cancellationToken) =>
         AfterPhase is { } hook ? hook(phase, cancellationToken) : Task.CompletedTask;
 
     /// <summary>Checks the message and normalizes every row in memory; nothing is written.</summary>

@@ -17,14 +17,14 @@ public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<Recalculati
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        await context.CallActivityAsync(RecalculationActivityNames.Begin, input, Retry);
+        var recordsVersion = await context.CallActivityAsync<long>(RecalculationActivityNames.Begin, input, Retry);
         try
         {
             var shardTasks = new List<Task<ShardSummary>>(input.ShardCount);
             for (var shard = 0; shard < input.ShardCount; shard++)
             {
                 shardTasks.Add(context.CallActivityAsync<ShardSummary>(
-                    RecalculationActivityNames.ComputeShard, new ShardWork(input.RunId, input.AsOf, input.RulesJson, shard, input.ShardCount), Retry));
+                    RecalculationActivityNames.ComputeShard, new ShardWork(input.RunId, input.AsOf, input.RulesJson, shard, input.ShardCount, recordsVersion), Retry));
             }
             var shards = await Task.WhenAll(shardTasks);
 

@@ -23,11 +23,13 @@ public sealed class RecalculationActivities(StorageAccount storage, TimeProvider
 
     public static string ShardBlobName(string runId, int shard) => $"{runId}/shards/{shard:D3}.json";
 
-    public async Task BeginAsync(RecalculationRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Begins the run and fixes the records version every shard (and later its evidence) reads.</summary>
+    public async Task<long> BeginAsync(RecalculationRequest request, CancellationToken cancellationToken = default)
     {
         await storage.EnsureCreatedAsync().ConfigureAwait(false);
         var rules = CreditRulesLoader.Parse(request.RulesJson);
-        await _runs.BeginAsync(request, rules.RulesVersion, cancellationToken).ConfigureAwait(false);
+        var records = await _records.LatestAsync(cancellationToken).ConfigureAwait(false);
+        return await _runs.BeginAsync(request, rules.RulesVersion, records.Version, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<ShardSummary> ComputeShardAsync(ShardWork work, CancellationToken cancellationToken = default)
@@ -119,13 +121,9 @@ public sealed class RecalculationActivities(StorageAccount storage, TimeProvider
 // The activities as Durable Task activities: registered by name on the local worker; the function app's
 // [ActivityTrigger] functions call the same RecalculationActivities methods.
 
-public sealed class BeginRecalculationActivity(RecalculationActivities activities) : TaskActivity<RecalculationRequest, bool>
+public sealed class BeginRecalculationActivity(RecalculationActivities activities) : TaskActivity<RecalculationRequest, long>
 {
-    public override async Task<bool> RunAsync(TaskActivityContext context, RecalculationRequest input)
-    {
-        await activities.BeginAsync(input).ConfigureAwait(false);
-        return true;
-    }
+    public override Task<long> RunAsync(TaskActivityContext context, RecalculationRequest input) => activities.BeginAsync(input);
 }
 
 public sealed class ComputeCreditShardActivity(RecalculationActivities activities) : TaskActivity<ShardWork, ShardSummary>

@@ -38,11 +38,12 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private TableClient Runs => storage.Table(TableNames.RecalculationRuns);
 
-    public async Task BeginAsync(RecalculationRequest request, string rulesVersion, CancellationToken cancellationToken = default)
+    /// <summary>Records the run as Running; returns the records version it reads (a retried Begin keeps the first).</summary>
+    public async Task<long> BeginAsync(RecalculationRequest request, string rulesVersion, long recordsVersion, CancellationToken cancellationToken = default)
     {
-        // A retried Begin keeps the first startedAt.
+        // A retried Begin keeps the first startedAt and records version.
         var existing = await Runs.GetEntityIfExistsAsync<TableEntity>(request.AsOf, request.RunId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (existing.HasValue) return;
+        if (existing.HasValue) return existing.Value!.GetInt64("recordsVersion") ?? recordsVersion;
         await Runs.UpsertEntityAsync(new TableEntity(request.AsOf, request.RunId)
         {
             ["status"] = nameof(RunStatus.Running),
@@ -55,7 +56,9 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
             ["rulesJson"] = request.RulesJson.Length <= 30_000 ? request.RulesJson : null,
             ["partners"] = 0,
             ["usageRows"] = 0L,
+            ["recordsVersion"] = recordsVersion,
         }, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+        return recordsVersion;
     }
 
     /// <summary>
@@ -148,5 +151,6 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
         e.GetString("error"))
     {
         RulesJson = e.GetString("rulesJson"),
+        RecordsVersion = e.GetInt64("recordsVersion") ?? 0,
     };
 }

@@ -1,98 +1,192 @@
 using Attribution.Core.Domain;
-using Azure.Data.Tables;
+using Azure;
+using Azure.Storage.Blobs.Models;
+using Parquet;
 
 namespace Attribution.Core.Storage;
 
 /// <summary>
-/// The canonical records (§2.6). A reader first takes a <see cref="RecordSnapshot"/> — the committed state at one
-/// version — and reads everything through it, so a recalculation and the evidence of its run see the same records.
+/// The canonical records (§2.6), as immutable Parquet segments under a commit log (docs/storage.md). A reader first
+/// takes a <see cref="RecordSnapshot"/> — the committed state at one version — and reads everything through it, so a
+/// recalculation and the evidence of its run see the same records, even after later ingestions and compactions
+/// (until <see cref="RecordStoreOptions.Retention"/> has passed since a compaction removed what it read).
 /// </summary>
-public sealed class RecordStore(StorageAccount storage)
+public sealed class RecordStore
 {
+    private readonly RecordLog _log;
+
+    public RecordStore(StorageAccount storage) : this(storage, RecordStoreOptions.Default)
+    {
+    }
+
+    public RecordStore(StorageAccount storage, RecordStoreOptions options, TimeProvider? time = null) =>
+        _log = new RecordLog(storage, options, time);
+
+    internal RecordLog Log => _log;
+
     /// <summary>The latest committed state.</summary>
-    public Task<RecordSnapshot> LatestAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(new RecordSnapshot(storage, version: 0, RecordEntities.BucketCount));
+    public async Task<RecordSnapshot> LatestAsync(CancellationToken cancellationToken = default) =>
+        await OpenAsync(null, cancellationToken).ConfigureAwait(false);
 
     /// <summary>The committed state at <paramref name="version"/> (as recorded by a recalculation run).</summary>
-    public Task<RecordSnapshot> AtAsync(long version, CancellationToken cancellationToken = default) =>
-        Task.FromResult(new RecordSnapshot(storage, version, RecordEntities.BucketCount));
+    public async Task<RecordSnapshot> AtAsync(long version, CancellationToken cancellationToken = default) =>
+        await OpenAsync(version, cancellationToken).ConfigureAwait(false);
+
+    private async Task<RecordSnapshot> OpenAsync(long? version, CancellationToken cancellationToken)
+    {
+        var metadata = await _log.MetadataAsync(cancellationToken).ConfigureAwait(false);
+        var state = await _log.OpenAsync(version, cancellationToken).ConfigureAwait(false);
+        return new RecordSnapshot(_log, state, metadata.BucketCount);
+    }
 
     /// <summary>The buckets a shard of a recalculation reads.</summary>
     public static IEnumerable<int> BucketsOfShard(int shard, int shardCount, int bucketCount) =>
         Enumerable.Range(0, bucketCount).Where(b => b % shardCount == shard);
 }
 
+/// <summary>A snapshot names segments that no longer exist: it is older than the retention.</summary>
+public sealed class RecordsUnavailableException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>An immutable view of the committed canonical records at one version.</summary>
 public sealed class RecordSnapshot
 {
-    private readonly StorageAccount _storage;
+    private const int ParallelSegmentReads = 8;
+    private readonly RecordLog _log;
+    private readonly RecordState _state;
+    private readonly Dictionary<(RecordKind Kind, int Bucket), List<SegmentInfo>> _segments = [];
 
-    internal RecordSnapshot(StorageAccount storage, long version, int bucketCount)
+    internal RecordSnapshot(RecordLog log, RecordState state, int bucketCount)
     {
-        _storage = storage;
-        Version = version;
+        _log = log;
+        _state = state;
         BucketCount = bucketCount;
+        // Ordered by path so a read is deterministic; latest-wins does not depend on it.
+        foreach (var s in state.Live.OrderBy(s => s.Path, StringComparer.Ordinal))
+        {
+            var key = (s.Kind, s.Kind.IsBucketed() ? s.Bucket : -1);
+            if (!_segments.TryGetValue(key, out var list)) _segments[key] = list = [];
+            list.Add(s);
+        }
     }
 
     /// <summary>The commit version this view reads (recorded by a run so its evidence reads the same records).</summary>
-    public long Version { get; }
+    public long Version => _state.Version;
 
     /// <summary>How many customer-tenant buckets the records are partitioned into.</summary>
     public int BucketCount { get; }
 
-    public int BucketOf(Guid tenant) => RecordEntities.BucketOf(tenant) % BucketCount;
+    public int BucketOf(Guid tenant) => RecordBuckets.Of(tenant, BucketCount);
 
-    /// <summary>The committed ingestions whose records this view contains.</summary>
+    internal RecordState State => _state;
+
+    internal IReadOnlyList<SegmentInfo> Segments(RecordKind kind, int bucket) =>
+        _segments.TryGetValue((kind, kind.IsBucketed() ? bucket : -1), out var list) ? list : [];
+
+    /// <summary>The committed ingestions whose records this view contains, in commit order.</summary>
     public Task<IReadOnlyList<string>> IngestionIdsAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<string>>(Version == 0 ? [] : throw new NotSupportedException("Versioned records arrive with segment storage."));
+        Task.FromResult<IReadOnlyList<string>>(_state.Ingestions.OrderBy(p => p.Value).Select(p => p.Key).ToList());
 
     public async Task<Dictionary<long, long>> GlobalPartnerMapAsync(CancellationToken cancellationToken = default)
     {
         var map = new Dictionary<long, long>();
-        await foreach (var p in PartnersAsync(cancellationToken).ConfigureAwait(false)) map[p.PartnerId] = p.GlobalPartnerId;
+        foreach (var p in await PartnerRowsAsync(cancellationToken).ConfigureAwait(false)) map[p.Partner.PartnerId] = p.Partner.GlobalPartnerId;
         return map;
     }
 
     public async IAsyncEnumerable<PartnerRecord> PartnersAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.PartnersPartition}");
-        await foreach (var e in _storage.Table(TableNames.Partners).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
-            yield return RecordEntities.ToPartner(e);
+        foreach (var p in await PartnerRowsAsync(cancellationToken).ConfigureAwait(false)) yield return p.Partner;
     }
+
+    /// <summary>Partners with the lineage of the row that set them.</summary>
+    internal Task<List<PartnerRow>> PartnerRowsAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync(PartnerCodec.Instance, p => p.Partner.PartnerId, Segments(RecordKind.Partners, -1), RowFilter.All, rangeReads: false, cancellationToken);
 
     /// <summary>Usage rows of a bucket within [from, to] months.</summary>
     public Task<List<UsageRecord>> UsageAsync(int bucket, YearMonth from, YearMonth to, CancellationToken cancellationToken = default) =>
-        ReadAsync(TableNames.UsageRecords,
-            TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)} and month ge {from.ToString()} and month le {to.ToString()}"),
-            RecordEntities.ToUsage, cancellationToken);
+        ReadAsync(UsageCodec.Instance, UsageCodec.Key, Segments(RecordKind.Usage, bucket), new RowFilter(null, from, to), rangeReads: false, cancellationToken);
 
     public Task<List<Association>> AssociationsAsync(int bucket, CancellationToken cancellationToken = default) =>
-        ReadAsync(TableNames.Associations, BucketFilter(bucket), RecordEntities.ToAssociation, cancellationToken);
+        ReadAsync(AssociationCodec.Instance, AssociationCodec.Key, Segments(RecordKind.Associations, bucket), RowFilter.All, rangeReads: false, cancellationToken);
 
     public Task<List<DporEvent>> DporEventsAsync(int bucket, CancellationToken cancellationToken = default) =>
-        ReadAsync(TableNames.DporEvents, BucketFilter(bucket), RecordEntities.ToDporEvent, cancellationToken);
-
-    private static string BucketFilter(int bucket) => TableClient.CreateQueryFilter($"PartitionKey eq {RecordEntities.BucketKey(bucket)}");
-
-    private async Task<List<T>> ReadAsync<T>(string table, string filter, Func<TableEntity, T> map, CancellationToken cancellationToken)
-    {
-        var list = new List<T>();
-        await foreach (var e in _storage.Table(table).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
-            list.Add(map(e));
-        return list;
-    }
+        ReadAsync(DporCodec.Instance, DporCodec.Key, Segments(RecordKind.Dpor, bucket), RowFilter.All, rangeReads: false, cancellationToken);
 
     /// <summary>Everything stored for one customer tenant (evidence and the tenant view read a tenant at a time).</summary>
     public async Task<TenantRecords> TenantAsync(Guid tenant, YearMonth from, YearMonth to, CancellationToken cancellationToken = default)
     {
-        var prefix = tenant.ToString("D") + "|";
-        var pk = RecordEntities.BucketKey(BucketOf(tenant));
-        var range = TableClient.CreateQueryFilter($"PartitionKey eq {pk} and RowKey ge {prefix} and RowKey lt {prefix + "~"}");
-        var usage = (await ReadAsync(TableNames.UsageRecords, range, RecordEntities.ToUsage, cancellationToken).ConfigureAwait(false))
-            .Where(u => u.Month >= from && u.Month <= to).ToList();
-        var associations = await ReadAsync(TableNames.Associations, range, RecordEntities.ToAssociation, cancellationToken).ConfigureAwait(false);
-        var dpor = await ReadAsync(TableNames.DporEvents, range, RecordEntities.ToDporEvent, cancellationToken).ConfigureAwait(false);
-        return new TenantRecords(usage, associations, dpor);
+        var bucket = BucketOf(tenant);
+        var id = tenant.ToString("D");
+        // Range reads: the footer, then only the row groups whose tenant statistics can hold this tenant.
+        var usage = ReadAsync(UsageCodec.Instance, UsageCodec.Key, Segments(RecordKind.Usage, bucket), new RowFilter(id, from, to), rangeReads: true, cancellationToken);
+        var associations = ReadAsync(AssociationCodec.Instance, AssociationCodec.Key, Segments(RecordKind.Associations, bucket), new RowFilter(id, null, null), rangeReads: true, cancellationToken);
+        var dpor = ReadAsync(DporCodec.Instance, DporCodec.Key, Segments(RecordKind.Dpor, bucket), new RowFilter(id, null, null), rangeReads: true, cancellationToken);
+        return new TenantRecords(await usage.ConfigureAwait(false), await associations.ConfigureAwait(false), await dpor.ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Reads the segments and applies latest-wins by natural key: the row of the later commit wins, and within one
+    /// ingestion the later line. A bucket of one de-duplicated segment (the usual state after compaction) needs no pass.
+    /// </summary>
+    internal async Task<List<T>> ReadAsync<T, TKey>(SegmentCodec<T> codec, Func<T, TKey> key, IReadOnlyList<SegmentInfo> segments, RowFilter filter, bool rangeReads, CancellationToken cancellationToken)
+        where T : class where TKey : notnull
+    {
+        if (segments.Count == 0) return [];
+        var parts = new List<(T Row, long Version)>[segments.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, segments.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelSegmentReads, CancellationToken = cancellationToken },
+            async (i, ct) => parts[i] = await ReadSegmentAsync(codec, segments[i], filter, rangeReads, ct).ConfigureAwait(false)).ConfigureAwait(false);
+
+        if (segments.Count == 1 && segments[0].UniqueKeys) return parts[0].Select(p => p.Row).ToList();
+        var rows = new List<T>(parts.Sum(p => p.Count));
+        var ranks = new List<(long Version, long Line)>(rows.Capacity);
+        var index = new Dictionary<TKey, int>(rows.Capacity);
+        foreach (var part in parts)
+        {
+            foreach (var (row, version) in part)
+            {
+                var rank = (version, codec.Lineage(row).Line);
+                if (index.TryGetValue(key(row), out var at))
+                {
+                    if (rank.CompareTo(ranks[at]) >= 0)
+                    {
+                        rows[at] = row;
+                        ranks[at] = rank;
+                    }
+                    continue;
+                }
+                index[key(row)] = rows.Count;
+                rows.Add(row);
+                ranks.Add(rank);
+            }
+        }
+        return rows;
+    }
+
+    private async Task<List<(T Row, long Version)>> ReadSegmentAsync<T>(SegmentCodec<T> codec, SegmentInfo segment, RowFilter filter, bool rangeReads, CancellationToken cancellationToken)
+        where T : class
+    {
+        var blob = _log.Container.GetBlobClient(segment.Path);
+        var rows = new List<(T, long)>(filter.Tenant is null ? (int)Math.Min(segment.Rows, 1 << 20) : 64);
+        try
+        {
+            Stream stream = rangeReads
+                ? await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 256 * 1024 }, cancellationToken).ConfigureAwait(false)
+                : (await blob.DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content.ToStream();
+            await using var reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var ingestions = new IngestionResolver(_state.Ingestions);
+            for (var g = 0; g < reader.RowGroupCount; g++)
+            {
+                using var group = reader.OpenRowGroupReader(g);
+                await codec.ReadRowGroupAsync(group, ingestions, filter, (row, version) => rows.Add((row, version)), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new RecordsUnavailableException(
+                $"Records version {Version} can no longer be read: its segment '{segment.Path}' is gone. Segments a compaction replaced are kept " +
+                $"for {_log.Options.Retention.TotalDays:0.#} days (RecordStoreOptions.Retention); read a later version (recalculate) instead.", e);
+        }
+        return rows;
     }
 }
 

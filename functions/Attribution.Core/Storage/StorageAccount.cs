@@ -127,6 +127,7 @@ public sealed class StorageAccount
         // All at once: an unreachable account then fails after one retry deadline, not one per resource.
         await Task.WhenAll(TableNames.All.Select(t => (Task)Tables.CreateTableIfNotExistsAsync(t))
             .Append(Blobs.GetBlobContainerClient(TableNames.FeedsContainer).CreateIfNotExistsAsync())
-            .Append(Blobs.GetBlobContainerClient(TableNames.RecalculationContainer).CreateIfNotExistsAsync())).ConfigureAwait(false);
+            .Append(Blobs.GetBlobContainerClient(TableNames.RecalculationContainer).CreateIfNotExistsAsync())
+            .Append(Blobs.GetBlobContainerClient(TableNames.RecordsContainer).CreateIfNotExistsAsync())).ConfigureAwait(false);
     }
 }

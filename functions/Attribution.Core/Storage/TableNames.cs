@@ -12,21 +12,18 @@ public static class TableNames
     public const string RejectedRecords = "RejectedRecords";
     public const string RecalculationRuns = "RecalculationRuns";
 
-    // Canonical records: the normalized feeds the engine reads.
-    public const string Partners = "Partners";
-    public const string UsageRecords = "UsageRecords";
-    public const string Associations = "Associations";
-    public const string DporEvents = "DporEvents";
-
     // Each run's complete results, kept apart from the published tables until publish (and for scenarios).
     public const string RunResults = "RecalculationResults";
 
     public static readonly IReadOnlyList<string> All =
     [
         PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, FeedIngestions, RejectedRecords,
-        RecalculationRuns, Partners, UsageRecords, Associations, DporEvents, RunResults,
+        RecalculationRuns, RunResults,
     ];
 
     public const string FeedsContainer = "feeds";
     public const string RecalculationContainer = "recalculations";
+
+    /// <summary>Canonical records: Parquet segments and their commit log (docs/storage.md).</summary>
+    public const string RecordsContainer = "records";
 }

@@ -16,11 +16,8 @@ public sealed class RecalculateCreditFunctions(RecalculationActivities activitie
     }
 
     [Function(RecalculationActivityNames.Begin)]
-    public async Task<bool> BeginRecalculation([ActivityTrigger] RecalculationRequest request, CancellationToken cancellationToken)
-    {
-        await activities.BeginAsync(request, cancellationToken).ConfigureAwait(false);
-        return true;
-    }
+    public Task<long> BeginRecalculation([ActivityTrigger] RecalculationRequest request, CancellationToken cancellationToken) =>
+        activities.BeginAsync(request, cancellationToken);
 
     [Function(RecalculationActivityNames.ComputeShard)]
     public Task<ShardSummary> ComputeCreditShard([ActivityTrigger] ShardWork work, CancellationToken cancellationToken) =>

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
 using Attribution.Core.Rules;
@@ -19,8 +20,17 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
     private Task<FeedIngestionResult> Ingest(FeedSource source, string name, string content) =>
         _ingestor.IngestFileAsync(TestPaths.WriteFeed(_dir, source.Name(), name, content), source);
 
-    private async Task<List<TableEntity>> RecordsOf(string table, string ingestionId) =>
-        (await azurite.Storage.AllAsync(table)).Where(e => e.GetString("ingestionId") == ingestionId).ToList();
+    private async Task<List<UsageRecord>> UsageOf(string ingestionId) =>
+        (await (await azurite.Storage.LatestRecordsAsync()).AllUsageAsync()).Where(u => u.Lineage.IngestionId == ingestionId).ToList();
+
+    private async Task<List<Association>> AssociationsOf(string ingestionId) =>
+        (await (await azurite.Storage.LatestRecordsAsync()).AllAssociationsAsync()).Where(a => a.Lineage.IngestionId == ingestionId).ToList();
+
+    private async Task<List<DporEvent>> DporOf(string ingestionId) =>
+        (await (await azurite.Storage.LatestRecordsAsync()).AllDporEventsAsync()).Where(d => d.Lineage.IngestionId == ingestionId).ToList();
+
+    private async Task<List<PartnerRow>> PartnersOf(string ingestionId) =>
+        (await (await azurite.Storage.LatestRecordsAsync()).PartnerRowsAsync()).Where(p => p.Lineage.IngestionId == ingestionId).ToList();
 
     private async Task<List<TableEntity>> Rejected(string ingestionId) =>
         await azurite.Storage.AllAsync(TableNames.RejectedRecords, ingestionId);
@@ -71,7 +81,7 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         var result = await Ingest(FeedSource.Usage, "no-month.csv",
             $"customerTenantId,subscriptionId,workload,consumedRevenueUsd\n{t},{NewId()},Azure,10\n");
         Assert.Equal(IngestionStatus.Failed, result.Status);
-        Assert.DoesNotContain(await azurite.Storage.AllAsync(TableNames.UsageRecords), e => e.GetString("customerTenantId") == t);
+        Assert.Empty((await azurite.Storage.TenantAsync(Guid.Parse(t))).Usage);
         var row = await new IngestionStore(azurite.Storage).GetAsync(FeedSource.Usage, result.IngestionId, default);
         Assert.Equal(IngestionStatus.Failed, row!.Status);
         Assert.NotNull(row.ContentSha256);
@@ -86,9 +96,9 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
             "Customer Tenant ID,SUBSCRIPTION_ID,work-load,Month,consumed_revenue_usd,Active Users,Region\n" +
             $"{t},{s},Azure,2026-02,12.5,,westeurope\n");
         Assert.Equal(IngestionStatus.Succeeded, result.Status);
-        var stored = Assert.Single(await RecordsOf(TableNames.UsageRecords, result.IngestionId));
-        Assert.Equal(12.5, stored.GetDouble("consumedRevenueUsd"));
-        Assert.Null(stored.GetInt64("activeUsers"));
+        var stored = Assert.Single(await UsageOf(result.IngestionId));
+        Assert.Equal(12.5, stored.ConsumedRevenueUsd);
+        Assert.Null(stored.ActiveUsers);
     }
 
     [Fact]
@@ -113,11 +123,13 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Contains("partnerId", line5.GetString("reason"));
         Assert.Equal("12x,Bad Partner,US,", line5.GetString("raw"));
         Assert.Contains("globalPartnerId", rejected.Single(r => r.GetInt64("line") == 8).GetString("reason"));
-        var contoso = (await RecordsOf(TableNames.Partners, result.IngestionId)).Single(e => e.RowKey == p1);
-        Assert.Equal("Contoso, \"Cloud\" Ltd\nSecond line\nThird", contoso.GetString("partnerName"));
-        var fabrikam = (await RecordsOf(TableNames.Partners, result.IngestionId)).Single(e => e.RowKey == "1000002");
-        Assert.Equal("1000001", fabrikam.GetString("globalPartnerId"));
-        Assert.Equal(6, fabrikam.GetInt64("line"));
+        var partners = await PartnersOf(result.IngestionId);
+        var contoso = partners.Single(p => p.Partner.PartnerId == long.Parse(p1, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("Contoso, \"Cloud\" Ltd\nSecond line\nThird", contoso.Partner.PartnerName);
+        var fabrikam = partners.Single(p => p.Partner.PartnerId == 1000002);
+        Assert.Equal(1000001, fabrikam.Partner.GlobalPartnerId);
+        Assert.Equal("Fabrikam\r\nInc", fabrikam.Partner.PartnerName);
+        Assert.Equal(6, fabrikam.Lineage.Line);
     }
 
     [Fact]
@@ -133,12 +145,12 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         var result = await _ingestor.IngestFileAsync(path, FeedSource.Dap);
 
         Assert.Equal(IngestionStatus.Succeeded, result.Status);
-        var stored = await RecordsOf(TableNames.Associations, result.IngestionId);
+        var stored = await AssociationsOf(result.IngestionId);
         Assert.Equal(2, stored.Count);
-        var first = stored.Single(e => e.GetString("partnerId") == "2000001");
-        Assert.Equal("Exchange;Teams", first.GetString("workloads"));
-        Assert.Null(first.GetString("validTo"));
-        Assert.Equal("2026-01-20", stored.Single(e => e.GetString("partnerId") == "2000002").GetString("validFrom"));
+        var first = stored.Single(a => a.PartnerId == 2000001);
+        Assert.Equal("Exchange;Teams", first.Workloads.ToString());
+        Assert.Null(first.ValidTo);
+        Assert.Equal(new DateOnly(2026, 1, 20), stored.Single(a => a.PartnerId == 2000002).ValidFrom);
     }
 
     [Fact]
@@ -162,9 +174,9 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Contains("not valid JSON", rejected[2]);
         Assert.Contains("partnerId: required value is missing", rejected[5]);
         Assert.Contains("not an object", rejected[6]);
-        var events = await RecordsOf(TableNames.DporEvents, result.IngestionId);
-        Assert.Contains(events, e => e.GetString("partnerId") == "3000001" && e.GetString("action") == "set");
-        Assert.Contains(events, e => e.GetString("partnerId") == "3000002" && e.GetString("action") == "remove");
+        var events = await DporOf(result.IngestionId);
+        Assert.Contains(events, e => e.PartnerId == 3000001 && e.Action == DporAction.Set);
+        Assert.Contains(events, e => e.PartnerId == 3000002 && e.Action == DporAction.Remove && e.EffectiveDate == new DateOnly(2026, 2, 10));
     }
 
     [Fact]
@@ -189,19 +201,20 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Contains("ProductName", rejected.GetString("reason"));
         Assert.Contains("Minecraft Education", rejected.GetString("reason"));
 
-        var stored = await RecordsOf(TableNames.Associations, result.IngestionId);
-        Assert.DoesNotContain(stored, e => e.GetString("partnerId") == pcGuid);
-        Assert.All(stored, e => Assert.Equal("csp", e.GetString("source")));
+        var stored = await AssociationsOf(result.IngestionId);
+        Assert.Equal(4, stored.Count);
+        Assert.All(stored, a => Assert.Equal(AssociationSource.Csp, a.Source));
+        Assert.All(stored, a => Assert.Equal(Guid.Parse(t), a.CustomerTenantId));
         // Line 2: provider + indirect reseller, Microsoft 365 → the four productivity workloads, for the charge period.
-        var m365 = stored.Where(e => e.GetString("subscriptionId") == s1).ToList();
-        Assert.Equal(["4000001", "4000009"], m365.Select(e => e.GetString("partnerId")).Order());
-        Assert.All(m365, e => Assert.Equal("Exchange;OneDrive;SharePoint;Teams", e.GetString("workloads")));
-        Assert.All(m365, e => Assert.Equal("2026-03-31", e.GetString("validTo")));
+        var m365 = stored.Where(a => a.SubscriptionId == Guid.Parse(s1)).ToList();
+        Assert.Equal([4000001L, 4000009L], m365.Select(a => a.PartnerId).Order());
+        Assert.All(m365, a => Assert.Equal("Exchange;OneDrive;SharePoint;Teams", a.Workloads.ToString()));
+        Assert.All(m365, a => Assert.Equal(new DateOnly(2026, 3, 31), a.ValidTo));
         // Lines 3-4: reseller 0 or equal to MpnId means no reseller.
-        var azure = stored.Where(e => e.GetString("subscriptionId") == s2).ToList();
+        var azure = stored.Where(a => a.SubscriptionId == Guid.Parse(s2)).ToList();
         Assert.Equal(2, azure.Count);
-        Assert.All(azure, e => Assert.Equal("4000001", e.GetString("partnerId")));
-        Assert.All(azure, e => Assert.Equal("Azure", e.GetString("workloads")));
+        Assert.All(azure, a => Assert.Equal(4000001, a.PartnerId));
+        Assert.All(azure, a => Assert.Equal("Azure", a.Workloads.ToString()));
     }
 
     [Fact]
@@ -225,7 +238,8 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
                       $"{t},5000003,Retail,2026-01-01,,,\n";
         var first = await Ingest(FeedSource.Sales, "sales-a.csv", content);
         Assert.Equal(IngestionStatus.CompletedWithRejections, first.Status);
-        var before = (await azurite.Storage.AllAsync(TableNames.Associations)).Select(e => StorageReads.Canonical(e)).Order().ToList();
+        var snapshotBefore = await azurite.Storage.LatestRecordsAsync();
+        var before = await snapshotBefore.EverythingAsync();
         var rejectedBefore = (await azurite.Storage.AllAsync(TableNames.RejectedRecords)).Count;
 
         var second = await Ingest(FeedSource.Sales, "sales-a-again.csv", content);
@@ -234,8 +248,9 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(first.IngestionId, second.DuplicateOf);
         Assert.Equal(first.ContentSha256, second.ContentSha256);
         Assert.Contains(first.IngestionId, second.Error);
-        var after = (await azurite.Storage.AllAsync(TableNames.Associations)).Select(e => StorageReads.Canonical(e)).Order().ToList();
-        Assert.Equal(before, after);
+        var snapshotAfter = await azurite.Storage.LatestRecordsAsync();
+        Assert.Equal(snapshotBefore.Version, snapshotAfter.Version); // no commit at all
+        Assert.Equal(before, await snapshotAfter.EverythingAsync());
         Assert.Equal(rejectedBefore, (await azurite.Storage.AllAsync(TableNames.RejectedRecords)).Count);
         var ingestions = await azurite.Storage.AllAsync(TableNames.FeedIngestions, "sales");
         Assert.Contains(ingestions, e => e.RowKey == second.IngestionId && e.GetString("status") == "Duplicate");
@@ -255,12 +270,12 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
 
         Assert.Equal(IngestionStatus.Succeeded, original.Status);
         Assert.Equal(IngestionStatus.Succeeded, corrected.Status);
-        var rows = (await azurite.Storage.AllAsync(TableNames.UsageRecords)).Where(e => e.GetString("customerTenantId") == t).ToList();
+        var rows = (await azurite.Storage.TenantAsync(Guid.Parse(t))).Usage;
         Assert.Equal(2, rows.Count);
-        var azure = rows.Single(e => e.GetString("workload") == "Azure");
-        Assert.Equal(1250.75, azure.GetDouble("consumedRevenueUsd"));
-        Assert.Equal(corrected.IngestionId, azure.GetString("ingestionId"));
-        Assert.Equal(40, rows.Single(e => e.GetString("workload") == "Teams").GetInt64("activeUsers"));
+        var azure = rows.Single(u => u.Workload == Workload.Azure);
+        Assert.Equal(1250.75, azure.ConsumedRevenueUsd);
+        Assert.Equal(corrected.IngestionId, azure.Lineage.IngestionId);
+        Assert.Equal(40, rows.Single(u => u.Workload == Workload.Teams).ActiveUsers);
     }
 
     [Fact]
@@ -269,9 +284,8 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         var t = NewId();
         await Ingest(FeedSource.FastTrack, "ft-1.csv", $"customerTenantId,partnerId,workloads,engagementStart,engagementEnd\n{t},6000001,Teams|SharePoint,2026-01-01,\n");
         await Ingest(FeedSource.FastTrack, "ft-2.csv", $"customerTenantId,partnerId,workloads,engagementStart,engagementEnd\n{t},6000001,SharePoint;Microsoft Teams,2026-01-01,2026-04-30\n");
-        var stored = (await azurite.Storage.AllAsync(TableNames.Associations)).Where(e => e.GetString("customerTenantId") == t).ToList();
-        var only = Assert.Single(stored);
-        Assert.Equal("2026-04-30", only.GetString("validTo"));
+        var only = Assert.Single((await azurite.Storage.TenantAsync(Guid.Parse(t))).Associations);
+        Assert.Equal(new DateOnly(2026, 4, 30), only.ValidTo);
     }
 
     [Fact]
@@ -313,7 +327,7 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(1, result.RowsAccepted);
         Assert.Contains("validTo: 2026-04-30 is before validFrom 2026-05-01", Assert.Single(await Rejected(result.IngestionId)).GetString("reason"));
         // A one-day association is fine (end dates are inclusive), and the reseller is credited too.
-        Assert.Equal(2, (await RecordsOf(TableNames.Associations, result.IngestionId)).Count);
+        Assert.Equal(2, (await AssociationsOf(result.IngestionId)).Count);
 
         var dpor = await Ingest(FeedSource.Dpor, "dpor-action.csv",
             $"subscriptionId,customerTenantId,partnerId,effectiveDate,action\n{NewId()},{t},7000003,2026-01-01,transfer\n");
@@ -376,20 +390,25 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         var referenceStorage = StorageAccount.FromConnectionString(reference.ConnectionString);
         var clean = await new FeedIngestor(referenceStorage, CreditRulesLoader.Default).IngestFileAsync(path, FeedSource.Usage);
 
-        // The crash: the second pass's stream dies two thirds of the way through.
+        // The crash: the second pass's stream dies two thirds of the way through. A small buffer cap makes the
+        // writer spill segment parts before that, so there is really something written and not committed.
+        var crashing = new FeedIngestor(azurite.Storage, CreditRulesLoader.Default) { RecordOptions = RecordStoreOptions.Default with { MaxBufferedRows = 1000 } };
+        var before = await azurite.Storage.LatestRecordsAsync();
         var opens = 0;
-        var crashed = await Assert.ThrowsAsync<IOException>(() => _ingestor.IngestAsync(FeedSource.Usage, "big-usage.csv", _ =>
+        await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync(FeedSource.Usage, "big-usage.csv", _ =>
         {
             Stream s = File.OpenRead(path);
             return Task.FromResult(++opens == 2 ? new FailingStream(s, bytes * 2 / 3) : s);
         }));
-        // Really part-way: some batches landed, not all.
-        var partial = (await azurite.Storage.AllAsync(TableNames.UsageRecords)).Count(e => e.RowKey.Contains(Marker, StringComparison.Ordinal));
-        Assert.InRange(partial, 1, Rows - 1);
         var attempts = await azurite.Storage.AllAsync(TableNames.FeedIngestions, "usage");
         var failedAttempt = attempts.Single(e => e.GetString("fileName") == "big-usage.csv");
         Assert.Equal("Failed", failedAttempt.GetString("status"));
-        Assert.Contains("ingest the file again", failedAttempt.GetString("error"));
+        Assert.Contains("ingest the file again", failedAttempt.GetString("error"), StringComparison.OrdinalIgnoreCase);
+        // Segments were written (fault injected part-way), but none is visible: nothing was committed.
+        Assert.NotEmpty(await SegmentBlobsOf(failedAttempt.RowKey));
+        var afterCrash = await azurite.Storage.LatestRecordsAsync();
+        Assert.Equal(before.Version, afterCrash.Version);
+        Assert.DoesNotContain(await afterCrash.AllUsageAsync(), u => u.CustomerTenantId.ToString().Contains(Marker, StringComparison.Ordinal));
 
         var rerun = await _ingestor.IngestFileAsync(path, FeedSource.Usage);
 
@@ -397,12 +416,22 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(clean.RowsTotal, rerun.RowsTotal);
         Assert.Equal(clean.RowsAccepted, rerun.RowsAccepted);
         Assert.Equal(clean.RowsRejected, rerun.RowsRejected);
-        string[] lineage = ["ingestionId", "ingestedAt"];
-        var expected = (await referenceStorage.AllAsync(TableNames.UsageRecords)).Select(e => e.PartitionKey + "/" + e.RowKey + ":" + StorageReads.Canonical(e, lineage)).Order().ToList();
-        var actual = (await azurite.Storage.AllAsync(TableNames.UsageRecords)).Where(e => e.RowKey.Contains(Marker, StringComparison.Ordinal))
-            .Select(e => e.PartitionKey + "/" + e.RowKey + ":" + StorageReads.Canonical(e, lineage)).Order().ToList();
+        var expected = (await (await referenceStorage.LatestRecordsAsync()).AllUsageAsync()).Select(u => RecordReads.Canonical(u, ingestion: false)).Order().ToList();
+        var actual = (await (await azurite.Storage.LatestRecordsAsync()).AllUsageAsync())
+            .Where(u => u.CustomerTenantId.ToString().Contains(Marker, StringComparison.Ordinal))
+            .Select(u => RecordReads.Canonical(u, ingestion: false)).Order().ToList();
         Assert.Equal(Rows, expected.Count);
         Assert.Equal(expected, actual);
+        Assert.All(await UsageOf(rerun.IngestionId), u => Assert.Equal(rerun.StartedAt, u.Lineage.IngestedAt));
+    }
+
+    /// <summary>Segment blobs an attempt wrote (committed or not): only for tests that inject a fault.</summary>
+    private async Task<List<string>> SegmentBlobsOf(string ingestionId)
+    {
+        var names = new List<string>();
+        await foreach (var blob in azurite.Storage.Blobs.GetBlobContainerClient(TableNames.RecordsContainer).GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "usage/", default))
+            if (blob.Name.Contains("/" + ingestionId + "-", StringComparison.Ordinal)) names.Add(blob.Name);
+        return names;
     }
 
     [Fact]

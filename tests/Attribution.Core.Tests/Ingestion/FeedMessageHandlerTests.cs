@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
 using Attribution.Core.LocalDev;
@@ -36,8 +37,8 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
     private static string Usage(string tenant, string subscription, string workload = "Azure", string month = "2026-01", double revenue = 100) =>
         $$"""{"customerTenantId":"{{tenant}}","subscriptionId":"{{subscription}}","workload":"{{workload}}","month":"{{month}}","consumedRevenueUsd":{{revenue.ToString(System.Globalization.CultureInfo.InvariantCulture)}}}""";
 
-    private static async Task<List<TableEntity>> UsageOf(StorageAccount storage, string tenant) =>
-        (await storage.AllAsync(TableNames.UsageRecords)).Where(e => e.GetString("customerTenantId") == tenant).ToList();
+    private static async Task<List<UsageRecord>> UsageOf(StorageAccount storage, string tenant) =>
+        (await storage.TenantAsync(Guid.Parse(tenant))).Usage;
 
     private static async Task<List<TableEntity>> Rejected(StorageAccount storage, string ingestionId) =>
         await storage.AllAsync(TableNames.RejectedRecords, ingestionId);
@@ -49,8 +50,7 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
     {
         Assert.Null(await IngestionRow(azurite.Storage, source, messageId));
         Assert.Empty(await Rejected(azurite.Storage, messageId));
-        foreach (var table in new[] { TableNames.UsageRecords, TableNames.Associations, TableNames.DporEvents, TableNames.Partners })
-            Assert.DoesNotContain(await azurite.Storage.AllAsync(table), e => e.GetString("ingestionId") == messageId);
+        Assert.DoesNotContain(messageId, await (await azurite.Storage.LatestRecordsAsync()).IngestionIdsAsync());
     }
 
     private static void AssertCountsAddUp(FeedIngestionResult r) => Assert.Equal(r.RowsTotal, r.RowsAccepted + r.RowsRejected);
@@ -72,9 +72,10 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal(IngestionStatus.Succeeded, result.Status);
         Assert.Equal((1, 1, 0), (result.RowsTotal, result.RowsAccepted, result.RowsRejected));
         var stored = Assert.Single(await UsageOf(azurite.Storage, t));
-        Assert.Equal(12.5, stored.GetDouble("consumedRevenueUsd"));
-        Assert.Equal(message.MessageId, stored.GetString("ingestionId"));
-        Assert.Equal(1, stored.GetInt64("line"));
+        Assert.Equal(12.5, stored.ConsumedRevenueUsd);
+        Assert.Equal(message.MessageId, stored.Lineage.IngestionId);
+        Assert.Equal(1, stored.Lineage.Line);
+        Assert.Contains(message.MessageId, await (await azurite.Storage.LatestRecordsAsync()).IngestionIdsAsync());
 
         var row = await new IngestionStore(azurite.Storage).GetAsync(FeedSource.Usage, message.MessageId, default);
         Assert.NotNull(row);
@@ -101,16 +102,16 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal(SettlementAction.Complete, settlement.Action);
         Assert.Equal(IngestionStatus.Succeeded, settlement.Result!.Status);
         Assert.Equal((3, 3, 0), (settlement.Result.RowsTotal, settlement.Result.RowsAccepted, settlement.Result.RowsRejected));
-        var stored = (await azurite.Storage.AllAsync(TableNames.Associations)).Where(e => e.GetString("customerTenantId") == t).ToList();
+        var stored = (await azurite.Storage.TenantAsync(Guid.Parse(t))).Associations;
         Assert.Equal(3, stored.Count);
-        Assert.All(stored, e => Assert.Equal("dap", e.GetString("source")));
-        var byPartner = stored.ToDictionary(e => e.GetString("partnerId")!);
-        Assert.Equal(1, byPartner["8000001"].GetInt64("line"));
-        Assert.Equal("Exchange;Teams", byPartner["8000001"].GetString("workloads"));
-        Assert.Equal(2, byPartner["8000002"].GetInt64("line"));
-        Assert.Equal("2026-01-20", byPartner["8000002"].GetString("validFrom"));
-        Assert.Equal(3, byPartner["8000003"].GetInt64("line"));
-        Assert.Equal("2026-06-30", byPartner["8000003"].GetString("validTo"));
+        Assert.All(stored, a => Assert.Equal(AssociationSource.Dap, a.Source));
+        var byPartner = stored.ToDictionary(a => a.PartnerId);
+        Assert.Equal(1, byPartner[8000001].Lineage.Line);
+        Assert.Equal("Exchange;Teams", byPartner[8000001].Workloads.ToString());
+        Assert.Equal(2, byPartner[8000002].Lineage.Line);
+        Assert.Equal(new DateOnly(2026, 1, 20), byPartner[8000002].ValidFrom);
+        Assert.Equal(3, byPartner[8000003].Lineage.Line);
+        Assert.Equal(new DateOnly(2026, 6, 30), byPartner[8000003].ValidTo);
     }
 
     [Fact]
@@ -149,7 +150,7 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
         Assert.All(rejected.Values, r => Assert.Equal("usage", r.GetString("source")));
 
         var stored = await UsageOf(azurite.Storage, t);
-        Assert.Equal(["Azure:1", "Teams:6"], stored.Select(e => $"{e.GetString("workload")}:{e.GetInt64("line")}").Order());
+        Assert.Equal(["Azure:1", "Teams:6"], stored.Select(u => $"{u.Workload}:{u.Lineage.Line}").Order());
         var row = await IngestionRow(azurite.Storage, "usage", message.MessageId);
         Assert.Equal("CompletedWithRejections", row!.GetString("status"));
         Assert.Equal(4, row.GetInt64("rowsRejected"));
@@ -282,7 +283,8 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal(IngestionStatus.CompletedWithRejections, first.Result!.Status);
         async Task<List<string>> Snapshot() =>
         [
-            .. (await UsageOf(azurite.Storage, t)).Select(e => e.ETag + " " + StorageReads.Canonical(e)),
+            "records version " + (await azurite.Storage.LatestRecordsAsync()).Version,
+            .. (await UsageOf(azurite.Storage, t)).Select(u => RecordReads.Canonical(u)),
             .. (await Rejected(azurite.Storage, id)).Select(e => e.ETag + " " + StorageReads.Canonical(e)),
             .. (await azurite.Storage.AllAsync(TableNames.FeedIngestions)).Where(e => e.RowKey == id).Select(e => e.ETag + " " + StorageReads.Canonical(e)),
         ];
@@ -327,8 +329,9 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal(SettlementAction.Complete, clean.Action);
         var expected = await StoredAsync(azurite.Storage, t, cleanMessage.MessageId, cleanMessage.MessageId);
 
-        // Storage down before anything is written, after the Running row, and after the records but before the final status.
-        var crashPoints = new MessageIngestionPhase?[] { null, MessageIngestionPhase.RunningRecorded, MessageIngestionPhase.RecordsWritten };
+        // Storage down before anything is written, after the Running row, with the claim held, after the segments but
+        // before the commit, and after the commit but before the final status.
+        var crashPoints = new WritePhase?[] { null, WritePhase.RunningRecorded, WritePhase.Claimed, WritePhase.RecordsWritten, WritePhase.Committed };
         foreach (var crashAt in crashPoints)
         {
             // The same records each time (the reference's keys), under a new MessageId.
@@ -355,8 +358,9 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
             var row = await IngestionRow(storage, "usage", message.MessageId);
             if (crashAt is null) Assert.Null(row);
             else Assert.Equal("Running", row!.GetString("status"));
-            if (crashAt == MessageIngestionPhase.RecordsWritten) // really part-way
-                Assert.Equal(clean.Result!.RowsAccepted, (await UsageOf(storage, t)).Count(e => e.GetString("ingestionId") == message.MessageId));
+            // Atomic: the segments of a crash before the commit are invisible; after the commit, all of them are visible.
+            var visible = (await UsageOf(storage, t)).Count(u => u.Lineage.IngestionId == message.MessageId);
+            Assert.Equal(crashAt == WritePhase.Committed ? clean.Result!.RowsAccepted : 0, visible);
 
             // Redelivery.
             var redelivered = await new FeedMessageHandler(storage, CreditRulesLoader.Default).HandleAsync(message, default);
@@ -375,8 +379,8 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
     {
         string Map(string text) => text.Replace(messageId, asMessageId, StringComparison.Ordinal);
         var list = new List<string>();
-        foreach (var e in await UsageOf(storage, tenant))
-            list.Add(Map($"usage {e.PartitionKey}/{e.RowKey} {StorageReads.Canonical(e, "ingestedAt")}"));
+        foreach (var u in await UsageOf(storage, tenant))
+            list.Add(Map($"{RecordReads.Canonical(u, ingestion: false)} {u.Lineage.IngestionId}"));
         foreach (var e in await Rejected(storage, messageId))
             list.Add(Map($"rejected {e.PartitionKey}/{e.RowKey} {StorageReads.Canonical(e)}"));
         foreach (var e in (await storage.AllAsync(TableNames.FeedIngestions)).Where(e => e.RowKey == messageId))
