@@ -20,7 +20,8 @@ public sealed class IngestCommandTests(AzuriteFixture azurite) : IClassFixture<A
 
         Assert.Equal(0, code);
         Assert.Equal($"storage: {StorageAccount.FromConnectionString(azurite.ConnectionString).Endpoints}, given by --storage", error.Trim());
-        var usageLine = output.Split('\n').Single(l => l.Contains("jan.csv", StringComparison.Ordinal));
+        var usageLine = output.Split('\n').Single(l => l.Contains("jan.csv", StringComparison.Ordinal) && l.Contains(" usage ", StringComparison.Ordinal));
+        Assert.Contains("jan.csv line 3: subscriptionId", output);
         Assert.Matches(@"usage\s+CompletedWithRejections\s+2\s+1\s+1", usageLine);
         var dapLine = output.Split('\n').Single(l => l.Contains("dap_2026.jsonl", StringComparison.Ordinal));
         Assert.Matches(@"dap\s+Succeeded\s+1\s+1\s+0", dapLine);
