@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using nietras.SeparatedValues;
@@ -58,10 +57,14 @@ public abstract class FeedRowReader : IDisposable
         return false;
     }
 
-    /// <summary>Opens a reader over a (possibly gzip) stream. Throws <see cref="FeedFormatException"/> for a bad header.</summary>
+    /// <summary>
+    /// Opens a reader over a (possibly gzip) stream; the caller keeps ownership of <paramref name="stream"/>.
+    /// Throws <see cref="FeedFormatException"/> for a bad header, and <see cref="InvalidDataException"/> — from here or
+    /// from <see cref="MoveNext"/> — for gzip that is not gzip, truncated or corrupt: the file fails as a whole.
+    /// </summary>
     public static FeedRowReader Open(Stream stream, FeedSource source, FeedFormat format, bool gzip)
     {
-        Stream input = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : stream;
+        Stream input = gzip ? new StrictGzipStream(stream, leaveOpen: true) : stream;
         var text = new StreamReader(input, new UTF8Encoding(false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: !gzip);
         return format == FeedFormat.Csv ? new CsvFeedRowReader(text, source) : new JsonLinesFeedRowReader(text, source);
     }
