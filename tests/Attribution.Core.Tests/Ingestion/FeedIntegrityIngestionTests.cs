@@ -185,4 +185,87 @@ public sealed class FeedIntegrityIngestionTests(AzuriteFixture azurite) : IClass
         Assert.Equal(1500, usage.Single(u => u.Workload == Workload.Teams).ActiveUsers);
     }
 
+    [Fact]
+    public async Task Invalid_utf8_rejects_the_row_naming_the_column_and_a_genuine_replacement_character_is_kept()
+    {
+        var ids = Enumerable.Range(0, 4).Select(_ => (long)Random.Shared.Next(10_000_000, 99_999_999)).Distinct().ToArray();
+        Assert.Equal(4, ids.Length);
+        byte[] content =
+        [
+            .. "partnerId,partnerName,country,note\n"u8,
+            .. Encoding.ASCII.GetBytes($"{ids[0]},Caf"), 0xE9, .. " Partners,FR,\n"u8,           // line 2: Latin-1
+            .. Encoding.ASCII.GetBytes($"{ids[1]},Caf"), 0xC3, 0xA9, .. " Ok,FR,\n"u8,             // line 3: UTF-8
+            .. Encoding.ASCII.GetBytes($"{ids[2]},Kept "), 0xEF, 0xBF, 0xBD, .. ",US,\n"u8,        // line 4: U+FFFD
+            .. Encoding.ASCII.GetBytes($"{ids[3]},Fine,US,"), 0xFF, .. "\n"u8,                     // line 5: ignored column
+        ];
+        var result = await Ingest(FeedSource.Partners, "partners-latin1.csv", content);
+
+        Assert.Equal(IngestionStatus.CompletedWithRejections, result.Status);
+        Assert.Equal(4, result.RowsTotal);
+        Assert.Equal(3, result.RowsAccepted);
+        var rejected = Assert.Single(await Rejected(result.IngestionId));
+        Assert.Equal(2, rejected.Line);
+        Assert.StartsWith("partnerName: invalid UTF-8 in 'Caf\uFFFD Partners'", rejected.Reason);
+        Assert.Equal($"{ids[0]},Caf\uFFFD Partners,FR,", rejected.Raw);
+        var partners = await VisiblePartners(ids);
+        Assert.False(partners.ContainsKey(ids[0]));
+        Assert.Equal("Caf\u00E9 Ok", partners[ids[1]].PartnerName);
+        Assert.Equal("Kept \uFFFD", partners[ids[2]].PartnerName);
+        Assert.Equal("Fine", partners[ids[3]].PartnerName);
+    }
+
+    [Fact]
+    public async Task A_stray_quote_rejects_its_row_and_every_other_row_is_stored_with_its_own_line()
+    {
+        // The partner directory case from the issue: the quote in line 3 used to swallow the rows after it.
+        var ids = Enumerable.Range(0, 5).Select(i => 84_000_000L + Random.Shared.Next(0, 99_999) * 10 + i).ToArray();
+        var csv =
+            "partnerId,globalPartnerId,partnerName,country\n" +
+            $"{ids[0]},,Adatum,US\n" +
+            $"{ids[1]},,Contoso 27\" Monitors,US\n" +
+            $"{ids[2]},,Fabrikam,GB\n" +
+            $"{ids[3]},,\"Tailspin, \"\"Toys\"\"\",DE\n" +
+            $"{ids[4]},,Northwind,FR\n";
+        var result = await Ingest(FeedSource.Partners, "partners-stray-quote.csv", Encoding.UTF8.GetBytes(csv));
+
+        Assert.Equal(5, result.RowsTotal);
+        Assert.Equal(4, result.RowsAccepted);
+        Assert.Equal(1, result.RowsRejected);
+        var rejected = Assert.Single(await Rejected(result.IngestionId));
+        Assert.Equal(3, rejected.Line);
+        Assert.StartsWith("partnerName: quote inside an unquoted field", rejected.Reason);
+        Assert.Equal($"{ids[1]},,Contoso 27\" Monitors,US", rejected.Raw);
+        var partners = await VisiblePartners(ids);
+        Assert.Equal(["Adatum", "Fabrikam", "Tailspin, \"Toys\"", "Northwind"], new[] { ids[0], ids[2], ids[3], ids[4] }.Select(id => partners[id].PartnerName));
+        Assert.Equal("FR", partners[ids[4]].Country);
+    }
+
+    [Fact]
+    public async Task After_a_stray_quote_and_a_quoted_newline_accepted_rows_keep_their_physical_lines()
+    {
+        var t = Guid.NewGuid();
+        var csv =
+            "customerTenantId,partnerId,program,validFrom,validTo,subscriptionId,agreementId\n" + // line 1
+            $"{t},8500001,EA,2026-01-01,,,\"EA-1\nsecond line\"\n" +                             // lines 2-3
+            $"{t},8500002,EA,2026-01-01,,,EA 12\" rollout\n" +                                   // line 4: rejected
+            $"{t},8500003,Open,2026-01-01,,,\n" +                                                // line 5
+            "\n" +                                                                               // line 6: blank
+            $"{t},8500004,EA,2026-01-01,,,\"EA, \"\"4\"\"\"\n" +                                   // line 7
+            $"{t},8500005,Open,2026-01-01,,,plain\n";                                            // line 8
+        var result = await Ingest(FeedSource.Sales, "sales-quotes.csv", Encoding.UTF8.GetBytes(csv));
+
+        Assert.Equal(5, result.RowsTotal);
+        Assert.Equal(4, result.RowsAccepted);
+        var rejected = Assert.Single(await Rejected(result.IngestionId));
+        Assert.Equal(4, rejected.Line);
+        Assert.StartsWith("agreementId: quote inside an unquoted field", rejected.Reason);
+        var associations = (await Visible(t)).Associations.ToDictionary(a => a.PartnerId);
+        Assert.Equal(2, associations[8500001].Lineage.Line);
+        Assert.Equal("EA-1\nsecond line", associations[8500001].AgreementId);
+        Assert.Equal(5, associations[8500003].Lineage.Line);
+        Assert.Equal(7, associations[8500004].Lineage.Line);
+        Assert.Equal("EA, \"4\"", associations[8500004].AgreementId);
+        Assert.Equal(8, associations[8500005].Lineage.Line);
+        Assert.False(associations.ContainsKey(8500002));
+    }
 }
