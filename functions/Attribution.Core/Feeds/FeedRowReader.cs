@@ -104,6 +104,7 @@ internal sealed class CsvFeedRowReader : FeedRowReader
         Schema = FeedSchema.ForHeader(source, normalized);
         Array.Fill(_index, -1);
         var missing = new List<string>();
+        var duplicates = new List<string>();
         foreach (var (column, name, required) in Schema.Columns)
         {
             var key = FeedSchema.NormalizeName(name);
@@ -115,12 +116,18 @@ internal sealed class CsvFeedRowReader : FeedRowReader
             }
             _index[(int)column] = at;
             _labels[(int)column] = names[at];
+            // Two columns the feed reads under one name: which one is meant cannot be guessed, so the file fails.
+            // Duplicates among columns the feed ignores are ignored with them.
+            var same = Enumerable.Range(at, normalized.Length - at).Where(i => normalized[i] == key).ToList();
+            if (same.Count > 1)
+                duplicates.Add($"{string.Join(" and ", same.Select(i => $"'{names[i]}' (column {i + 1})"))} {(same.Count == 2 ? "both" : "all")} name {name}");
         }
-        if (missing.Count > 0)
-        {
-            var kind = Schema.IsReconciliationExport ? "csp reconciliation export" : source.Name();
-            throw new FeedFormatException($"The {kind} file lacks required column(s): {string.Join(", ", missing)}.");
-        }
+        var kind = Schema.IsReconciliationExport ? "csp reconciliation export" : source.Name();
+        var problems = new List<string>();
+        if (missing.Count > 0) problems.Add($"The {kind} file lacks required column(s): {string.Join(", ", missing)}.");
+        if (duplicates.Count > 0)
+            problems.Add($"The {kind} file has duplicate columns (names match ignoring case, spaces, '_' and '-'): {string.Join("; ", duplicates)}. Keep one of each.");
+        if (problems.Count > 0) throw new FeedFormatException(string.Join(" ", problems));
     }
 
     /// <summary>A header that is not clean text fails the file: its names could not be matched reliably.</summary>
@@ -303,14 +310,20 @@ internal static class JsonRecord
 {
     /// <summary>
     /// Fills <paramref name="values"/> (and <paramref name="labels"/>, which must start cleared); strings and numbers
-    /// are values, null is empty. Returns a problem or null. A string value holding <paramref name="invalidUtf8"/>
-    /// (when not '\0'), the stand-in for bytes that were not UTF-8, is a problem.
+    /// are values, null is empty. Returns a problem or null. A field the feed reads that appears twice under names
+    /// that match after normalisation is a problem; so is a string value holding <paramref name="invalidUtf8"/>
+    /// (when not '\0'), the stand-in for bytes that were not UTF-8.
     /// </summary>
     public static string? Read(JsonElement obj, Dictionary<string, FeedColumn> byName, string?[] values, string?[] labels, char invalidUtf8 = '\0')
     {
+        var seen = 0UL; // one bit per FeedColumn (there are fewer than 64)
         foreach (var property in obj.EnumerateObject())
         {
             if (!byName.TryGetValue(FeedSchema.NormalizeName(property.Name), out var column)) continue; // unknown fields are ignored
+            var bit = 1UL << (int)column;
+            if ((seen & bit) != 0)
+                return $"{property.Name}: duplicate of field '{labels[(int)column]}' (field names match ignoring case, spaces, '_' and '-')";
+            seen |= bit;
             labels[(int)column] = property.Name;
             switch (property.Value.ValueKind)
             {

@@ -12,7 +12,7 @@ public delegate Task<Stream> FeedContentOpener(CancellationToken cancellationTok
 /// Ingests one feed file: every row is stored as a canonical record or recorded as rejected.
 /// <list type="number">
 /// <item>Validation pass: parses the whole stream, hashing it, without writing. A file that fails as a whole
-/// (missing columns; gzip that is not gzip, truncated, or fails its CRC-32 or length check) fails here, so nothing from it
+/// (missing or duplicate columns; gzip that is not gzip, truncated, or fails its CRC-32 or length check) fails here, so nothing from it
 /// is stored. The gzip checks happen as the stream is read, so this pass must read to the end.</item>
 /// <item>Same content (source + SHA-256) already ingested to completion: a Duplicate row, nothing else.</item>
 /// <item>Write pass: records upserted by natural key in batches; rejected rows by (ingestion, line). Re-running an

@@ -160,6 +160,53 @@ public sealed class FeedIntegrityTests
         Assert.Contains("not UTF-8", e.Message);
     }
 
+    [Fact]
+    public void A_duplicate_column_after_name_normalisation_fails_the_file_naming_both()
+    {
+        var e = Assert.Throws<FeedFormatException>(() => Read(FeedSource.Partners, "partnerId,partnerName,partner_id,country\n1,a,2,US\n", trickle: false));
+        Assert.Contains("'partnerId' (column 1) and 'partner_id' (column 3) both name partnerId", e.Message);
+
+        var three = Assert.Throws<FeedFormatException>(() => Read(FeedSource.Usage,
+            "customerTenantId,subscriptionId,workload,month,Active Users,activeUsers,ACTIVE-USERS\n", trickle: false));
+        Assert.Contains("'Active Users' (column 5) and 'activeUsers' (column 6) and 'ACTIVE-USERS' (column 7) all name activeUsers", three.Message);
+
+        // Missing and duplicate columns are reported together.
+        var both = Assert.Throws<FeedFormatException>(() => Read(FeedSource.Dpor, "subscriptionId,Subscription Id,customerTenantId,effectiveDate\n", trickle: false));
+        Assert.Contains("lacks required column(s): partnerId", both.Message);
+        Assert.Contains("'subscriptionId' (column 1) and 'Subscription Id' (column 2) both name subscriptionId", both.Message);
+    }
+
+    [Fact]
+    public void Duplicate_columns_the_feed_ignores_are_ignored_with_them()
+    {
+        var rows = Read(FeedSource.Partners, "partnerId,comment,Comment,region\n1,a,b,x\n", trickle: false);
+        Assert.Null(Assert.Single(rows).Problem);
+
+        // In a reconciliation export, PartnerId (a GUID the feed does not read) does not clash with MpnId.
+        var recon = Read(FeedSource.Csp,
+            "PartnerId,CustomerId,MpnId,SubscriptionId,ChargeStartDate,ProductName,partner_id\n" +
+            $"{Guid.NewGuid()},{Guid.NewGuid()},4000001,{Guid.NewGuid()},3/1/2026,Azure plan,x\n", trickle: false);
+        Assert.Equal("4000001", Assert.Single(recon).Values[FeedColumn.PartnerId]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_jsonl_record_with_a_duplicate_field_is_rejected_naming_both(bool trickle)
+    {
+        var rows = Read(FeedSource.Partners,
+            "{\"partnerId\":1,\"partner_id\":2}\r\n" +
+            "{\"partnerId\":3,\"partnerId\":3}\r\n" +
+            "{\"partnerId\":4,\"note\":1,\"Note\":2}\r\n",
+            trickle, FeedFormat.JsonLines);
+
+        Assert.Equal([1L, 2, 3], rows.Select(r => r.Line));
+        Assert.Equal("partner_id: duplicate of field 'partnerId' (field names match ignoring case, spaces, '_' and '-')", rows[0].Problem);
+        Assert.StartsWith("partnerId: duplicate of field 'partnerId'", rows[1].Problem);
+        Assert.Null(rows[2].Problem); // unknown fields are ignored, duplicated or not
+        Assert.Equal("4", rows[2].Values[FeedColumn.PartnerId]);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

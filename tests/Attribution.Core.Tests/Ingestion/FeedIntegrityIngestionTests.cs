@@ -215,6 +215,38 @@ public sealed class FeedIntegrityIngestionTests(AzuriteFixture azurite) : IClass
     }
 
     [Fact]
+    public async Task A_duplicate_header_column_fails_the_file_naming_both_and_stores_nothing()
+    {
+        var id = Random.Shared.Next(10_000_000, 99_999_999);
+        var result = await Ingest(FeedSource.Partners, "partners-dup.csv", Encoding.UTF8.GetBytes($"partnerId,partnerName,partner_id,country\n{id},Contoso,{id + 1},US\n"));
+
+        Assert.Equal(IngestionStatus.Failed, result.Status);
+        Assert.Contains("'partnerId' (column 1) and 'partner_id' (column 3) both name partnerId", result.Error);
+        Assert.Equal(0, result.RowsAccepted);
+        Assert.Empty(await Rejected(result.IngestionId));
+        Assert.Empty(await VisiblePartners([id, id + 1]));
+    }
+
+    [Fact]
+    public async Task A_jsonl_record_with_a_duplicate_field_is_rejected_naming_both_and_the_others_are_stored()
+    {
+        var t = Guid.NewGuid();
+        var s = Guid.NewGuid();
+        var jsonl =
+            $"{{\"subscriptionId\":\"{s}\",\"customerTenantId\":\"{t}\",\"partnerId\":8300001,\"effectiveDate\":\"2026-01-01\"}}\n" +
+            $"{{\"subscriptionId\":\"{s}\",\"customerTenantId\":\"{t}\",\"partnerId\":8300002,\"Partner ID\":8300003,\"effectiveDate\":\"2026-02-01\"}}\n" +
+            $"{{\"subscriptionId\":\"{s}\",\"customerTenantId\":\"{t}\",\"partnerId\":8300004,\"effectiveDate\":\"2026-03-01\"}}\n";
+        var result = await Ingest(FeedSource.Dpor, "dpor-dup.jsonl", Encoding.UTF8.GetBytes(jsonl));
+
+        Assert.Equal(3, result.RowsTotal);
+        Assert.Equal(2, result.RowsAccepted);
+        var rejected = Assert.Single(await Rejected(result.IngestionId));
+        Assert.Equal(2, rejected.Line);
+        Assert.StartsWith("Partner ID: duplicate of field 'partnerId'", rejected.Reason);
+        Assert.Equal([8300001L, 8300004], (await Visible(t)).DporEvents.Select(e => e.PartnerId).Order());
+    }
+
+    [Fact]
     public async Task A_stray_quote_rejects_its_row_and_every_other_row_is_stored_with_its_own_line()
     {
         // The partner directory case from the issue: the quote in line 3 used to swallow the rows after it.
