@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Text;
 using System.Text.Json;
 using nietras.SeparatedValues;
 
@@ -58,24 +56,37 @@ public abstract class FeedRowReader : IDisposable
         return false;
     }
 
-    /// <summary>Opens a reader over a (possibly gzip) stream. Throws <see cref="FeedFormatException"/> for a bad header.</summary>
+    /// <summary>
+    /// Opens a reader over a (possibly gzip) stream; the caller keeps ownership of <paramref name="stream"/>.
+    /// Throws <see cref="FeedFormatException"/> for a bad header, and <see cref="InvalidDataException"/> — from here or
+    /// from <see cref="MoveNext"/> — for gzip that is not gzip, truncated or corrupt: the file fails as a whole.
+    /// </summary>
     public static FeedRowReader Open(Stream stream, FeedSource source, FeedFormat format, bool gzip)
     {
-        Stream input = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : stream;
-        var text = new StreamReader(input, new UTF8Encoding(false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: !gzip);
-        return format == FeedFormat.Csv ? new CsvFeedRowReader(text, source) : new JsonLinesFeedRowReader(text, source);
+        Stream input = gzip ? new StrictGzipStream(stream, leaveOpen: true) : stream;
+        var text = new FeedTextReader(input, csvQuotes: format == FeedFormat.Csv, leaveOpen: !gzip);
+        try
+        {
+            return format == FeedFormat.Csv ? new CsvFeedRowReader(text, source) : new JsonLinesFeedRowReader(text, source);
+        }
+        catch
+        {
+            text.Dispose();
+            throw;
+        }
     }
 }
 
 internal sealed class CsvFeedRowReader : FeedRowReader
 {
-    private readonly TextReader _text;
+    private readonly FeedTextReader _text;
     private readonly SepReader _sep;
     private readonly int[] _index = new int[FeedSchema.ColumnCount];
     private readonly string[] _labels = new string[FeedSchema.ColumnCount];
+    private readonly string[] _names;
     private readonly int _headerCount;
 
-    public CsvFeedRowReader(TextReader text, FeedSource source) : base(FeedSchema.For(source))
+    public CsvFeedRowReader(FeedTextReader text, FeedSource source) : base(FeedSchema.For(source))
     {
         _text = text;
         // Quotes are parsed and unescaped by Sep; the header is read as a plain row so we control matching and
@@ -85,12 +96,15 @@ internal sealed class CsvFeedRowReader : FeedRowReader
         if (!_sep.MoveNext()) throw new FeedFormatException("The file is empty: expected a header row.");
         var header = _sep.Current;
         _headerCount = header.ColCount;
-        var names = new string[_headerCount];
+        if (HasOddQuotes(header.Span)) throw new FeedFormatException("The header row has an unterminated quoted field.");
+        var names = _names = new string[_headerCount];
         for (var i = 0; i < _headerCount; i++) names[i] = header[i].ToString().Trim().TrimStart('\uFEFF');
+        if (_text.Marked && FeedTextReader.MayHaveMarkers(header.Span)) CheckHeaderText(names);
         var normalized = names.Select(n => FeedSchema.NormalizeName(n)).ToArray();
         Schema = FeedSchema.ForHeader(source, normalized);
         Array.Fill(_index, -1);
         var missing = new List<string>();
+        var duplicates = new List<string>();
         foreach (var (column, name, required) in Schema.Columns)
         {
             var key = FeedSchema.NormalizeName(name);
@@ -102,11 +116,30 @@ internal sealed class CsvFeedRowReader : FeedRowReader
             }
             _index[(int)column] = at;
             _labels[(int)column] = names[at];
+            // Two columns the feed reads under one name: which one is meant cannot be guessed, so the file fails.
+            // Duplicates among columns the feed ignores are ignored with them.
+            var same = Enumerable.Range(at, normalized.Length - at).Where(i => normalized[i] == key).ToList();
+            if (same.Count > 1)
+                duplicates.Add($"{string.Join(" and ", same.Select(i => $"'{names[i]}' (column {i + 1})"))} {(same.Count == 2 ? "both" : "all")} name {name}");
         }
-        if (missing.Count > 0)
+        var kind = Schema.IsReconciliationExport ? "csp reconciliation export" : source.Name();
+        var problems = new List<string>();
+        if (missing.Count > 0) problems.Add($"The {kind} file lacks required column(s): {string.Join(", ", missing)}.");
+        if (duplicates.Count > 0)
+            problems.Add($"The {kind} file has duplicate columns (names match ignoring case, spaces, '_' and '-'): {string.Join("; ", duplicates)}. Keep one of each.");
+        if (problems.Count > 0) throw new FeedFormatException(string.Join(" ", problems));
+    }
+
+    /// <summary>A header that is not clean text fails the file: its names could not be matched reliably.</summary>
+    private static void CheckHeaderText(string[] names)
+    {
+        for (var i = 0; i < names.Length; i++)
         {
-            var kind = Schema.IsReconciliationExport ? "csp reconciliation export" : source.Name();
-            throw new FeedFormatException($"The {kind} file lacks required column(s): {string.Join(", ", missing)}.");
+            var name = names[i];
+            if (FeedTextReader.HasMarker(name, FeedTextReader.StrayQuote) || FeedTextReader.HasMarker(name, FeedTextReader.QuoteAfterClosingQuote))
+                throw new FeedFormatException($"The header row has a quote inside an unquoted field (column {i + 1}, {FeedTextReader.Printable(name)}).");
+            if (FeedTextReader.HasMarker(name, FeedTextReader.InvalidUtf8))
+                throw new FeedFormatException($"The header row is not valid UTF-8 (column {i + 1}, '{FeedTextReader.Printable(name)}'): feeds must be UTF-8 encoded.");
         }
     }
 
@@ -118,16 +151,51 @@ internal sealed class CsvFeedRowReader : FeedRowReader
             Line = row.LineNumberFrom;
             if (row.ColCount == 1 && row.Span.Trim().IsEmpty) continue; // a blank line is not a record
             RowProblem = null;
+            // Markers (stray quotes, invalid UTF-8) exist only if the text reader wrote one: clean files skip the scan.
+            var marked = _text.Marked && FeedTextReader.MayHaveMarkers(row.Span);
             if (HasOddQuotes(row.Span))
                 RowProblem = "unterminated quoted field (the record runs on to the end of the file)";
+            else if (marked && QuoteProblem(row) is { } quote)
+                RowProblem = quote;
             else if (row.ColCount != _headerCount)
                 RowProblem = $"has {row.ColCount} field(s); the header has {_headerCount}";
+            else if (marked)
+                RowProblem = Utf8Problem(row);
             return true;
         }
         return false;
     }
 
     private static bool HasOddQuotes(ReadOnlySpan<char> span) => (span.Count('"') & 1) == 1;
+
+    private string FieldName(int i) => i < _names.Length && _names[i].Length > 0 ? _names[i] : $"field {i + 1}";
+
+    private string? QuoteProblem(SepReader.Row row)
+    {
+        for (var i = 0; i < row.ColCount; i++)
+        {
+            var field = row[i].Span;
+            if (FeedTextReader.HasMarker(field, FeedTextReader.StrayQuote))
+                return $"{FieldName(i)}: quote inside an unquoted field (RFC 4180: a field that holds a quote must be enclosed in quotes, the quote doubled)";
+            if (FeedTextReader.HasMarker(field, FeedTextReader.QuoteAfterClosingQuote))
+                return $"{FieldName(i)}: quote after the closing quote of a quoted field (inside a quoted field, write a quote as \"\")";
+        }
+        return null;
+    }
+
+    /// <summary>Invalid UTF-8 in a column the feed reads rejects the row; in an ignored column it is ignored with it.</summary>
+    private string? Utf8Problem(SepReader.Row row)
+    {
+        foreach (var (column, _, _) in Schema.Columns)
+        {
+            var at = _index[(int)column];
+            if (at < 0 || at >= row.ColCount) continue;
+            var field = row[at].Span;
+            if (FeedTextReader.HasMarker(field, FeedTextReader.InvalidUtf8))
+                return $"{_labels[(int)column]}: invalid UTF-8 in '{ValueRules.Show(FeedTextReader.Printable(field))}' (bytes that are not UTF-8 text; the file must be UTF-8 encoded)";
+        }
+        return null;
+    }
 
     public override ReadOnlySpan<char> this[FeedColumn column]
     {
@@ -141,7 +209,7 @@ internal sealed class CsvFeedRowReader : FeedRowReader
 
     public override string Label(FeedColumn column) => _labels[(int)column] ?? column.ToString();
 
-    public override string RawText() => _sep.Current.Span.ToString();
+    public override string RawText() => FeedTextReader.Printable(_sep.Current.Span);
 
     protected override void Dispose(bool disposing)
     {
@@ -153,7 +221,7 @@ internal sealed class CsvFeedRowReader : FeedRowReader
 
 internal sealed class JsonLinesFeedRowReader : FeedRowReader
 {
-    private readonly TextReader _text;
+    private readonly FeedTextReader _text;
     private readonly string?[] _values = new string?[FeedSchema.ColumnCount];
     private readonly string?[] _labels = new string?[FeedSchema.ColumnCount];
     private readonly Dictionary<string, FeedColumn> _byName;
@@ -161,7 +229,7 @@ internal sealed class JsonLinesFeedRowReader : FeedRowReader
     private string _line = "";
     private long _lineNumber;
 
-    public JsonLinesFeedRowReader(TextReader text, FeedSource source) : base(FeedSchema.For(source))
+    public JsonLinesFeedRowReader(FeedTextReader text, FeedSource source) : base(FeedSchema.For(source))
     {
         _text = text;
         _source = source;
@@ -177,20 +245,37 @@ internal sealed class JsonLinesFeedRowReader : FeedRowReader
             _line = line;
             Line = _lineNumber;
             Array.Clear(_values);
+            Array.Clear(_labels);
             RowProblem = null;
+            // Invalid UTF-8 marks are lone surrogates, which JSON text cannot hold: on the rare line that has one,
+            // they become a private-use character the line does not contain, so a value can be traced to its field.
+            var json = line;
+            var invalid = '\0';
+            if (_text.Marked && FeedTextReader.HasMarker(line, FeedTextReader.InvalidUtf8))
+            {
+                invalid = UnusedPrivateUseCharacter(line);
+                if (invalid == '\0')
+                {
+                    RowProblem = "line is not valid UTF-8";
+                    return true;
+                }
+                json = FeedTextReader.ReplaceMarker(line, FeedTextReader.InvalidUtf8, invalid);
+            }
             try
             {
-                using var doc = JsonDocument.Parse(line);
+                using var doc = JsonDocument.Parse(json);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 {
                     RowProblem = $"line is JSON but not an object ({doc.RootElement.ValueKind})";
                     return true;
                 }
-                RowProblem = JsonRecord.Read(doc.RootElement, _byName, _values, _labels);
+                RowProblem = JsonRecord.Read(doc.RootElement, _byName, _values, _labels, invalid);
             }
             catch (JsonException e)
             {
-                RowProblem = $"line is not valid JSON ({e.Message})";
+                RowProblem = invalid == '\0'
+                    ? $"line is not valid JSON ({e.Message})"
+                    : "line is not valid JSON: it has bytes that are not UTF-8 text outside any string value";
             }
             return true;
         }
@@ -201,7 +286,16 @@ internal sealed class JsonLinesFeedRowReader : FeedRowReader
 
     public override string Label(FeedColumn column) => _labels[(int)column] ?? Schema.Columns.FirstOrDefault(c => c.Column == column).Name ?? column.ToString();
 
-    public override string RawText() => _line;
+    public override string RawText() => FeedTextReader.Printable(_line);
+
+    private static char UnusedPrivateUseCharacter(string line)
+    {
+        for (var c = '\uE000'; c <= '\uF8FF'; c++)
+        {
+            if (!line.Contains(c, StringComparison.Ordinal)) return c;
+        }
+        return '\0';
+    }
 
     internal FeedSource Source => _source;
 
@@ -214,17 +308,30 @@ internal sealed class JsonLinesFeedRowReader : FeedRowReader
 /// <summary>Reads one JSON record (JSONL line or Service Bus record) into column values.</summary>
 internal static class JsonRecord
 {
-    /// <summary>Fills <paramref name="values"/>; strings and numbers are values, null is empty. Returns a problem or null.</summary>
-    public static string? Read(JsonElement obj, Dictionary<string, FeedColumn> byName, string?[] values, string?[] labels)
+    /// <summary>
+    /// Fills <paramref name="values"/> (and <paramref name="labels"/>, which must start cleared); strings and numbers
+    /// are values, null is empty. Returns a problem or null. A field the feed reads that appears twice under names
+    /// that match after normalisation is a problem; so is a string value holding <paramref name="invalidUtf8"/>
+    /// (when not '\0'), the stand-in for bytes that were not UTF-8.
+    /// </summary>
+    public static string? Read(JsonElement obj, Dictionary<string, FeedColumn> byName, string?[] values, string?[] labels, char invalidUtf8 = '\0')
     {
+        var seen = 0UL; // one bit per FeedColumn (there are fewer than 64)
         foreach (var property in obj.EnumerateObject())
         {
             if (!byName.TryGetValue(FeedSchema.NormalizeName(property.Name), out var column)) continue; // unknown fields are ignored
+            var bit = 1UL << (int)column;
+            if ((seen & bit) != 0)
+                return $"{property.Name}: duplicate of field '{labels[(int)column]}' (field names match ignoring case, spaces, '_' and '-')";
+            seen |= bit;
             labels[(int)column] = property.Name;
             switch (property.Value.ValueKind)
             {
                 case JsonValueKind.String:
-                    values[(int)column] = property.Value.GetString();
+                    var text = property.Value.GetString();
+                    if (invalidUtf8 != '\0' && text is not null && text.Contains(invalidUtf8, StringComparison.Ordinal))
+                        return $"{property.Name}: invalid UTF-8 in '{ValueRules.Show(text.Replace(invalidUtf8, '\uFFFD'))}' (bytes that are not UTF-8 text; the file must be UTF-8 encoded)";
+                    values[(int)column] = text;
                     break;
                 case JsonValueKind.Number:
                     values[(int)column] = property.Value.GetRawText();

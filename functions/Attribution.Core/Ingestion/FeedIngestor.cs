@@ -12,7 +12,8 @@ public delegate Task<Stream> FeedContentOpener(CancellationToken cancellationTok
 /// Ingests one feed file: every row is stored as a canonical record or recorded as rejected.
 /// <list type="number">
 /// <item>Validation pass: parses the whole stream, hashing it, without writing. A file that fails as a whole
-/// (missing columns, unreadable gzip) fails here, so nothing from it is stored.</item>
+/// (missing or duplicate columns; gzip that is not gzip, truncated, or fails its CRC-32 or length check) fails here, so
+/// nothing from it is stored. The gzip checks happen as the stream is read, so this pass must read to the end.</item>
 /// <item>Claim on the content (source + SHA-256): an attempt that finds it committed is a Duplicate of the original;
 /// one that finds another live attempt waits for it; one that finds an abandoned attempt takes over (docs/storage.md).</item>
 /// <item>Write pass: records into Parquet segments, rejected rows by (ingestion, line); then one commit makes every

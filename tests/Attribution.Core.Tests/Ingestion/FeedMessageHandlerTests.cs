@@ -56,6 +56,24 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
     private static void AssertCountsAddUp(FeedIngestionResult r) => Assert.Equal(r.RowsTotal, r.RowsAccepted + r.RowsRejected);
 
     [Fact]
+    public async Task A_record_with_a_duplicate_field_is_rejected_naming_both_like_a_jsonl_line()
+    {
+        var t = NewId();
+        var s = NewId();
+        var duplicate = $$"""{"customerTenantId":"{{t}}","subscriptionId":"{{s}}","workload":"Azure","month":"2026-02","consumedRevenueUsd":1,"Consumed Revenue USD":2}""";
+        var message = Message($"[{Usage(t, s)},{duplicate}]");
+
+        var settlement = await _handler.HandleAsync(message, default);
+
+        Assert.Equal(SettlementAction.Complete, settlement.Action);
+        Assert.Equal((2, 1, 1), (settlement.Result!.RowsTotal, settlement.Result.RowsAccepted, settlement.Result.RowsRejected));
+        var rejected = Assert.Single(await Rejected(azurite.Storage, message.MessageId));
+        Assert.Equal(2, rejected.GetInt64("line"));
+        Assert.StartsWith("Consumed Revenue USD: duplicate of field 'consumedRevenueUsd'", rejected.GetString("reason"));
+        Assert.Equal("2026-01", Assert.Single(await UsageOf(azurite.Storage, t)).Month.ToString());
+    }
+
+    [Fact]
     public async Task A_single_record_is_stored_as_line_1_of_an_ingestion_named_by_the_MessageId()
     {
         var t = NewId();
