@@ -72,7 +72,7 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
     public async Task Storage_stopped_in_the_middle_of_an_ingestion_fails_in_one_line_and_a_rerun_stores_every_row()
     {
         await using var host = await Core.LocalDev.AzuriteHost.StartAsync(new Core.LocalDev.AzuriteHostOptions { InMemory = true });
-        var rows = 30_000;
+        var rows = 300_000;
         var path = Path.Combine(_dir, "usage", "big-usage.csv");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await using (var w = File.CreateText(path))
