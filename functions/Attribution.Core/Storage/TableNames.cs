@@ -18,15 +18,13 @@ public static class TableNames
     public const string Associations = "Associations";
     public const string DporEvents = "DporEvents";
 
-    // Each run's complete results, kept apart from the published tables until publish (and for scenarios).
-    public const string RunResults = "RecalculationResults";
-
     public static readonly IReadOnlyList<string> All =
     [
         PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, FeedIngestions, RejectedRecords,
-        RecalculationRuns, Partners, UsageRecords, Associations, DporEvents, RunResults,
+        RecalculationRuns, Partners, UsageRecords, Associations, DporEvents,
     ];
 
     public const string FeedsContainer = "feeds";
+    /// <summary>Each run's manifest, Parquet snapshot and reduce partials, and rules by hash (Recalculation/Snapshots/SnapshotStore.cs).</summary>
     public const string RecalculationContainer = "recalculations";
 }

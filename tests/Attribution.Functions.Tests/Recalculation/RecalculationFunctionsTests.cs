@@ -54,8 +54,16 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
     public void The_metadata_declares_the_orchestrator_activities_timer_and_http_routes()
     {
         Assert.Equal("orchestrationTrigger", FunctionMetadata.Function("RecalculateCredit").GetProperty("bindings")[0].GetProperty("type").GetString());
-        foreach (var activity in new[] { "BeginRecalculation", "ComputeCreditShard", "StageCreditResults", "CompleteRecalculation", "FailRecalculation" })
+        string[] activities =
+        [
+            "FindInterruptedPublish", "BeginRecalculation", "ComputeCreditShard", "ReduceCreditRange", "BeginPublish", "PublishCreditRange",
+            "CompletePublish", "CompleteScenarioRun", "FailRecalculation", "PurgeRecalculationHistory",
+        ];
+        Assert.Equal(activities.Order(), RecalculationActivityNames.Activities.Order()); // the local worker registers the same list
+        foreach (var activity in activities)
             Assert.Equal("activityTrigger", FunctionMetadata.Function(activity).GetProperty("bindings")[0].GetProperty("type").GetString());
+        // The purge at the end of a run uses the Durable client (instances and history of the task hub).
+        FunctionMetadata.Binding("PurgeRecalculationHistory", "durableClient");
 
         Assert.Equal("%RECALC_SCHEDULE%", FunctionMetadata.Binding("ScheduledRecalculation", "timerTrigger").GetProperty("schedule").GetString());
         FunctionMetadata.Binding("ScheduledRecalculation", "durableClient");

@@ -5,6 +5,7 @@ using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
 using Attribution.Core.Recalculation;
+using Attribution.Core.Recalculation.Snapshots;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
 using Attribution.Core.Synthetic;
@@ -49,7 +50,7 @@ public static class RecalculationHarness
     public static async Task<Dictionary<string, List<TableEntity>>> PublishedAsync(StorageAccount storage, YearMonth asOf)
     {
         var result = new Dictionary<string, List<TableEntity>>();
-        foreach (var table in ResultStore.PublishedTables)
+        foreach (var table in CreditEntities.PublishedTables)
         {
             var rows = new List<TableEntity>();
             await foreach (var e in storage.Table(table).QueryAsync<TableEntity>())
@@ -88,10 +89,10 @@ public static class RecalculationHarness
         var month = asOf.ToString();
         return new Dictionary<string, List<TableEntity>>
         {
-            [TableNames.PartnerCredit] = Sorted(results.PartnerCredit.Select(r => ResultStore.PartnerCreditEntity(r, month, results.RulesVersion, run))),
-            [TableNames.GlobalPartnerCredit] = Sorted(results.GlobalPartnerCredit.Select(r => ResultStore.GlobalPartnerCreditEntity(r, month, results.RulesVersion, run))),
-            [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => ResultStore.SubscriptionPartnerEntity(r, month, run))),
-            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => ResultStore.IncentiveEligibilityEntity(r, run))),
+            [TableNames.PartnerCredit] = Sorted(results.PartnerCredit.Select(r => CreditEntities.PartnerCreditEntity(r, month, results.RulesVersion, run))),
+            [TableNames.GlobalPartnerCredit] = Sorted(results.GlobalPartnerCredit.Select(r => CreditEntities.GlobalPartnerCreditEntity(r, month, results.RulesVersion, run))),
+            [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => CreditEntities.SubscriptionPartnerEntity(r, month, run))),
+            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r, run))),
         };
     }
 
@@ -104,7 +105,7 @@ public static class RecalculationHarness
     /// </summary>
     public static void AssertSame(Dictionary<string, List<TableEntity>> expected, Dictionary<string, List<TableEntity>> actual)
     {
-        foreach (var table in ResultStore.PublishedTables)
+        foreach (var table in CreditEntities.PublishedTables)
         {
             var e = expected[table];
             var a = actual[table];

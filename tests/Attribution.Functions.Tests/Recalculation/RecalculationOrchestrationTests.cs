@@ -1,6 +1,7 @@
 using Attribution.Core.Domain;
 using Attribution.Core.Reading;
 using Attribution.Core.Recalculation;
+using Attribution.Core.Recalculation.Snapshots;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
 using Attribution.Testing;
@@ -27,7 +28,7 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
         Assert.True(outcome.Partners > 9, $"{outcome.Partners} partners");
         var expected = await RecalculationHarness.EngineExpectationAsync(azurite.Storage, AsOf, CreditRulesLoader.Default);
         var published = await RecalculationHarness.PublishedAsync(azurite.Storage, AsOf);
-        foreach (var table in ResultStore.PublishedTables) Assert.NotEmpty(expected[table]);
+        foreach (var table in CreditEntities.PublishedTables) Assert.NotEmpty(expected[table]);
         RecalculationHarness.AssertSame(expected, published);
 
         // Every published row carries the run, and the run is recorded as the published one.
