@@ -155,14 +155,18 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
         return result.InstancesDeleted;
     }
 
-    /// <summary>Terminates an instance (as an operator would) and waits until a worker of the task hub has ended it.</summary>
-    public async Task TerminateAsync(string instanceId, string reason, TimeSpan timeout)
+    /// <summary>Asks for an instance to be terminated (as an operator would); a worker of the task hub ends it.</summary>
+    public Task TerminateAsync(string instanceId, string reason) =>
+        _client.TerminateInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
+
+    /// <summary>Waits until the instance is no longer pending or running; returns its state then.</summary>
+    public async Task<InstanceState> WaitForEndAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var instance = new OrchestrationInstance { InstanceId = instanceId };
-        await _client.TerminateInstanceAsync(instance, reason).ConfigureAwait(false);
-        var state = await _client.WaitForOrchestrationAsync(instance, timeout).ConfigureAwait(false);
-        if (state is null || Map(state.OrchestrationStatus) is InstanceState.Pending or InstanceState.Running)
-            throw new TimeoutException($"Instance {instanceId} was not terminated within {timeout.TotalSeconds:0}s.");
+        var state = await _client.WaitForOrchestrationAsync(new OrchestrationInstance { InstanceId = instanceId }, timeout, cancellationToken).ConfigureAwait(false);
+        var mapped = state is null ? InstanceState.Unknown : Map(state.OrchestrationStatus);
+        return mapped is InstanceState.Pending or InstanceState.Running or InstanceState.Unknown
+            ? throw new TimeoutException($"Instance {instanceId} did not end within {timeout.TotalSeconds:0}s.")
+            : mapped;
     }
 
     /// <summary>When the instance was created (UTC), or null when the task hub has no such instance.</summary>

@@ -51,18 +51,23 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
     {
         // Worker A completes half the shards, then dies with the other half in flight.
         var held = new TaskCompletionSource();
-        var firstHalfDone = 0;
-        var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, input) =>
-        {
-            if (name != RecalculationActivityNames.ComputeShard || input is not ShardWork work) return;
-            if (work.Shard >= work.ShardCount / 2) await held.Task; // never released: the crash happens first
-            else Interlocked.Increment(ref firstHalfDone);
-        });
+        var firstHalfDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = 0;
+        var host = await RecalculationHarness.HostAsync(azurite.Storage,
+            async (name, input) =>
+            {
+                if (name == RecalculationActivityNames.ComputeShard && input is ShardWork work && work.Shard >= work.ShardCount / 2)
+                    await held.Task; // never released: the crash happens first
+            },
+            (name, input, _) =>
+            {
+                if (name == RecalculationActivityNames.ComputeShard && input is ShardWork work && work.Shard < work.ShardCount / 2
+                    && Interlocked.Increment(ref done) == work.ShardCount / 2) firstHalfDone.TrySetResult();
+                return Task.CompletedTask;
+            });
         var start = await new RecalculationStarter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
         Assert.True(start.Started);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (Volatile.Read(ref firstHalfDone) < RecalculationStarter.DefaultShardCount / 2 && DateTime.UtcNow < deadline) await Task.Delay(100);
-        await Task.Delay(500); // let the completed halves report back
+        await firstHalfDone.Task.WaitAsync(TimeSpan.FromMinutes(3)); // the first half has computed and written its results
         await host.CrashAsync();
         // The in-flight activities die with the worker: aborted, as DTFx aborts work on host shutdown, so their
         // messages go back to the queue instead of completing.
