@@ -155,6 +155,26 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
     }
 
     [Fact]
+    public async Task Evidence_uses_the_runs_exact_rules_even_when_their_text_is_longer_than_a_table_property_holds()
+    {
+        var rules = System.Text.Json.Nodes.JsonNode.Parse(CreditRulesLoader.DefaultJson)!.AsObject();
+        rules["rulesVersion"] = "test-long-rules";
+        rules["notes"] = new string('x', 40_000); // unknown fields are ignored by the rules loader
+        var json = rules.ToJsonString();
+        Assert.True(json.Length > 32_000);
+        Assert.Equal("test-long-rules", CreditRulesLoader.Parse(json).RulesVersion);
+
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        var month = new YearMonth(2026, 5);
+        var outcome = await RecalculationHarness.RecalculateAsync(host, month, json);
+
+        var run = (await new RunStore(azurite.Storage).GetAsync(month.ToString(), outcome.RunId))!;
+        Assert.Equal("test-long-rules", run.RulesVersion);
+        var evidence = await new EvidenceService(azurite.Storage).ExplainAsync(2345678, "CloudPlatform", run);
+        Assert.Equal("test-long-rules", evidence!.RulesVersion);
+    }
+
+    [Fact]
     public async Task Republishing_removes_rows_the_new_run_no_longer_produces()
     {
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
