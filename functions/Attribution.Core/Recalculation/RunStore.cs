@@ -102,7 +102,8 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
         var run = await GetAsync(asOf, runId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"Run {runId} of {asOf} is not recorded.");
         if (run.Status == RunStatus.Publishing || (run.Status == RunStatus.Succeeded && run.Published)) return PlanOf(run);
-        var published = (await ListAsync(asOf, cancellationToken).ConfigureAwait(false)).SingleOrDefault(r => r.Published);
+        var published = (await ListAsync(asOf, cancellationToken).ConfigureAwait(false))
+            .Where(r => r.Published).OrderByDescending(r => r.CompletedAt).FirstOrDefault();
         await Runs.UpdateEntityAsync(new TableEntity(asOf, runId)
         {
             ["status"] = nameof(RunStatus.Publishing),
