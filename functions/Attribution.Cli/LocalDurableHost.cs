@@ -16,7 +16,7 @@ namespace Attribution.Cli;
 /// storage layout Durable Functions uses — over any storage account (Azurite locally). The orchestrator and
 /// activities are the same classes the function app runs, adapted by DurableTaskShimFactory.
 /// </summary>
-public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
+public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHistory, IAsyncDisposable
 {
     private readonly AzureStorageOrchestrationService _service;
     private readonly TaskHubClient _client;
@@ -35,7 +35,11 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
     /// <summary>Runs before every activity (name, input): an extension point for tracing or for holding work in tests.</summary>
     public delegate Task ActivityInterceptor(string activityName, object? input);
 
-    public static async Task<LocalDurableHost> StartAsync(StorageAccount storage, string taskHub, bool startWorker = true, ILoggerFactory? loggerFactory = null, ActivityInterceptor? beforeActivity = null)
+    /// <summary>Runs after an activity returned (name, input, output), before the worker reports its result.</summary>
+    public delegate Task ActivityObserver(string activityName, object? input, object? output);
+
+    public static async Task<LocalDurableHost> StartAsync(StorageAccount storage, string taskHub, bool startWorker = true, ILoggerFactory? loggerFactory = null,
+        ActivityInterceptor? beforeActivity = null, ActivityObserver? afterActivity = null)
     {
         var connectionString = storage.ConnectionString
             ?? throw new InvalidOperationException("The local Durable Task worker needs a storage connection string.");
@@ -56,12 +60,12 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
         var service = new AzureStorageOrchestrationService(settings);
         await service.CreateIfNotExistsAsync().ConfigureAwait(false);
         var host = new LocalDurableHost(service, new TaskHubClient(service, new SystemTextJsonConverter(), loggerFactory ?? NullLoggerFactory.Instance), taskHub);
-        if (startWorker) await host.StartWorkerAsync(storage, loggerFactory, beforeActivity).ConfigureAwait(false);
+        if (startWorker) await host.StartWorkerAsync(storage, loggerFactory, beforeActivity, afterActivity).ConfigureAwait(false);
         return host;
     }
 
     /// <summary>Starts (or, after <see cref="StopWorkerAsync"/>, restarts) the worker that runs orchestrations and activities.</summary>
-    public async Task StartWorkerAsync(StorageAccount storage, ILoggerFactory? loggerFactory = null, ActivityInterceptor? beforeActivity = null)
+    public async Task StartWorkerAsync(StorageAccount storage, ILoggerFactory? loggerFactory = null, ActivityInterceptor? beforeActivity = null, ActivityObserver? afterActivity = null)
     {
         var factory = DurableTaskShimFactory.Default;
         var activities = new RecalculationActivities(storage);
@@ -70,12 +74,17 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
             () => factory.CreateOrchestration(RecalculationActivityNames.Orchestration, new RecalculateCreditOrchestrator())));
         void Activity(string name, Func<ITaskActivity> create) =>
             worker.AddTaskActivities(new Creator<DurableTask.Core.TaskActivity>(name,
-                () => factory.CreateActivity(name, beforeActivity is null ? create() : new InterceptedActivity(name, create(), beforeActivity))));
+                () => factory.CreateActivity(name, beforeActivity is null && afterActivity is null ? create() : new InterceptedActivity(name, create(), beforeActivity, afterActivity))));
+        Activity(RecalculationActivityNames.FindInterruptedPublish, () => new FindInterruptedPublishActivity(activities));
         Activity(RecalculationActivityNames.Begin, () => new BeginRecalculationActivity(activities));
         Activity(RecalculationActivityNames.ComputeShard, () => new ComputeCreditShardActivity(activities));
-        Activity(RecalculationActivityNames.Stage, () => new StageCreditResultsActivity(activities));
-        Activity(RecalculationActivityNames.Complete, () => new CompleteRecalculationActivity(activities));
+        Activity(RecalculationActivityNames.Reduce, () => new ReduceCreditRangeActivity(activities));
+        Activity(RecalculationActivityNames.BeginPublish, () => new BeginPublishActivity(activities));
+        Activity(RecalculationActivityNames.PublishRange, () => new PublishCreditRangeActivity(activities));
+        Activity(RecalculationActivityNames.CompletePublish, () => new CompletePublishActivity(activities));
+        Activity(RecalculationActivityNames.CompleteScenario, () => new CompleteScenarioRunActivity(activities));
         Activity(RecalculationActivityNames.Fail, () => new FailRecalculationActivity(activities));
+        Activity(RecalculationActivityNames.PurgeHistory, () => new PurgeRecalculationHistoryActivity(this));
         await worker.StartAsync().ConfigureAwait(false);
         _worker = worker;
     }
@@ -135,6 +144,38 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Purges the task hub's instance and history rows of Completed, Failed and Terminated instances created before
+    /// <paramref name="createdBefore"/> (running and pending ones are never purged).
+    /// </summary>
+    public async Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
+    {
+        var result = await _service.PurgeInstanceHistoryAsync(DateTime.MinValue, createdBefore.UtcDateTime,
+            [OrchestrationStatus.Completed, OrchestrationStatus.Failed, OrchestrationStatus.Terminated]).ConfigureAwait(false);
+        return result.InstancesDeleted;
+    }
+
+    /// <summary>Asks for an instance to be terminated (as an operator would); a worker of the task hub ends it.</summary>
+    public Task TerminateAsync(string instanceId, string reason) =>
+        _client.TerminateInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
+
+    /// <summary>Waits until the instance is no longer pending or running; returns its state then.</summary>
+    public async Task<InstanceState> WaitForEndAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var state = await _client.WaitForOrchestrationAsync(new OrchestrationInstance { InstanceId = instanceId }, timeout, cancellationToken).ConfigureAwait(false);
+        var mapped = state is null ? InstanceState.Unknown : Map(state.OrchestrationStatus);
+        return mapped is InstanceState.Pending or InstanceState.Running or InstanceState.Unknown
+            ? throw new TimeoutException($"Instance {instanceId} did not end within {timeout.TotalSeconds:0}s.")
+            : mapped;
+    }
+
+    /// <summary>When the instance was created (UTC), or null when the task hub has no such instance.</summary>
+    public async Task<DateTimeOffset?> CreatedAtAsync(string instanceId)
+    {
+        var state = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        return state is null ? null : new DateTimeOffset(DateTime.SpecifyKind(state.CreatedTime, DateTimeKind.Utc));
+    }
+
     /// <summary>Waits for the instance to finish; returns its outcome or throws with the failure.</summary>
     public async Task<RecalculationOutcome> WaitAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -180,15 +221,17 @@ public sealed class LocalDurableHost : IRecalculationInstances, IAsyncDisposable
         public override object? Deserialize(string? data, Type objectType) => JsonDataConverter.Default.Deserialize(data, objectType);
     }
 
-    private sealed class InterceptedActivity(string name, ITaskActivity inner, ActivityInterceptor before) : ITaskActivity
+    private sealed class InterceptedActivity(string name, ITaskActivity inner, ActivityInterceptor? before, ActivityObserver? after) : ITaskActivity
     {
         public Type InputType => inner.InputType;
         public Type OutputType => inner.OutputType;
 
         public async Task<object?> RunAsync(TaskActivityContext context, object? input)
         {
-            await before(name, input).ConfigureAwait(false);
-            return await inner.RunAsync(context, input).ConfigureAwait(false);
+            if (before is not null) await before(name, input).ConfigureAwait(false);
+            var output = await inner.RunAsync(context, input).ConfigureAwait(false);
+            if (after is not null) await after(name, input, output).ConfigureAwait(false);
+            return output;
         }
     }
 

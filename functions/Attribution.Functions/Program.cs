@@ -27,6 +27,8 @@ namespace Attribution.Functions
             services.AddSingleton(sp => new FeedIngestor(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<CreditRules>()));
             services.AddSingleton(sp => new Attribution.Core.Recalculation.RecalculationActivities(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton(TimeProvider.System);
+            // Fan-out (RECALC_SHARDS, RECALC_REDUCE_RANGES, RECALC_PUBLISH_RANGES) and history retention (RECALC_HISTORY_RETENTION_DAYS).
+            services.AddSingleton(_ => Attribution.Core.Recalculation.RecalculationSettings.FromSettings(name => configuration[name]));
             return services;
         }
     }

@@ -21,10 +21,41 @@ public static class CreditEngine
     }
 
     /// <summary>Merges the shards' partials (in the given order) and computes levels, next levels and progress.</summary>
-    public static CreditResults Finish(IEnumerable<ShardCredit> shards, CreditRules rules, YearMonth asOf)
+    public static CreditResults Finish(IEnumerable<ShardCredit> shards, CreditRules rules, YearMonth asOf) =>
+        Finish(shards, rules, asOf, CreditScope.All);
+
+    /// <summary>
+    /// The part of a shard's partials a reduce over <paramref name="scope"/> needs: location partials of its
+    /// partners, global partials of its global partners, and the partner totals of every location whose own id or
+    /// whose global partner is in scope (a global row needs its locations' list and incentive sums). Tenant-level
+    /// rows stay with the shard, and the row counts are left to the shard's own summary (each counted once).
+    /// </summary>
+    public static ShardCredit Slice(ShardCredit shard, CreditScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(shard);
+        ArgumentNullException.ThrowIfNull(scope);
+        return shard with
+        {
+            Locations = [.. shard.Locations.Where(l => scope.Location(l.PartnerId))],
+            Globals = [.. shard.Globals.Where(g => scope.Global(g.PartnerId))],
+            Partners = [.. shard.Partners.Where(p => scope.Location(p.PartnerId) || scope.Global(p.GlobalPartnerId))],
+            SubscriptionPartners = [],
+            IncentiveEligibility = [],
+            UsageRowsInWindow = 0,
+            UsageRowsCredited = 0,
+        };
+    }
+
+    /// <summary>
+    /// <see cref="Finish(IEnumerable{ShardCredit}, CreditRules, YearMonth)"/> restricted to the location partners and
+    /// global partners in <paramref name="scope"/>: given every shard's <see cref="Slice"/> for the scope, it returns
+    /// exactly the rows the unrestricted Finish returns for them (same merge order, same sums).
+    /// </summary>
+    public static CreditResults Finish(IEnumerable<ShardCredit> shards, CreditRules rules, YearMonth asOf, CreditScope scope)
     {
         ArgumentNullException.ThrowIfNull(shards);
         ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(scope);
         var competencyCount = rules.Competencies.Count;
         var windowMonths = rules.WindowMonths;
 
@@ -56,8 +87,11 @@ public static class CreditEngine
 
         var credited = partners.Where(kv => kv.Value.Rows > 0).OrderBy(kv => kv.Key).ToList();
         var partnerRows = new List<PartnerCreditRow>(credited.Count * competencyCount);
+        var locationsInScope = 0;
         foreach (var (partnerId, acc) in credited)
         {
+            if (!scope.Location(partnerId)) continue;
+            locationsInScope++;
             for (var c = 0; c < competencyCount; c++)
             {
                 var rule = rules.Competencies[c];
@@ -81,7 +115,7 @@ public static class CreditEngine
             }
         }
 
-        var byGlobal = credited.GroupBy(kv => kv.Value.GlobalPartnerId).OrderBy(g => g.Key).ToList();
+        var byGlobal = credited.GroupBy(kv => kv.Value.GlobalPartnerId).Where(g => scope.Global(g.Key)).OrderBy(g => g.Key).ToList();
         var globalRows = new List<GlobalPartnerCreditRow>(byGlobal.Count * competencyCount);
         foreach (var group in byGlobal)
         {
@@ -118,7 +152,7 @@ public static class CreditEngine
             GlobalPartnerCredit = globalRows,
             SubscriptionPartners = subscriptionPartners,
             IncentiveEligibility = incentives,
-            Partners = credited.Count,
+            Partners = locationsInScope,
             GlobalPartners = byGlobal.Count,
             UsageRowsInWindow = rowsInWindow,
             UsageRowsCredited = rowsCredited,
@@ -221,6 +255,12 @@ public static class CreditEngine
         public double Incentive;
         public long Rows;
     }
+}
+
+/// <summary>Which location partners and global partners a (partial) Finish produces rows for.</summary>
+public sealed record CreditScope(Func<long, bool> Location, Func<long, bool> Global)
+{
+    public static readonly CreditScope All = new(_ => true, _ => true);
 }
 
 /// <summary>Explain's sink: forwards every row to the accumulator and records the target partner's credited rows.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Attribution.Core.Domain;
 using Attribution.Core.Recalculation;
+using Attribution.Core.Recalculation.Snapshots;
 using Attribution.Core.Storage;
 using Azure.Data.Tables;
 
@@ -34,23 +35,47 @@ public sealed record SubscriptionPartnerView(string PartnerId, string CustomerTe
 
 public sealed record SubscriptionView(string SubscriptionId, string AsOf, IReadOnlyList<SubscriptionPartnerView> Partners, string? RunId = null);
 
+/// <summary>The run's snapshot cannot be read: the run predates snapshots, or its files were cleaned up.</summary>
+public sealed class SnapshotUnavailableException(string message) : Exception(message);
+
 /// <summary>
 /// Reads results the way downstream readers should: resolve the published run of an asOf (or a scenario's run)
-/// from RecalculationRuns, then read that run's complete snapshot — never a mix of runs.
+/// from RecalculationRuns, then read that run's Parquet snapshot — never a mix of runs, and never the tables, which
+/// a publish changes partition by partition. A partner's or a subscription's rows are read from its range's files only.
 /// </summary>
 public sealed class CreditReader(StorageAccount storage)
 {
     private readonly RunStore _runs = new(storage);
-    private readonly ResultStore _results = new(storage);
+    private readonly SnapshotStore _snapshots = new(storage);
 
     /// <summary>The run to read: the scenario's latest, or the published run of asOf (latest asOf when null).</summary>
     public Task<RecalculationRun?> ResolveRunAsync(YearMonth? asOf, string? scenario = null, CancellationToken cancellationToken = default) =>
         scenario is null ? _runs.PublishedAsync(asOf, cancellationToken) : _runs.LatestScenarioAsync(scenario, asOf, cancellationToken);
 
+    /// <summary>
+    /// The run a continuation token was issued on, if its snapshot can still be read: a later page comes from the same
+    /// run as the first even after a new publish. Null when the run is gone (older runs are cleaned up).
+    /// </summary>
+    public async Task<RecalculationRun?> RunOfTokenAsync(ContinuationPosition position, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(position);
+        var run = await _runs.GetAsync(position.AsOf, position.RunId, cancellationToken).ConfigureAwait(false);
+        if (run is null || run.PublishRanges == 0) return null;
+        return await _snapshots.ExistsAsync(run.RunId, cancellationToken).ConfigureAwait(false) ? run : null;
+    }
+
+    internal static void RequireSnapshot(RecalculationRun run)
+    {
+        if (run.PublishRanges == 0)
+            throw new SnapshotUnavailableException($"Run {run.RunId} of {run.AsOf} has no snapshot (it predates snapshots): recalculate {run.AsOf}.");
+    }
+
     public async Task<PartnerCreditView?> PartnerAsync(long partnerId, RecalculationRun run, bool global, CancellationToken cancellationToken = default)
     {
-        var table = global ? TableNames.GlobalPartnerCredit : TableNames.PartnerCredit;
-        var rows = await _results.ReadAsync(run.RunId, table, partnerId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(run);
+        RequireSnapshot(run);
+        var schema = global ? SnapshotSchema.GlobalPartnerCredit : SnapshotSchema.PartnerCredit;
+        var rows = await _snapshots.ReadPartitionAsync(run.RunId, schema, partnerId.ToString(CultureInfo.InvariantCulture), run.PublishRanges, cancellationToken).ConfigureAwait(false);
         rows = rows.Where(r => r.RowKey.StartsWith(run.AsOf + "|", StringComparison.Ordinal)).ToList();
         if (rows.Count == 0) return null;
         var first = rows[0];
@@ -68,7 +93,9 @@ public sealed class CreditReader(StorageAccount storage)
 
     public async Task<SubscriptionView?> SubscriptionAsync(Guid subscriptionId, RecalculationRun run, CancellationToken cancellationToken = default)
     {
-        var rows = await _results.ReadAsync(run.RunId, TableNames.SubscriptionPartners, subscriptionId.ToString("D"), cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(run);
+        RequireSnapshot(run);
+        var rows = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.SubscriptionPartners, subscriptionId.ToString("D"), run.PublishRanges, cancellationToken).ConfigureAwait(false);
         rows = rows.Where(r => r.RowKey.StartsWith(run.AsOf + "|", StringComparison.Ordinal)).ToList();
         if (rows.Count == 0) return null;
         return new SubscriptionView(subscriptionId.ToString("D"), run.AsOf,
@@ -82,8 +109,10 @@ public sealed class CreditReader(StorageAccount storage)
     /// <summary>Every partner's credit of a run (location scope), ordered by partner id.</summary>
     public async Task<List<PartnerCreditView>> AllPartnersAsync(RecalculationRun run, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(run);
+        RequireSnapshot(run);
         var byPartner = new SortedDictionary<long, List<TableEntity>>();
-        await foreach (var e in _results.ReadAllAsync(run.RunId, TableNames.PartnerCredit, cancellationToken).ConfigureAwait(false))
+        await foreach (var e in _snapshots.ReadAllAsync(run.RunId, SnapshotSchema.PartnerCredit, run.PublishRanges, cancellationToken).ConfigureAwait(false))
         {
             var id = long.Parse(e.PartitionKey, CultureInfo.InvariantCulture);
             if (!byPartner.TryGetValue(id, out var list)) byPartner[id] = list = [];

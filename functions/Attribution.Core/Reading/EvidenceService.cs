@@ -3,6 +3,7 @@ using Attribution.Core.Credit;
 using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Recalculation;
+using Attribution.Core.Recalculation.Snapshots;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
 
@@ -57,30 +58,42 @@ public sealed record EvidenceView(
 public sealed class UnknownNameException(string message) : Exception(message);
 
 /// <summary>
-/// Explains a partner's credit: reloads the records of every tenant the partner was credited on in a run and
-/// walks them with the engine's own Explain (the same code path that computed the metrics), with the run's rules.
+/// Explains a partner's credit: reads the run's evidence index for the partner (only its range's files), reloads the
+/// records of those tenants at the run's records version and walks them with the engine's own Explain (the same code
+/// path that computed the metrics), with the run's exact rules.
 /// </summary>
 public sealed class EvidenceService(StorageAccount storage)
 {
-    private readonly ResultStore _results = new(storage);
+    private readonly SnapshotStore _snapshots = new(storage);
     private readonly RecordStore _records = new(storage);
+    private readonly RulesStore _rules = new(storage);
 
-    /// <summary>The rules a run was computed with (the shipped ones when the run predates recording them).</summary>
-    public static CreditRules RulesOf(RecalculationRun run) =>
-        run.RulesJson is { } json ? CreditRulesLoader.Parse(json) : CreditRulesLoader.Default;
+    /// <summary>The rules a run was computed with: by hash; else the copy on its row; else (a run from before either) the shipped ones.</summary>
+    public async Task<CreditRules> RulesOfAsync(RecalculationRun run, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (run.RulesHash is { } hash) return await _rules.GetAsync(hash, cancellationToken).ConfigureAwait(false);
+        return run.RulesJson is { } json ? CreditRulesLoader.Parse(json) : CreditRulesLoader.Default;
+    }
 
     /// <summary>The competency as the rules spell it, or <see cref="UnknownNameException"/>.</summary>
-    public static string ResolveCompetency(CreditRules rules, string competency) =>
-        rules.Competencies.FirstOrDefault(c => c.Name.Equals(competency.Trim(), StringComparison.OrdinalIgnoreCase))?.Name
-        ?? throw new UnknownNameException($"'{competency}' is not a competency of rules {rules.RulesVersion} ({string.Join(", ", rules.Competencies.Select(c => c.Name))}).");
+    public static string ResolveCompetency(CreditRules rules, string competency)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(competency);
+        return rules.Competencies.FirstOrDefault(c => c.Name.Equals(competency.Trim(), StringComparison.OrdinalIgnoreCase))?.Name
+            ?? throw new UnknownNameException($"'{competency}' is not a competency of rules {rules.RulesVersion} ({string.Join(", ", rules.Competencies.Select(c => c.Name))}).");
+    }
 
     /// <summary>Null when the partner was credited on nothing in the run.</summary>
     public async Task<EvidenceView?> ExplainAsync(long partnerId, string competency, RecalculationRun run, int offset = 0, int pageSize = int.MaxValue, CancellationToken cancellationToken = default)
     {
-        var rules = RulesOf(run);
+        ArgumentNullException.ThrowIfNull(run);
+        CreditReader.RequireSnapshot(run);
+        var rules = await RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
         var name = ResolveCompetency(rules, competency);
         var asOf = YearMonth.Parse(run.AsOf);
-        var index = await _results.ReadAsync(run.RunId, ResultStore.PartnerSubscriptionsIndex, partnerId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        var index = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerSubscriptions, partnerId.ToString(CultureInfo.InvariantCulture), run.PublishRanges, cancellationToken).ConfigureAwait(false);
         if (index.Count == 0) return null;
 
         var tenants = index.Select(e => Guid.Parse(e.GetString("customerTenantId")!)).Distinct().Order().ToList();
@@ -112,7 +125,7 @@ public sealed class EvidenceService(StorageAccount storage)
             evidence.CreditPolicy switch { CreditPolicy.Split => "split", CreditPolicy.DporOnly => "dporOnly", _ => "full" },
             evidence.Level, evidence.NextLevel, evidence.Progress, evidence.AcrUsdTtm, evidence.PeakMonthlyActiveUsers, evidence.Customers,
             evidence.IncentiveEligibleAcrUsdTtm, evidence.Sources, Gaps(rules, name, evidence), evidence.Rows.Count, page,
-            next is { } n ? ContinuationToken.Encode(n) : null);
+            next is { } n ? ContinuationToken.Encode(run, n) : null);
     }
 
     private static List<ThresholdGap> Gaps(CreditRules rules, string competency, PartnerEvidence e)
@@ -140,23 +153,36 @@ public sealed class EvidenceService(StorageAccount storage)
             new FeedRecordRef(a.IngestionId, a.Line))).ToList());
 }
 
-/// <summary>Opaque continuation tokens for paged lists: the offset of the next item.</summary>
+/// <summary>Where a paged list continues: the run the first page was read from, and the offset of the next item.</summary>
+public sealed record ContinuationPosition(string AsOf, string RunId, int Offset);
+
+/// <summary>
+/// Opaque continuation tokens for paged lists, bound to the run the first page came from: a later page is read from
+/// the same run even after a new publish (or fails clearly when that run is gone), never from a mix of runs.
+/// </summary>
 public static class ContinuationToken
 {
-    public static string Encode(int offset) =>
-        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"v1:{offset.ToString(CultureInfo.InvariantCulture)}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    public static bool TryDecode(string? token, out int offset)
+    public static string Encode(RecalculationRun run, int offset)
     {
-        offset = 0;
+        ArgumentNullException.ThrowIfNull(run);
+        var text = string.Create(CultureInfo.InvariantCulture, $"v2|{run.AsOf}|{run.RunId}|{offset}");
+        return Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>False for a token this API did not issue; true with null for no token.</summary>
+    public static bool TryDecode(string? token, out ContinuationPosition? position)
+    {
+        position = null;
         if (string.IsNullOrEmpty(token)) return true;
         try
         {
             var b64 = token.Replace('-', '+').Replace('_', '/');
             b64 = b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '=');
-            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64));
-            return text.StartsWith("v1:", StringComparison.Ordinal)
-                && int.TryParse(text.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out offset);
+            var parts = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64)).Split('|');
+            if (parts.Length != 4 || parts[0] != "v2" || !YearMonth.TryParse(parts[1], out _) || parts[2].Length is 0 or > 100
+                || !int.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)) return false;
+            position = new ContinuationPosition(parts[1], parts[2], offset);
+            return true;
         }
         catch (FormatException)
         {

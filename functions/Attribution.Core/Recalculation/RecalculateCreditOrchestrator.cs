@@ -3,10 +3,19 @@ using Microsoft.DurableTask;
 namespace Attribution.Core.Recalculation;
 
 /// <summary>
-/// RecalculateCredit: fan out one activity per shard of the stored records, fan in by merging the shards'
-/// partials into a staged snapshot of the run, then publish it (a scenario run stops before publishing).
-/// Deterministic: only activity calls and its input; all I/O happens in activities, which are idempotent.
-/// The same class runs in Azure Functions ([OrchestrationTrigger]) and on the local Durable Task worker.
+/// RecalculateCredit, fanned out at every step:
+/// <list type="number">
+/// <item>roll forward a publish of this asOf that an earlier start left unfinished (its ranges, then its flip) —
+/// before anything else, so the tables never stay half-written and this run diffs against a complete base;</item>
+/// <item>Begin: fix the records version and the rules (by hash) the run reads;</item>
+/// <item>one activity per shard: read its buckets, compute, write its tenant-level snapshot rows and per-partner partials;</item>
+/// <item>one activity per reduce range: merge that partner range's partials, write PartnerCredit/GlobalPartnerCredit snapshot rows;</item>
+/// <item>publish (not for a scenario): record Publishing over the published run, one activity per publish range
+/// writing only what changed, then the flip in one transaction;</item>
+/// <item>purge finished orchestration instances older than the retention.</item>
+/// </list>
+/// Deterministic: only activity calls, their results, its input and the orchestration clock. The same class runs in
+/// Azure Functions ([OrchestrationTrigger]) and on the local Durable Task worker.
 /// </summary>
 public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<RecalculationRequest, RecalculationOutcome>
 {
@@ -17,34 +26,98 @@ public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<Recalculati
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var recordsVersion = await context.CallActivityAsync<long>(RecalculationActivityNames.Begin, input, Retry);
         try
         {
-            var shardTasks = new List<Task<ShardSummary>>(input.ShardCount);
-            for (var shard = 0; shard < input.ShardCount; shard++)
+            string? rolledForward = null;
+            if (input.Scenario is null)
             {
-                shardTasks.Add(context.CallActivityAsync<ShardSummary>(
-                    RecalculationActivityNames.ComputeShard, new ShardWork(input.RunId, input.AsOf, input.RulesJson, shard, input.ShardCount, recordsVersion), Retry));
+                var interrupted = await context.CallActivityAsync<PublishPlan?>(
+                    RecalculationActivityNames.FindInterruptedPublish, new InterruptedPublishQuery(input.AsOf, input.RunId), Retry);
+                if (interrupted is not null)
+                {
+                    await PublishAsync(context, interrupted);
+                    rolledForward = interrupted.RunId;
+                }
+            }
+
+            var begun = await context.CallActivityAsync<BeginResult>(RecalculationActivityNames.Begin, input, Retry);
+
+            var shardTasks = new List<Task<ShardSummary>>(begun.Shards);
+            for (var shard = 0; shard < begun.Shards; shard++)
+            {
+                shardTasks.Add(context.CallActivityAsync<ShardSummary>(RecalculationActivityNames.ComputeShard,
+                    new ShardWork(input.RunId, input.AsOf, begun.RulesHash, shard, begun.Shards, begun.RecordsVersion, begun.ReduceRanges, begun.PublishRanges), Retry));
             }
             var shards = await Task.WhenAll(shardTasks);
 
-            var staged = await context.CallActivityAsync<StageSummary>(
-                RecalculationActivityNames.Stage, new StageWork(input.RunId, input.AsOf, input.RulesJson, input.ShardCount), Retry);
+            var reduceTasks = new List<Task<ReduceSummary>>(begun.ReduceRanges);
+            for (var range = 0; range < begun.ReduceRanges; range++)
+            {
+                reduceTasks.Add(context.CallActivityAsync<ReduceSummary>(RecalculationActivityNames.Reduce,
+                    new ReduceWork(input.RunId, input.AsOf, begun.RulesHash, range, begun.ReduceRanges, begun.Shards, begun.PublishRanges), Retry));
+            }
+            var reduced = await Task.WhenAll(reduceTasks);
 
+            var partners = reduced.Sum(r => r.Partners);
+            var globals = reduced.Sum(r => r.GlobalPartners);
+            var usageRows = shards.Sum(s => s.UsageRowsInWindow);
             var publish = input.Scenario is null;
-            var published = await context.CallActivityAsync<PublishSummary>(
-                RecalculationActivityNames.Complete, new CompleteWork(input.RunId, input.AsOf, publish, staged.WindowMonths, staged.Partners, staged.UsageRowsInWindow), Retry);
+            IReadOnlyList<TablePublishCount> counts = [];
+            var publishMs = 0.0;
+            if (publish)
+            {
+                var plan = await context.CallActivityAsync<PublishPlan>(RecalculationActivityNames.BeginPublish,
+                    new PublishStart(input.RunId, input.AsOf, partners, usageRows), Retry);
+                (counts, publishMs) = await PublishAsync(context, plan);
+            }
+            else
+            {
+                await context.CallActivityAsync(RecalculationActivityNames.CompleteScenario,
+                    new CompleteScenarioWork(input.RunId, input.AsOf, partners, usageRows), Retry);
+            }
 
-            var compute = shards.Sum(s => s.ComputeMs) + staged.ComputeMs;
-            var storage = shards.Sum(s => s.ReadMs + s.WriteMs) + staged.ReadMs + staged.WriteMs + published.Ms;
-            return new RecalculationOutcome(input.RunId, input.AsOf, input.Scenario, publish, staged.Partners, staged.GlobalPartners,
-                staged.UsageRowsInWindow, compute, storage, published.RowsWritten, published.RowsRemoved);
+            var purged = await PurgeAsync(context, input);
+            var compute = shards.Sum(s => s.ComputeMs) + reduced.Sum(r => r.ComputeMs);
+            var storage = shards.Sum(s => s.ReadMs + s.WriteMs) + reduced.Sum(r => r.ReadMs + r.WriteMs) + publishMs;
+            return new RecalculationOutcome(input.RunId, input.AsOf, input.Scenario, publish, partners, globals, usageRows, compute, storage,
+                counts.Sum(c => c.Written), counts.Sum(c => c.Removed), begun.RecordsVersion, rolledForward, purged);
         }
         catch (TaskFailedException e)
         {
-            // Record why, so RecalculationRuns never shows a dead run as Running; then fail the orchestration.
+            // Record why, so RecalculationRuns never shows a dead run as Running (a run that began publishing stays
+            // Publishing, for the next start to roll forward); then fail the orchestration.
             await context.CallActivityAsync(RecalculationActivityNames.Fail, new RunFailure(input.RunId, input.AsOf, e.FailureDetails.ErrorMessage), Retry);
             throw;
+        }
+    }
+
+    /// <summary>Every publish range in parallel, then the flip; returns the rows written and removed per table.</summary>
+    private static async Task<(IReadOnlyList<TablePublishCount> Counts, double Ms)> PublishAsync(TaskOrchestrationContext context, PublishPlan plan)
+    {
+        var tasks = new List<Task<PublishRangeSummary>>(plan.PublishRanges);
+        for (var range = 0; range < plan.PublishRanges; range++)
+            tasks.Add(context.CallActivityAsync<PublishRangeSummary>(RecalculationActivityNames.PublishRange, new PublishRangeWork(plan, range), Retry));
+        var ranges = await Task.WhenAll(tasks);
+        var counts = ranges.SelectMany(r => r.Counts).GroupBy(c => c.Table)
+            .Select(g => new TablePublishCount(g.Key, g.Sum(c => c.Written), g.Sum(c => c.Removed)))
+            .OrderBy(c => c.Table, StringComparer.Ordinal).ToList();
+        await context.CallActivityAsync(RecalculationActivityNames.CompletePublish, new CompletePublishWork(plan, counts), Retry);
+        return (counts, ranges.Sum(r => r.Ms));
+    }
+
+    /// <summary>Durable hygiene: a failed purge does not fail the run it follows (the next run purges again).</summary>
+    private static async Task<int> PurgeAsync(TaskOrchestrationContext context, RecalculationRequest input)
+    {
+        var retention = input.HistoryRetention ?? RecalculationSettings.DefaultHistoryRetention;
+        if (retention < TimeSpan.Zero) return 0;
+        try
+        {
+            return await context.CallActivityAsync<int>(RecalculationActivityNames.PurgeHistory,
+                new PurgeWork(new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero) - retention));
+        }
+        catch (TaskFailedException)
+        {
+            return -1;
         }
     }
 }

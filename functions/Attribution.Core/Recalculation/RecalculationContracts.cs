@@ -6,24 +6,61 @@ namespace Attribution.Core.Recalculation;
 /// <param name="RunId">Identifies the run's rows (RecalculationRuns RowKey, runId on published rows).</param>
 /// <param name="RulesJson">The exact rules the run uses, so a retried or resumed run cannot change rules half-way.</param>
 /// <param name="Scenario">A what-if run: computed and kept apart, never published.</param>
-public sealed record RecalculationRequest(string RunId, string AsOf, string RulesJson, string? Scenario, int ShardCount);
+/// <param name="ReduceRanges">Partner ranges of the reduce (0: the default).</param>
+/// <param name="PublishRanges">Partition-key ranges of the snapshot and the publish (0: the default).</param>
+/// <param name="HistoryRetention">Purge finished orchestration instances created longer ago than this (null: the default; negative: never).</param>
+public sealed record RecalculationRequest(
+    string RunId,
+    string AsOf,
+    string RulesJson,
+    string? Scenario,
+    int ShardCount,
+    int ReduceRanges = 0,
+    int PublishRanges = 0,
+    TimeSpan? HistoryRetention = null);
+
+/// <summary>What Begin fixed for the run: every later step reads the same records version and rules.</summary>
+public sealed record BeginResult(string RunId, string RulesHash, long RecordsVersion, int Shards, int ReduceRanges, int PublishRanges);
 
 /// <param name="RecordsVersion">The committed records version the run reads (fixed at Begin, so every shard reads the same records).</param>
-public sealed record ShardWork(string RunId, string AsOf, string RulesJson, int Shard, int ShardCount, long RecordsVersion = 0);
+public sealed record ShardWork(string RunId, string AsOf, string RulesHash, int Shard, int ShardCount, long RecordsVersion = 0, int ReduceRanges = 1, int PublishRanges = 1);
 
-public sealed record ShardSummary(int Shard, long UsageRows, long Associations, long DporEvents, int Partners, double ReadMs, double ComputeMs, double WriteMs);
+public sealed record ShardSummary(
+    int Shard,
+    long UsageRows,
+    long Associations,
+    long DporEvents,
+    int Partners,
+    double ReadMs,
+    double ComputeMs,
+    double WriteMs,
+    long UsageRowsInWindow = 0,
+    long SnapshotRows = 0);
 
-public sealed record StageWork(string RunId, string AsOf, string RulesJson, int ShardCount);
+public sealed record ReduceWork(string RunId, string AsOf, string RulesHash, int Range, int ReduceRanges, int ShardCount, int PublishRanges);
 
-public sealed record StageSummary(int Partners, int GlobalPartners, long UsageRowsInWindow, int WindowMonths, long RowsStaged, double ReadMs, double ComputeMs, double WriteMs);
+public sealed record ReduceSummary(int Range, int Partners, int GlobalPartners, long SnapshotRows, double ReadMs, double ComputeMs, double WriteMs);
 
-public sealed record CompleteWork(string RunId, string AsOf, bool Publish, int WindowMonths, int Partners, long UsageRows);
+public sealed record InterruptedPublishQuery(string AsOf, string RunId);
 
-public sealed record PublishSummary(long RowsWritten, long RowsRemoved, double Ms);
+public sealed record PublishStart(string RunId, string AsOf, int Partners, long UsageRows);
+
+public sealed record PublishRangeWork(PublishPlan Plan, int Range);
+
+/// <param name="Skipped">The run was no longer publishing (finished by another start): nothing was written.</param>
+public sealed record PublishRangeSummary(int Range, IReadOnlyList<TablePublishCount> Counts, double Ms, bool Skipped = false);
+
+public sealed record CompletePublishWork(PublishPlan Plan, IReadOnlyList<TablePublishCount> Counts);
+
+public sealed record CompleteScenarioWork(string RunId, string AsOf, int Partners, long UsageRows);
 
 public sealed record RunFailure(string RunId, string AsOf, string Error);
 
+/// <summary>Purge finished orchestration instances created before this time.</summary>
+public sealed record PurgeWork(DateTimeOffset CreatedBefore);
+
 /// <summary>What a finished recalculation reports (orchestration output, CLI summary).</summary>
+/// <param name="RolledForward">The run of an interrupted publish for this asOf that this start finished first.</param>
 public sealed record RecalculationOutcome(
     string RunId,
     string AsOf,
@@ -35,15 +72,66 @@ public sealed record RecalculationOutcome(
     double ComputeMs,
     double StorageMs,
     long RowsPublished,
-    long RowsRemoved);
+    long RowsRemoved,
+    long RecordsVersion = 0,
+    string? RolledForward = null,
+    int InstancesPurged = 0);
 
 /// <summary>Activity names shared by the function app and the local worker.</summary>
 public static class RecalculationActivityNames
 {
     public const string Orchestration = "RecalculateCredit";
+    public const string FindInterruptedPublish = "FindInterruptedPublish";
     public const string Begin = "BeginRecalculation";
     public const string ComputeShard = "ComputeCreditShard";
-    public const string Stage = "StageCreditResults";
-    public const string Complete = "CompleteRecalculation";
+    public const string Reduce = "ReduceCreditRange";
+    public const string BeginPublish = "BeginPublish";
+    public const string PublishRange = "PublishCreditRange";
+    public const string CompletePublish = "CompletePublish";
+    public const string CompleteScenario = "CompleteScenarioRun";
     public const string Fail = "FailRecalculation";
+    public const string PurgeHistory = "PurgeRecalculationHistory";
+
+    /// <summary>Every activity, for hosts that register them and tests that check they are declared.</summary>
+    public static readonly IReadOnlyList<string> Activities =
+        [FindInterruptedPublish, Begin, ComputeShard, Reduce, BeginPublish, PublishRange, CompletePublish, CompleteScenario, Fail, PurgeHistory];
+}
+
+/// <summary>
+/// Fan-out and hygiene settings (app settings in the function app, environment variables for the CLI):
+/// RECALC_SHARDS, RECALC_REDUCE_RANGES, RECALC_PUBLISH_RANGES, RECALC_HISTORY_RETENTION_DAYS.
+/// </summary>
+public sealed record RecalculationSettings(int Shards, int ReduceRanges, int PublishRanges, TimeSpan HistoryRetention)
+{
+    public const string ShardsSetting = "RECALC_SHARDS";
+    public const string ReduceRangesSetting = "RECALC_REDUCE_RANGES";
+    public const string PublishRangesSetting = "RECALC_PUBLISH_RANGES";
+    public const string HistoryRetentionSetting = "RECALC_HISTORY_RETENTION_DAYS";
+    public const int MaxRanges = 1024;
+
+    public static readonly TimeSpan DefaultHistoryRetention = TimeSpan.FromDays(7);
+
+    /// <summary>8 shards, 8 reduce ranges, 16 publish ranges (a multiple of the reduce ranges, so a partner's files line up), 7 days.</summary>
+    public static readonly RecalculationSettings Default = new(8, 8, 16, DefaultHistoryRetention);
+
+    public static RecalculationSettings FromSettings(Func<string, string?> setting)
+    {
+        ArgumentNullException.ThrowIfNull(setting);
+        int Count(string name, int fallback)
+        {
+            var text = setting(name);
+            if (string.IsNullOrWhiteSpace(text)) return fallback;
+            return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxRanges
+                ? n
+                : throw new InvalidOperationException($"Setting {name} must be a whole number from 1 to {MaxRanges}, not '{text}'.");
+        }
+        var retention = setting(HistoryRetentionSetting);
+        var days = string.IsNullOrWhiteSpace(retention) ? DefaultHistoryRetention.TotalDays
+            : double.TryParse(retention, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d
+            : throw new InvalidOperationException($"Setting {HistoryRetentionSetting} must be a number of days (negative: never purge), not '{retention}'.");
+        return new RecalculationSettings(Count(ShardsSetting, Default.Shards), Count(ReduceRangesSetting, Default.ReduceRanges),
+            Count(PublishRangesSetting, Default.PublishRanges), TimeSpan.FromDays(days));
+    }
+
+    public static RecalculationSettings FromEnvironment() => FromSettings(Environment.GetEnvironmentVariable);
 }

@@ -41,10 +41,12 @@ public sealed record StartOutcome(bool Started, string InstanceId, string? RunId
 /// One recalculation per asOf at a time: the instance id is fixed per asOf and its state is checked before
 /// starting, because starting a fixed id alone could restart an instance that is still running.
 /// </summary>
-public sealed class RecalculationStarter(IRecalculationInstances instances, TimeProvider? timeProvider = null)
+/// <param name="settings">Fan-out and retention (default: <see cref="RecalculationSettings.FromEnvironment"/>).</param>
+public sealed class RecalculationStarter(IRecalculationInstances instances, TimeProvider? timeProvider = null, RecalculationSettings? settings = null)
 {
     public const int DefaultShardCount = 8;
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly RecalculationSettings _settings = settings ?? RecalculationSettings.FromEnvironment();
 
     public static string InstanceIdFor(YearMonth asOf, string? scenario) =>
         scenario is null ? $"recalc-{asOf}" : $"scenario-{asOf}-{scenario}";
@@ -63,7 +65,8 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
 
     public static bool IsActive(InstanceState? state) => state is InstanceState.Pending or InstanceState.Running;
 
-    public async Task<StartOutcome> StartAsync(YearMonth asOf, string rulesJson, string? scenario = null, int shardCount = DefaultShardCount, CancellationToken cancellationToken = default)
+    /// <param name="shardCount">Shards of this run (0: the settings').</param>
+    public async Task<StartOutcome> StartAsync(YearMonth asOf, string rulesJson, string? scenario = null, int shardCount = 0, CancellationToken cancellationToken = default)
     {
         if (scenario is not null && (scenario.Length is 0 or > 40 || !scenario.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
             throw new ArgumentException("A scenario name is 1-40 letters, digits, '-' or '_'.", nameof(scenario));
@@ -72,7 +75,8 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
             return new StartOutcome(false, instanceId, null, asOf.ToString());
         var now = _time.GetUtcNow();
         var runId = string.Create(CultureInfo.InvariantCulture, $"{asOf}-{now.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Guid.NewGuid().ToString("N")[..6]}");
-        var request = new RecalculationRequest(runId, asOf.ToString(), rulesJson, scenario, shardCount);
+        var request = new RecalculationRequest(runId, asOf.ToString(), rulesJson, scenario, shardCount > 0 ? shardCount : _settings.Shards,
+            _settings.ReduceRanges, _settings.PublishRanges, _settings.HistoryRetention);
         var started = await instances.StartAsync(instanceId, request, cancellationToken).ConfigureAwait(false);
         return new StartOutcome(started, instanceId, started ? runId : null, asOf.ToString());
     }

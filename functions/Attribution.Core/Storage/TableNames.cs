@@ -12,16 +12,14 @@ public static class TableNames
     public const string RejectedRecords = "RejectedRecords";
     public const string RecalculationRuns = "RecalculationRuns";
 
-    // Each run's complete results, kept apart from the published tables until publish (and for scenarios).
-    public const string RunResults = "RecalculationResults";
-
     public static readonly IReadOnlyList<string> All =
     [
         PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, FeedIngestions, RejectedRecords,
-        RecalculationRuns, RunResults,
+        RecalculationRuns,
     ];
 
     public const string FeedsContainer = "feeds";
+    /// <summary>Each run's manifest, Parquet snapshot and reduce partials, and rules by hash (Recalculation/Snapshots/SnapshotStore.cs).</summary>
     public const string RecalculationContainer = "recalculations";
 
     /// <summary>Canonical records: Parquet segments and their commit log (docs/storage.md).</summary>

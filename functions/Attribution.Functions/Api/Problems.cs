@@ -27,6 +27,9 @@ public static class Problems
     public static ObjectResult NotFound(string detail, HttpRequest? request = null) =>
         Create(StatusCodes.Status404NotFound, "Not found", detail, request?.Path);
 
+    public static ObjectResult Gone(string detail, HttpRequest? request = null) =>
+        Create(StatusCodes.Status410Gone, "Gone", detail, request?.Path);
+
     public static ObjectResult Conflict(string detail, HttpRequest? request = null) =>
         Create(StatusCodes.Status409Conflict, "Conflict", detail, request?.Path);
 }

@@ -64,12 +64,12 @@ public sealed class ReadApi(StorageAccount storage)
         if (!TryAsOf(request, out var asOf, out var bad)) return bad;
         var competency = request.Query["competency"].ToString();
         if (competency.Length == 0) return Problems.BadRequest("The query parameter 'competency' is required.", request);
-        if (!TryPage(request, out var offset, out var pageSize, out bad)) return bad;
-        var run = await new CreditReader(storage).ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
-        if (run is null) return NothingPublished(asOf, request);
+        if (!TryPage(request, out var position, out var pageSize, out bad)) return bad;
+        var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken).ConfigureAwait(false);
+        if (run is null) return problem2!;
         try
         {
-            var evidence = await new EvidenceService(storage).ExplainAsync(id, competency, run, offset, pageSize, cancellationToken).ConfigureAwait(false);
+            var evidence = await new EvidenceService(storage).ExplainAsync(id, competency, run, position?.Offset ?? 0, pageSize, cancellationToken).ConfigureAwait(false);
             return evidence is null
                 ? Problems.NotFound($"Partner {id} was credited on no usage as of {run.AsOf}.", request)
                 : new OkObjectResult(evidence);
@@ -85,15 +85,36 @@ public sealed class ReadApi(StorageAccount storage)
         ArgumentNullException.ThrowIfNull(request);
         if (ValueRules.ParseGuid(subscriptionId, out var id) is { } problem) return Problems.BadRequest($"subscriptionId {problem}.", request);
         if (!TryAsOf(request, out var asOf, out var bad)) return bad;
-        if (!TryPage(request, out var offset, out var pageSize, out bad)) return bad;
-        var reader = new CreditReader(storage);
-        var run = await reader.ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
-        if (run is null) return NothingPublished(asOf, request);
-        var view = await reader.SubscriptionAsync(id, run, cancellationToken).ConfigureAwait(false);
+        if (!TryPage(request, out var position, out var pageSize, out bad)) return bad;
+        var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken).ConfigureAwait(false);
+        if (run is null) return problem2!;
+        var view = await new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken).ConfigureAwait(false);
         if (view is null) return Problems.NotFound($"Subscription {id} has no credited partners as of {run.AsOf}.", request);
+        var offset = position?.Offset ?? 0;
         var page = view.Partners.Skip(offset).Take(pageSize).ToList();
-        var next = offset + page.Count < view.Partners.Count ? ContinuationToken.Encode(offset + page.Count) : null;
+        var next = offset + page.Count < view.Partners.Count ? ContinuationToken.Encode(run, offset + page.Count) : null;
         return new OkObjectResult(new SubscriptionPartnersPage(view.SubscriptionId, view.AsOf, run.RunId, view.Partners.Count, page, next));
+    }
+
+    /// <summary>
+    /// The run a read uses: without a continuation token, the published run of the asOf; with one, the run the first
+    /// page came from — so pages never mix runs even when a new run is published in between. A token of a run that is
+    /// gone (its snapshot was cleaned up after two newer publishes) is 410 Gone: start again without a token.
+    /// </summary>
+    private async Task<(RecalculationRun? Run, ObjectResult? Problem)> RunToReadAsync(HttpRequest request, YearMonth? asOf, ContinuationPosition? position, CancellationToken cancellationToken)
+    {
+        var reader = new CreditReader(storage);
+        if (position is null)
+        {
+            var published = await reader.ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
+            return published is null ? (null, NothingPublished(asOf, request)) : (published, null);
+        }
+        if (asOf is { } month && month.ToString() != position.AsOf)
+            return (null, Problems.BadRequest($"continuationToken belongs to asOf {position.AsOf}, not {month}.", request));
+        var run = await reader.RunOfTokenAsync(position, cancellationToken).ConfigureAwait(false);
+        return run is null
+            ? (null, Problems.Gone($"The run this continuationToken was issued on ({position.RunId}) is no longer available; request the first page again.", request))
+            : (run, null);
     }
 
     private static ObjectResult NothingPublished(YearMonth? asOf, HttpRequest request) =>
@@ -114,10 +135,10 @@ public sealed class ReadApi(StorageAccount storage)
         return false;
     }
 
-    private static bool TryPage(HttpRequest request, out int offset, out int pageSize, out IActionResult problem)
+    private static bool TryPage(HttpRequest request, out ContinuationPosition? position, out int pageSize, out IActionResult problem)
     {
         problem = null!;
-        offset = 0;
+        position = null;
         pageSize = DefaultPageSize;
         var size = request.Query["pageSize"].ToString();
         if (size.Length > 0 && (!int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxPageSize))
@@ -126,7 +147,7 @@ public sealed class ReadApi(StorageAccount storage)
             return false;
         }
         var token = request.Query["continuationToken"].ToString();
-        if (!ContinuationToken.TryDecode(token, out offset))
+        if (!ContinuationToken.TryDecode(token, out position))
         {
             problem = Problems.BadRequest("continuationToken is not one this API issued.", request);
             return false;

@@ -5,8 +5,16 @@ using Microsoft.DurableTask.Client;
 namespace Attribution.Functions.Recalculation;
 
 /// <summary>RecalculateCredit instances through the Durable Functions client.</summary>
-public sealed class DurableFunctionsInstances(DurableTaskClient client) : IRecalculationInstances
+public sealed class DurableFunctionsInstances(DurableTaskClient client) : IRecalculationInstances, IRecalculationHistory
 {
+    /// <summary>Purges Completed, Failed and Terminated instances created before the time (never running or pending ones).</summary>
+    public async Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
+    {
+        var result = await client.PurgeAllInstancesAsync(new PurgeInstancesFilter(null, createdBefore,
+            [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]), cancellationToken).ConfigureAwait(false);
+        return result.PurgedInstanceCount;
+    }
+
     public async Task<InstanceState?> GetStateAsync(string instanceId, CancellationToken cancellationToken)
     {
         var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);

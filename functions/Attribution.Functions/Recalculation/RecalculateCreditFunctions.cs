@@ -1,6 +1,7 @@
 using Attribution.Core.Recalculation;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 
 namespace Attribution.Functions.Recalculation;
 
@@ -15,26 +16,56 @@ public sealed class RecalculateCreditFunctions(RecalculationActivities activitie
         return new RecalculateCreditOrchestrator().RunAsync(context, input);
     }
 
+    [Function(RecalculationActivityNames.FindInterruptedPublish)]
+    public Task<PublishPlan?> FindInterruptedPublish([ActivityTrigger] InterruptedPublishQuery query, CancellationToken cancellationToken) =>
+        activities.FindInterruptedPublishAsync(query, cancellationToken);
+
     [Function(RecalculationActivityNames.Begin)]
-    public Task<long> BeginRecalculation([ActivityTrigger] RecalculationRequest request, CancellationToken cancellationToken) =>
+    public Task<BeginResult> BeginRecalculation([ActivityTrigger] RecalculationRequest request, CancellationToken cancellationToken) =>
         activities.BeginAsync(request, cancellationToken);
 
     [Function(RecalculationActivityNames.ComputeShard)]
     public Task<ShardSummary> ComputeCreditShard([ActivityTrigger] ShardWork work, CancellationToken cancellationToken) =>
         activities.ComputeShardAsync(work, cancellationToken);
 
-    [Function(RecalculationActivityNames.Stage)]
-    public Task<StageSummary> StageCreditResults([ActivityTrigger] StageWork work, CancellationToken cancellationToken) =>
-        activities.StageAsync(work, cancellationToken);
+    [Function(RecalculationActivityNames.Reduce)]
+    public Task<ReduceSummary> ReduceCreditRange([ActivityTrigger] ReduceWork work, CancellationToken cancellationToken) =>
+        activities.ReduceAsync(work, cancellationToken);
 
-    [Function(RecalculationActivityNames.Complete)]
-    public Task<PublishSummary> CompleteRecalculation([ActivityTrigger] CompleteWork work, CancellationToken cancellationToken) =>
-        activities.CompleteAsync(work, cancellationToken);
+    [Function(RecalculationActivityNames.BeginPublish)]
+    public Task<PublishPlan> BeginPublish([ActivityTrigger] PublishStart start, CancellationToken cancellationToken) =>
+        activities.BeginPublishAsync(start, cancellationToken);
+
+    [Function(RecalculationActivityNames.PublishRange)]
+    public Task<PublishRangeSummary> PublishCreditRange([ActivityTrigger] PublishRangeWork work, CancellationToken cancellationToken) =>
+        activities.PublishRangeAsync(work, cancellationToken);
+
+    [Function(RecalculationActivityNames.CompletePublish)]
+    public async Task<bool> CompletePublish([ActivityTrigger] CompletePublishWork work, CancellationToken cancellationToken)
+    {
+        await activities.CompletePublishAsync(work, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    [Function(RecalculationActivityNames.CompleteScenario)]
+    public async Task<bool> CompleteScenarioRun([ActivityTrigger] CompleteScenarioWork work, CancellationToken cancellationToken)
+    {
+        await activities.CompleteScenarioAsync(work, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
 
     [Function(RecalculationActivityNames.Fail)]
     public async Task<bool> FailRecalculation([ActivityTrigger] RunFailure failure, CancellationToken cancellationToken)
     {
         await activities.FailAsync(failure, cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Durable hygiene at the end of every recalculation: purges finished instances older than the retention.</summary>
+    [Function(RecalculationActivityNames.PurgeHistory)]
+    public static Task<int> PurgeRecalculationHistory([ActivityTrigger] PurgeWork work, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return new DurableFunctionsInstances(client).PurgeAsync(work.CreatedBefore, cancellationToken);
     }
 }

@@ -16,7 +16,7 @@ public sealed record RecalculationStartBody(string? AsOf);
 public sealed record RecalculationAccepted(string InstanceId, string RunId, string AsOf, string StatusUrl);
 
 /// <summary>`POST /api/recalculations` and `GET /api/recalculations/{id}` over any <see cref="IRecalculationInstances"/>.</summary>
-public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time)
+public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, RecalculationSettings? settings = null)
 {
     [Function("StartRecalculation")]
     public Task<IActionResult> Start(
@@ -48,7 +48,7 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time)
                 return Problems.BadRequest($"The body is not valid JSON: {e.Message}", request);
             }
         }
-        var starter = new RecalculationStarter(instances, time);
+        var starter = new RecalculationStarter(instances, time, settings ?? RecalculationSettings.Default);
         YearMonth asOf;
         if (body?.AsOf is { } text)
         {

@@ -9,7 +9,7 @@ namespace Attribution.Functions.Recalculation;
 /// Nightly (setting RECALC_SCHEDULE, e.g. "0 0 2 * * *"): recalculates the last complete month, unless a
 /// recalculation for that month is already running.
 /// </summary>
-public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider time, ILogger<ScheduledRecalculation> logger)
+public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider time, ILogger<ScheduledRecalculation> logger, RecalculationSettings? settings = null)
 {
     public const string ScheduleSetting = "RECALC_SCHEDULE";
 
@@ -22,7 +22,7 @@ public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider ti
 
     public async Task<StartOutcome> StartAsync(IRecalculationInstances instances, CancellationToken cancellationToken)
     {
-        var starter = new RecalculationStarter(instances, time);
+        var starter = new RecalculationStarter(instances, time, settings ?? RecalculationSettings.Default);
         var outcome = await starter.StartAsync(starter.DefaultAsOf(), rules.Json, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (outcome.Started) logger.RecalculationStarted(outcome.AsOf, outcome.InstanceId, outcome.RunId!);
         else logger.RecalculationAlreadyRunning(outcome.AsOf, outcome.InstanceId);

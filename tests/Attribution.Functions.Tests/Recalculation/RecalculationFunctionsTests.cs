@@ -54,8 +54,16 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
     public void The_metadata_declares_the_orchestrator_activities_timer_and_http_routes()
     {
         Assert.Equal("orchestrationTrigger", FunctionMetadata.Function("RecalculateCredit").GetProperty("bindings")[0].GetProperty("type").GetString());
-        foreach (var activity in new[] { "BeginRecalculation", "ComputeCreditShard", "StageCreditResults", "CompleteRecalculation", "FailRecalculation" })
+        string[] activities =
+        [
+            "FindInterruptedPublish", "BeginRecalculation", "ComputeCreditShard", "ReduceCreditRange", "BeginPublish", "PublishCreditRange",
+            "CompletePublish", "CompleteScenarioRun", "FailRecalculation", "PurgeRecalculationHistory",
+        ];
+        Assert.Equal(activities.Order(), RecalculationActivityNames.Activities.Order()); // the local worker registers the same list
+        foreach (var activity in activities)
             Assert.Equal("activityTrigger", FunctionMetadata.Function(activity).GetProperty("bindings")[0].GetProperty("type").GetString());
+        // The purge at the end of a run uses the Durable client (instances and history of the task hub).
+        FunctionMetadata.Binding("PurgeRecalculationHistory", "durableClient");
 
         Assert.Equal("%RECALC_SCHEDULE%", FunctionMetadata.Binding("ScheduledRecalculation", "timerTrigger").GetProperty("schedule").GetString());
         FunctionMetadata.Binding("ScheduledRecalculation", "durableClient");
@@ -73,9 +81,12 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
     public async Task Post_starts_a_run_with_202_and_a_status_url_then_409_while_it_runs_and_get_reports_it()
     {
         var held = new TaskCompletionSource();
+        var shardStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, _) =>
         {
-            if (name == RecalculationActivityNames.ComputeShard) await held.Task;
+            if (name != RecalculationActivityNames.ComputeShard) return;
+            shardStarted.TrySetResult();
+            await held.Task;
         });
         var http = new RecalculationHttp(Rules, TimeProvider.System);
 
@@ -91,12 +102,8 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
         var conflict = await http.StartAsync(Post("""{"asOf":"2026-05"}"""), host, default);
         Assert.Contains("already running", AssertProblem(conflict, 409).Detail);
 
-        var status = "";
-        for (var i = 0; i < 100 && !status.Contains("\"runtimeStatus\":\"Running\"", StringComparison.Ordinal); i++)
-        {
-            await Task.Delay(100);
-            status = System.Text.Json.JsonSerializer.Serialize(Assert.IsType<OkObjectResult>(await RecalculationHttp.StatusAsync(Post(null), body.InstanceId, host, default)).Value);
-        }
+        await shardStarted.Task.WaitAsync(TimeSpan.FromMinutes(3)); // a shard activity runs: the orchestration is running
+        var status = System.Text.Json.JsonSerializer.Serialize(Assert.IsType<OkObjectResult>(await RecalculationHttp.StatusAsync(Post(null), body.InstanceId, host, default)).Value);
         Assert.Contains("\"runtimeStatus\":\"Running\"", status);
         Assert.Contains("\"asOf\":\"2026-05\"", status);
 

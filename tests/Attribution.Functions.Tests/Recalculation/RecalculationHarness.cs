@@ -5,6 +5,7 @@ using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
 using Attribution.Core.Recalculation;
+using Attribution.Core.Recalculation.Snapshots;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
 using Attribution.Core.Synthetic;
@@ -35,8 +36,75 @@ public static class RecalculationHarness
         }
     }
 
-    public static Task<LocalDurableHost> HostAsync(StorageAccount storage, LocalDurableHost.ActivityInterceptor? before = null) =>
-        LocalDurableHost.StartAsync(storage, "t" + Guid.NewGuid().ToString("N")[..12], beforeActivity: before);
+    /// <summary>Alpine Ski House's production subscription (DPOR Fabrikam; EA Contoso US from 2026-07).</summary>
+    public const string AlpineTenant = "bbdc79ef-c388-417b-bdef-d3cf4e4665d2";
+    public const string AlpineProd = "0a765893-8334-4ba8-92a2-94bc602ab29c";
+    public const long Fabrikam = 2345678;
+    public const long Proseware = 8901234;
+    public const string TreyResearchSubscription = "28c9ad96-6c67-4ad3-8abd-5d711b2641b3";
+
+    /// <summary>
+    /// A restatement (§2.4): a corrected usage row for Alpine prod in 2026-10 (same natural key, new revenue), and
+    /// Proseware's Open licence re-sent with an end date before the window — so Proseware is credited on nothing.
+    /// </summary>
+    public static async Task RestateAsync(StorageAccount storage, double alpineOctoberRevenue = 12_345.67)
+    {
+        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        var dir = TestPaths.NewTempDirectory();
+        var usage = TestPaths.WriteFeed(dir, "usage", "usage-correction.csv",
+            "customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n" +
+            string.Create(CultureInfo.InvariantCulture, $"{AlpineTenant},{AlpineProd},Azure,2026-10,{alpineOctoberRevenue},\n"));
+        var sales = TestPaths.WriteFeed(dir, "sales", "sales-correction.csv",
+            "customerTenantId,partnerId,program,validFrom,validTo,subscriptionId,agreementId\n" +
+            $"3d581895-9d1f-4841-8daf-9df15c1216c8,{Proseware},Open,2025-06-01,2025-06-30,{TreyResearchSubscription},V4455667\n");
+        foreach (var (path, source) in new[] { (usage, FeedSource.Usage), (sales, FeedSource.Sales) })
+        {
+            var result = await ingestor.IngestFileAsync(path, source);
+            Assert.Equal(IngestionStatus.Succeeded, result.Status);
+        }
+    }
+
+    /// <summary>Every published row of an asOf keyed "table|PartitionKey|RowKey" (runId included).</summary>
+    public static async Task<Dictionary<string, TableEntity>> RowsByKeyAsync(StorageAccount storage, YearMonth asOf) =>
+        (await PublishedAsync(storage, asOf)).SelectMany(kv => kv.Value.Select(e => (Key: $"{kv.Key}|{e.PartitionKey}|{e.RowKey}", e)))
+            .ToDictionary(x => x.Key, x => x.e, StringComparer.Ordinal);
+
+    /// <summary>Same published values, runId and storage metadata aside.</summary>
+    public static bool SameValues(TableEntity a, TableEntity b) =>
+        StorageReads.Canonical(a, "runId") == StorageReads.Canonical(b, "runId");
+
+    /// <summary>
+    /// What readers (the API and the CLI read through CreditReader) see of a run equals what the tables hold: every
+    /// partner's and global partner's credit, every subscription's partners.
+    /// </summary>
+    public static async Task AssertReadersMatchTablesAsync(StorageAccount storage, RecalculationRun run)
+    {
+        var reader = new Attribution.Core.Reading.CreditReader(storage);
+        var tables = await PublishedAsync(storage, YearMonth.Parse(run.AsOf));
+        foreach (var (table, global) in new[] { (TableNames.PartnerCredit, false), (TableNames.GlobalPartnerCredit, true) })
+        {
+            foreach (var partner in tables[table].GroupBy(e => e.PartitionKey))
+            {
+                var view = await reader.PartnerAsync(long.Parse(partner.Key, CultureInfo.InvariantCulture), run, global);
+                Assert.NotNull(view);
+                var expected = partner.Select(e => $"{e.GetString("competency")}:{e.GetDouble("acrUsdTtm")}:{e.GetDouble("peakMonthlyActiveUsers")}:{e.GetInt32("customers")}:{e.GetString("level")}:{e.GetString("nextLevel")}:{e.GetDouble("progress")}:{e.GetDouble("incentiveEligibleAcrUsdTtm")}:{e.GetString("sources")}").Order(StringComparer.Ordinal);
+                var actual = view.Competencies.Select(c => $"{c.Competency}:{c.AcrUsdTtm}:{c.PeakMonthlyActiveUsers}:{c.Customers}:{c.Level}:{c.NextLevel}:{c.Progress}:{c.IncentiveEligibleAcrUsdTtm}:{c.Sources}").Order(StringComparer.Ordinal);
+                Assert.Equal(expected, actual);
+            }
+        }
+        foreach (var subscription in tables[TableNames.SubscriptionPartners].GroupBy(e => e.PartitionKey))
+        {
+            var view = await reader.SubscriptionAsync(Guid.Parse(subscription.Key), run);
+            Assert.NotNull(view);
+            Assert.Equal(
+                subscription.Select(e => $"{e.GetString("partnerId")}:{e.GetString("customerTenantId")}:{e.GetString("sources")}:{e.GetBoolean("isDpor")}:{e.GetString("workloads")}").Order(StringComparer.Ordinal),
+                view.Partners.Select(p => $"{p.PartnerId}:{p.CustomerTenantId}:{p.Sources}:{p.IsDpor}:{p.Workloads}").Order(StringComparer.Ordinal));
+        }
+    }
+
+    public static Task<LocalDurableHost> HostAsync(StorageAccount storage, LocalDurableHost.ActivityInterceptor? before = null,
+        LocalDurableHost.ActivityObserver? after = null, string? taskHub = null, bool startWorker = true) =>
+        LocalDurableHost.StartAsync(storage, taskHub ?? "t" + Guid.NewGuid().ToString("N")[..12], startWorker, beforeActivity: before, afterActivity: after);
 
     public static async Task<RecalculationOutcome> RecalculateAsync(LocalDurableHost host, YearMonth asOf, string? rulesJson = null, string? scenario = null)
     {
@@ -49,7 +117,7 @@ public static class RecalculationHarness
     public static async Task<Dictionary<string, List<TableEntity>>> PublishedAsync(StorageAccount storage, YearMonth asOf)
     {
         var result = new Dictionary<string, List<TableEntity>>();
-        foreach (var table in ResultStore.PublishedTables)
+        foreach (var table in CreditEntities.PublishedTables)
         {
             var rows = new List<TableEntity>();
             await foreach (var e in storage.Table(table).QueryAsync<TableEntity>())
@@ -88,10 +156,10 @@ public static class RecalculationHarness
         var month = asOf.ToString();
         return new Dictionary<string, List<TableEntity>>
         {
-            [TableNames.PartnerCredit] = Sorted(results.PartnerCredit.Select(r => ResultStore.PartnerCreditEntity(r, month, results.RulesVersion, run))),
-            [TableNames.GlobalPartnerCredit] = Sorted(results.GlobalPartnerCredit.Select(r => ResultStore.GlobalPartnerCreditEntity(r, month, results.RulesVersion, run))),
-            [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => ResultStore.SubscriptionPartnerEntity(r, month, run))),
-            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => ResultStore.IncentiveEligibilityEntity(r, run))),
+            [TableNames.PartnerCredit] = Sorted(results.PartnerCredit.Select(r => CreditEntities.PartnerCreditEntity(r, month, results.RulesVersion, run))),
+            [TableNames.GlobalPartnerCredit] = Sorted(results.GlobalPartnerCredit.Select(r => CreditEntities.GlobalPartnerCreditEntity(r, month, results.RulesVersion, run))),
+            [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => CreditEntities.SubscriptionPartnerEntity(r, month, run))),
+            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r, run))),
         };
     }
 
@@ -104,7 +172,7 @@ public static class RecalculationHarness
     /// </summary>
     public static void AssertSame(Dictionary<string, List<TableEntity>> expected, Dictionary<string, List<TableEntity>> actual)
     {
-        foreach (var table in ResultStore.PublishedTables)
+        foreach (var table in CreditEntities.PublishedTables)
         {
             var e = expected[table];
             var a = actual[table];

@@ -1,6 +1,7 @@
 using Attribution.Core.Domain;
 using Attribution.Core.Reading;
 using Attribution.Core.Recalculation;
+using Attribution.Core.Recalculation.Snapshots;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
 using Attribution.Testing;
@@ -27,17 +28,22 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
         Assert.True(outcome.Partners > 9, $"{outcome.Partners} partners");
         var expected = await RecalculationHarness.EngineExpectationAsync(azurite.Storage, AsOf, CreditRulesLoader.Default);
         var published = await RecalculationHarness.PublishedAsync(azurite.Storage, AsOf);
-        foreach (var table in ResultStore.PublishedTables) Assert.NotEmpty(expected[table]);
+        foreach (var table in CreditEntities.PublishedTables) Assert.NotEmpty(expected[table]);
         RecalculationHarness.AssertSame(expected, published);
 
-        // Every published row carries the run, and the run is recorded as the published one.
-        var run = Assert.Single(await new RunStore(azurite.Storage).ListAsync(AsOf.ToString()), r => r.RunId == outcome.RunId);
+        // The run is recorded as the published one; every published row names the run that last changed it (this
+        // one for the rows it wrote; an earlier run in this class for rows it left unchanged).
+        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf.ToString());
+        var run = Assert.Single(runs, r => r.RunId == outcome.RunId);
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.True(run.Published);
         Assert.Equal(outcome.Partners, run.Partners);
         Assert.Equal(CreditRulesLoader.Default.RulesVersion, run.RulesVersion);
-        var credit = await azurite.Storage.AllAsync(TableNames.PartnerCredit);
-        Assert.All(credit.Where(e => e.RowKey.StartsWith(AsOf + "|", StringComparison.Ordinal)), e => Assert.Equal(outcome.RunId, e.GetString("runId")));
+        // (IncentiveEligibility rows are keyed by month, so a run of another asOf in this class may have written one.)
+        var succeeded = (await new RunStore(azurite.Storage).ListAsync()).Where(r => r.Status == RunStatus.Succeeded && r.Scenario is null).Select(r => r.RunId).ToHashSet();
+        var rows = published.Values.SelectMany(v => v).ToList();
+        Assert.All(rows, e => Assert.Contains(e.GetString("runId") ?? "", succeeded));
+        Assert.Equal(outcome.RowsPublished, rows.Count(e => e.GetString("runId") == outcome.RunId));
 
         // The samples' headline: Fabrikam reaches CloudPlatform Gold on its DPOR revenue.
         var reader = new CreditReader(azurite.Storage);
@@ -50,18 +56,23 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
     {
         // Worker A completes half the shards, then dies with the other half in flight.
         var held = new TaskCompletionSource();
-        var firstHalfDone = 0;
-        var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, input) =>
-        {
-            if (name != RecalculationActivityNames.ComputeShard || input is not ShardWork work) return;
-            if (work.Shard >= work.ShardCount / 2) await held.Task; // never released: the crash happens first
-            else Interlocked.Increment(ref firstHalfDone);
-        });
+        var firstHalfDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = 0;
+        var host = await RecalculationHarness.HostAsync(azurite.Storage,
+            async (name, input) =>
+            {
+                if (name == RecalculationActivityNames.ComputeShard && input is ShardWork work && work.Shard >= work.ShardCount / 2)
+                    await held.Task; // never released: the crash happens first
+            },
+            (name, input, _) =>
+            {
+                if (name == RecalculationActivityNames.ComputeShard && input is ShardWork work && work.Shard < work.ShardCount / 2
+                    && Interlocked.Increment(ref done) == work.ShardCount / 2) firstHalfDone.TrySetResult();
+                return Task.CompletedTask;
+            });
         var start = await new RecalculationStarter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
         Assert.True(start.Started);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (Volatile.Read(ref firstHalfDone) < RecalculationStarter.DefaultShardCount / 2 && DateTime.UtcNow < deadline) await Task.Delay(100);
-        await Task.Delay(500); // let the completed halves report back
+        await firstHalfDone.Task.WaitAsync(TimeSpan.FromMinutes(3)); // the first half has computed and written its results
         await host.CrashAsync();
         // The in-flight activities die with the worker: aborted, as DTFx aborts work on host shutdown, so their
         // messages go back to the queue instead of completing.
@@ -146,6 +157,26 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
         var litware = await reader.PartnerAsync(7890123, (await reader.ResolveRunAsync(month))!, global: false);
         Assert.NotNull(litware); // credited by its EA (sales) in the published run…
         Assert.Null(await reader.PartnerAsync(7890123, scenarioRun, global: false)); // …but it is no DPOR
+    }
+
+    [Fact]
+    public async Task Evidence_uses_the_runs_exact_rules_even_when_their_text_is_longer_than_a_table_property_holds()
+    {
+        var rules = System.Text.Json.Nodes.JsonNode.Parse(CreditRulesLoader.DefaultJson)!.AsObject();
+        rules["rulesVersion"] = "test-long-rules";
+        rules["notes"] = new string('x', 40_000); // unknown fields are ignored by the rules loader
+        var json = rules.ToJsonString();
+        Assert.True(json.Length > 32_000);
+        Assert.Equal("test-long-rules", CreditRulesLoader.Parse(json).RulesVersion);
+
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        var month = new YearMonth(2026, 5);
+        var outcome = await RecalculationHarness.RecalculateAsync(host, month, json);
+
+        var run = (await new RunStore(azurite.Storage).GetAsync(month.ToString(), outcome.RunId))!;
+        Assert.Equal("test-long-rules", run.RulesVersion);
+        var evidence = await new EvidenceService(azurite.Storage).ExplainAsync(2345678, "CloudPlatform", run);
+        Assert.Equal("test-long-rules", evidence!.RulesVersion);
     }
 
     [Fact]
