@@ -15,6 +15,8 @@ internal static class Program
           engine [rows] [runs] [--shuffle] [--policy full|split|dporOnly]
                                                        single-threaded CreditEngine throughput on in-memory data
           api [--tenants N] [--reads N]                read API latency (in-process handler + Azurite) after a real recalculation
+          storage [--tenants N] [--buckets N]          issue 9: (a) bare Parquet write, (b) our ingestion, (c) bare read, (d) our read path,
+                                                       (e) bare table writer, (f) our first publish, then an unchanged re-run
           bdn [BenchmarkDotNet args]                   BenchmarkDotNet microbenchmarks of parse / normalize
         """;
 
@@ -34,6 +36,7 @@ internal static class Program
                 "memory" => await MemoryBench.RunAsync(rest).ConfigureAwait(false),
                 "engine" => EngineBench.Run(rest),
                 "api" => await ApiLatencyBench.RunAsync(rest).ConfigureAwait(false),
+                "storage" => await StorageBench.RunAsync(rest).ConfigureAwait(false),
                 "bdn" => RunBenchmarkDotNet(rest),
                 _ => BadUsage($"unknown command '{args[0]}'"),
             };
