@@ -5,6 +5,7 @@ using Attribution.Functions.Api;
 using Attribution.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using static Attribution.Functions.Tests.Api.ApiRequests;
 
 namespace Attribution.Functions.Tests.Api;
 
@@ -12,17 +13,6 @@ namespace Attribution.Functions.Tests.Api;
 public sealed class IngestionApiTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private IngestionApi Api => new(azurite.Storage);
-
-    private static HttpRequest Get(string path, string query = "")
-    {
-        var context = new DefaultHttpContext();
-        context.Request.Method = "GET";
-        context.Request.Path = path;
-        context.Request.QueryString = new QueryString(query.Length == 0 ? "" : "?" + query);
-        return context.Request;
-    }
-
-    private static T Ok<T>(IActionResult result) => Assert.IsType<T>(Assert.IsType<OkObjectResult>(result).Value);
 
     private static int Status(IActionResult result) => Assert.IsType<ObjectResult>(result).StatusCode ?? 0;
 

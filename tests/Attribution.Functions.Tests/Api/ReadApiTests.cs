@@ -4,23 +4,13 @@ using Attribution.Core.Rules;
 using Attribution.Functions.Api;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using static Attribution.Functions.Tests.Api.ApiRequests;
 
 namespace Attribution.Functions.Tests.Api;
 
 public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<PublishedSamplesFixture>
 {
     private ReadApi Api => new(data.Storage);
-
-    private static HttpRequest Get(string path, string query = "")
-    {
-        var context = new DefaultHttpContext();
-        context.Request.Method = "GET";
-        context.Request.Path = path;
-        context.Request.QueryString = new QueryString(query.Length == 0 ? "" : "?" + query);
-        return context.Request;
-    }
-
-    private static T Ok<T>(IActionResult result) => Assert.IsType<T>(Assert.IsType<OkObjectResult>(result).Value);
 
     private static void AssertProblem(IActionResult result, int status)
     {
