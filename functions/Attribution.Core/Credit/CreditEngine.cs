@@ -76,7 +76,7 @@ public static class CreditEngine
             {
                 if (!partners.TryGetValue(p.PartnerId, out var acc))
                     partners.Add(p.PartnerId, acc = new PartnerAcc { GlobalPartnerId = p.GlobalPartnerId });
-                acc.Incentive += p.IncentiveEligibleAcrUsd;
+                acc.Incentive += p.IncentiveEligibleNanoUsd;
                 acc.Rows += p.UsageRowsCredited;
             }
             subscriptionPartners.AddRange(shard.SubscriptionPartners);
@@ -109,7 +109,7 @@ public static class CreditEngine
                     Level = status.Level,
                     NextLevel = status.NextLevel,
                     Progress = status.Progress,
-                    IncentiveEligibleAcrUsdTtm = acc.Incentive,
+                    IncentiveEligibleAcrUsdTtm = Nano.ToDouble(acc.Incentive),
                     Sources = sources,
                 });
             }
@@ -119,8 +119,9 @@ public static class CreditEngine
         var globalRows = new List<GlobalPartnerCreditRow>(byGlobal.Count * competencyCount);
         foreach (var group in byGlobal)
         {
-            var incentive = 0.0;
-            foreach (var kv in group) incentive += kv.Value.Incentive; // ascending location id
+            var incentiveNanos = Int128.Zero;
+            foreach (var kv in group) incentiveNanos += kv.Value.Incentive;
+            var incentive = Nano.ToDouble(incentiveNanos);
             var locationList = string.Join(';', group.Select(kv => kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             for (var c = 0; c < competencyCount; c++)
             {
@@ -162,8 +163,8 @@ public static class CreditEngine
     /// <summary>
     /// The evidence of <paramref name="partnerId"/>'s credit on <paramref name="competency"/> (case-insensitive):
     /// every credited usage row of the competency in the window, with the covering associations of this partner.
-    /// The metrics are ComputeShard + Finish over the same input, and the rows' credited revenue, summed in order,
-    /// equals <see cref="PartnerEvidence.AcrUsdTtm"/> exactly.
+    /// The metrics are ComputeShard + Finish over the same input; the rows' credited revenue, each to the billionth
+    /// of a USD as the engine adds it, sums to <see cref="PartnerEvidence.AcrUsdTtm"/> exactly.
     /// </summary>
     public static PartnerEvidence Explain(CreditInput input, long partnerId, string competency)
     {
@@ -223,12 +224,12 @@ public static class CreditEngine
 
     private static void Merge(Dictionary<(long, int), MetricsAcc> into, CompetencyPartial partial, int windowMonths)
     {
-        if (partial.MonthlyActiveUsers.Count != windowMonths)
-            throw new ArgumentException($"Partial of partner {partial.PartnerId} has {partial.MonthlyActiveUsers.Count} months, not {windowMonths}.");
+        if (partial.MonthlyActiveNanoUsers.Count != windowMonths)
+            throw new ArgumentException($"Partial of partner {partial.PartnerId} has {partial.MonthlyActiveNanoUsers.Count} months, not {windowMonths}.");
         var key = (partial.PartnerId, partial.CompetencyIndex);
         if (!into.TryGetValue(key, out var acc)) into.Add(key, acc = new MetricsAcc(windowMonths));
-        acc.Acr += partial.AcrUsd;
-        for (var m = 0; m < windowMonths; m++) acc.Users[m] += partial.MonthlyActiveUsers[m];
+        acc.Acr += partial.AcrNanoUsd;
+        for (var m = 0; m < windowMonths; m++) acc.Users[m] += partial.MonthlyActiveNanoUsers[m];
         acc.Customers += partial.Customers;
         acc.Sources |= partial.SourcesMask;
     }
@@ -236,15 +237,15 @@ public static class CreditEngine
     private static (double Acr, double Peak, int Customers, string Sources) Metrics(MetricsAcc? m)
     {
         if (m is null) return (0, 0, 0, "");
-        var peak = 0.0;
-        foreach (var u in m.Users) peak = Math.Max(peak, u);
-        return (m.Acr, peak, m.Customers, CreditSources.Names(m.Sources));
+        var peak = Int128.Zero;
+        foreach (var u in m.Users) peak = Int128.Max(peak, u);
+        return (Nano.ToDouble(m.Acr), Nano.ToDouble(peak), m.Customers, CreditSources.Names(m.Sources));
     }
 
     private sealed class MetricsAcc(int windowMonths)
     {
-        public double Acr;
-        public readonly double[] Users = new double[windowMonths];
+        public Int128 Acr;                                         // billionths of a USD
+        public readonly Int128[] Users = new Int128[windowMonths]; // billionths of an active user
         public int Customers;
         public byte Sources;
     }
@@ -252,7 +253,7 @@ public static class CreditEngine
     private sealed class PartnerAcc
     {
         public long GlobalPartnerId;
-        public double Incentive;
+        public Int128 Incentive; // billionths of a USD
         public long Rows;
     }
 }
@@ -287,8 +288,9 @@ internal sealed class EvidenceCollector(PreparedShard p, ICreditSink inner, long
                 ConsumedRevenueUsd = usage.ConsumedRevenueUsd,
                 ActiveUsers = usage.ActiveUsers,
                 Share = e.Share,
-                CreditedRevenueUsd = revenue * e.Share, // the accumulator's expression, so sums match bit for bit
-                CreditedActiveUsers = users * e.Share,
+                // What the accumulator adds (to the billionth), so the rows sum to the published metrics exactly.
+                CreditedRevenueUsd = Nano.ToDouble(Nano.Of(revenue * e.Share)),
+                CreditedActiveUsers = Nano.ToDouble(Nano.Of(users * e.Share)),
                 DporDays = e.DporDays,
                 DaysInMonth = p.DaysInMonth[monthOffset],
                 Sources = CreditSources.Names(e.Sources),

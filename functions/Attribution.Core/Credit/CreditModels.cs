@@ -37,10 +37,11 @@ public sealed record CompetencyPartial
     /// <summary>Index into <see cref="CreditRules.Competencies"/> (and <see cref="ShardCredit.Competencies"/>).</summary>
     public int CompetencyIndex { get; init; }
 
-    public double AcrUsd { get; init; }
+    /// <summary>Credited revenue in billionths of a USD (integers, so partials add up the same in any order).</summary>
+    public Int128 AcrNanoUsd { get; init; }
 
-    /// <summary>Credited active users per window month, oldest first; length = windowMonths.</summary>
-    public IReadOnlyList<double> MonthlyActiveUsers { get; init; } = [];
+    /// <summary>Credited active users per window month, in billionths, oldest first; length = windowMonths.</summary>
+    public IReadOnlyList<Int128> MonthlyActiveNanoUsers { get; init; } = [];
 
     /// <summary>Distinct tenants of this shard with a credited row of the competency whose usage is &gt; 0.</summary>
     public int Customers { get; init; }
@@ -55,8 +56,8 @@ public sealed record PartnerPartial
     public long PartnerId { get; init; }
     public long GlobalPartnerId { get; init; }
 
-    /// <summary>Sum over the window of revenue × DPOR days / days in month, for rows where the partner was DPOR.</summary>
-    public double IncentiveEligibleAcrUsd { get; init; }
+    /// <summary>Sum over the window of revenue × DPOR days / days in month, for rows where the partner was DPOR (billionths of a USD).</summary>
+    public Int128 IncentiveEligibleNanoUsd { get; init; }
 
     /// <summary>Usage rows in the window that credited the partner (any workload).</summary>
     public long UsageRowsCredited { get; init; }
@@ -230,6 +231,7 @@ public sealed record EvidenceRow
     /// <summary>The fraction of the row credited to the partner (1 under full and dporOnly, 1/k under split).</summary>
     public double Share { get; init; }
 
+    /// <summary>Revenue × share, to the billionth of a USD as the engine adds it.</summary>
     public double CreditedRevenueUsd { get; init; }
     public double CreditedActiveUsers { get; init; }
 

@@ -3,6 +3,21 @@ using Attribution.Core.Domain;
 namespace Attribution.Core.Credit;
 
 /// <summary>
+/// Amounts in billionths (of a USD, of an active user), summed as 128-bit integers: a total is then the same in any
+/// order, so the results do not depend on how the recalculation is split into shards and ranges (double addition is
+/// not associative, and a different split would rewrite rows that differ in the last bit). Each row's contribution
+/// moves by at most 5 × 10⁻¹⁰; no total can overflow.
+/// </summary>
+internal static class Nano
+{
+    public const double PerUnit = 1e9;
+
+    public static Int128 Of(double value) => (Int128)Math.Round(value * PerUnit);
+
+    public static double ToDouble(Int128 nanos) => (double)nanos / PerUnit;
+}
+
+/// <summary>
 /// Additive metrics per (partner, competency) slot, allocated on first credit. Slots hold revenue, per-month
 /// active users, sources and distinct-tenant customers (counted by tenant change: rows come grouped by tenant).
 /// </summary>
@@ -14,8 +29,8 @@ internal sealed class SlotTable
 
     public int Count;
     public int[] Owner = new int[64];     // owner * competencies + competency
-    public double[] Acr = new double[64];
-    public double[] Users;
+    public Int128[] Acr = new Int128[64];     // billionths of a USD
+    public Int128[] Users;                    // billionths of an active user, per window month
     public byte[] Sources = new byte[64];
     public int[] Customers = new int[64];
     private int[] _lastTenant = new int[64];
@@ -26,7 +41,7 @@ internal sealed class SlotTable
         _windowMonths = windowMonths;
         _slotOf = new int[Math.Max(1, owners * competencies)];
         Array.Fill(_slotOf, -1);
-        Users = new double[64 * windowMonths];
+        Users = new Int128[64 * windowMonths];
     }
 
     public void Credit(int owner, int competency, int monthOffset, double revenue, double users, double share,
@@ -36,8 +51,8 @@ internal sealed class SlotTable
         if (key >= _slotOf.Length) GrowOwners(key);
         var slot = _slotOf[key];
         if (slot < 0) slot = _slotOf[key] = NewSlot(key);
-        Acr[slot] += revenue * share;
-        Users[slot * _windowMonths + monthOffset] += users * share;
+        Acr[slot] += Nano.Of(revenue * share);
+        Users[slot * _windowMonths + monthOffset] += Nano.Of(users * share);
         Sources[slot] |= sources;
         // Rows arrive grouped by tenant (CreditWalker), so a tenant never comes back to a slot once another followed.
         if (positive && _lastTenant[slot] != tenantIndex)
@@ -72,7 +87,7 @@ internal sealed class SlotTable
         return slot;
     }
 
-    public double[] MonthlyUsers(int slot) => Users.AsSpan(slot * _windowMonths, _windowMonths).ToArray();
+    public Int128[] MonthlyUsers(int slot) => Users.AsSpan(slot * _windowMonths, _windowMonths).ToArray();
 }
 
 /// <summary>ComputeShard's sink: accumulates location, global, partner, subscription and incentive partials.</summary>
@@ -84,7 +99,7 @@ internal sealed class ShardAccumulator : ICreditSink
     private readonly int[] _partnerGlobal;
     private readonly SlotTable _locations;
     private readonly SlotTable _globals;
-    private readonly double[] _incentive;
+    private readonly Int128[] _incentive; // billionths of a USD
     private readonly long[] _rowsCredited;
 
     // Per-row scratch for the global rollup.
@@ -102,7 +117,7 @@ internal sealed class ShardAccumulator : ICreditSink
         _partnerGlobal = [.. p.PartnerGlobal];
         _locations = new SlotTable(p.PartnerCount, p.CompetencyCount, p.WindowMonths);
         _globals = new SlotTable(p.GlobalIds.Count, p.CompetencyCount, p.WindowMonths);
-        _incentive = new double[p.PartnerCount];
+        _incentive = new Int128[p.PartnerCount];
         _rowsCredited = new long[p.PartnerCount];
     }
 
@@ -130,7 +145,7 @@ internal sealed class ShardAccumulator : ICreditSink
         foreach (ref readonly var e in credited)
         {
             _rowsCredited[e.Partner]++;
-            if (e.DporDays > 0) _incentive[e.Partner] += revenue * e.DporDays / daysInMonth;
+            if (e.DporDays > 0) _incentive[e.Partner] += Nano.Of(revenue * e.DporDays / daysInMonth);
             NoteSubscriptionPartner(subscription, e.Partner, e.Sources, workloadBit);
             foreach (var c in competencies)
                 _locations.Credit(e.Partner, c, monthOffset, revenue, users, e.Share, e.Sources, positive, tenantIndex);
@@ -191,7 +206,7 @@ internal sealed class ShardAccumulator : ICreditSink
             {
                 PartnerId = p.PartnerIds[i],
                 GlobalPartnerId = p.GlobalIds[_partnerGlobal[i]],
-                IncentiveEligibleAcrUsd = _incentive[i],
+                IncentiveEligibleNanoUsd = _incentive[i],
                 UsageRowsCredited = _rowsCredited[i],
             });
         }
@@ -289,8 +304,8 @@ internal sealed class ShardAccumulator : ICreditSink
         PartnerId = id,
         GlobalPartnerId = globalId,
         CompetencyIndex = competency,
-        AcrUsd = t.Acr[slot],
-        MonthlyActiveUsers = t.MonthlyUsers(slot),
+        AcrNanoUsd = t.Acr[slot],
+        MonthlyActiveNanoUsers = t.MonthlyUsers(slot),
         Customers = t.Customers[slot],
         SourcesMask = t.Sources[slot],
     };

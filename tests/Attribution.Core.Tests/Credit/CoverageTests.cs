@@ -132,7 +132,7 @@ public class CoverageTests
         s.Rules = s.Rules with { WindowMonths = 3 };
         var shard = s.Shard();
         Assert.Equal(2, shard.UsageRowsInWindow);
-        Assert.Equal(3, Assert.Single(shard.Locations).MonthlyActiveUsers.Count);
+        Assert.Equal(3, Assert.Single(shard.Locations).MonthlyActiveNanoUsers.Count);
         Assert.Equal(110, s.Results().Row(1, "CloudPlatform").AcrUsdTtm, 9);
     }
 }
