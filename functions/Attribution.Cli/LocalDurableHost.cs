@@ -32,6 +32,9 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
 
     public string TaskHub { get; }
 
+    /// <summary>Activities one local worker runs at once.</summary>
+    public static int MaxConcurrentActivities { get; } = Math.Max(2, 2 * Environment.ProcessorCount);
+
     /// <summary>Runs before every activity (name, input): an extension point for tracing or for holding work in tests.</summary>
     public delegate Task ActivityInterceptor(string activityName, object? input);
 
@@ -48,6 +51,9 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
             StorageAccountClientProvider = new StorageAccountClientProvider(connectionString),
             TaskHubName = taskHub,
             PartitionCount = 2,
+            // What one process holds is the activities it runs at once, each about one shard or range: keep that to
+            // two per core (DTFx's default is 10) so memory stays flat as the fan-out grows with the data.
+            MaxConcurrentTaskActivityWorkItems = MaxConcurrentActivities,
             // Local runs are short: poll briskly, and let a stopped worker's leases and messages come back soon.
             MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
             LeaseInterval = TimeSpan.FromSeconds(10),

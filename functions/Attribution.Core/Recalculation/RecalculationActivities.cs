@@ -46,11 +46,11 @@ public sealed class RecalculationActivities(StorageAccount storage, TimeProvider
             var hash = await _rules.PutAsync(request.RulesJson, cancellationToken).ConfigureAwait(false);
             var records = await _records.LatestAsync(cancellationToken).ConfigureAwait(false);
             var ingestions = await records.IngestionIdsAsync(cancellationToken).ConfigureAwait(false);
-            var defaults = RecalculationSettings.Default;
+            var fanOut = RecalculationSettings.FanOutFor(records.BucketedRows, records.BucketCount);
             manifest = await _results.Snapshots.WriteManifestOnceAsync(new RunManifest(
                 request.RunId, request.AsOf, request.Scenario, hash, rules.RulesVersion, records.Version, ingestions,
-                Positive(request.ShardCount, defaults.Shards), Positive(request.ReduceRanges, defaults.ReduceRanges),
-                Positive(request.PublishRanges, defaults.PublishRanges)), cancellationToken).ConfigureAwait(false);
+                Positive(request.ShardCount, fanOut.Shards), Positive(request.ReduceRanges, fanOut.ReduceRanges),
+                Positive(request.PublishRanges, fanOut.PublishRanges)), cancellationToken).ConfigureAwait(false);
         }
         await _runs.BeginAsync(request, manifest, rules.WindowMonths, rules.RulesVersion, cancellationToken).ConfigureAwait(false);
         return new BeginResult(request.RunId, manifest.RulesHash, manifest.RecordsVersion, manifest.Shards, manifest.ReduceRanges, manifest.PublishRanges);

@@ -111,16 +111,36 @@ public sealed record RecalculationSettings(int Shards, int ReduceRanges, int Pub
 
     public static readonly TimeSpan DefaultHistoryRetention = TimeSpan.FromDays(7);
 
-    /// <summary>8 shards, 8 reduce ranges, 16 publish ranges (a multiple of the reduce ranges, so a partner's files line up), 7 days.</summary>
-    public static readonly RecalculationSettings Default = new(8, 8, 16, DefaultHistoryRetention);
+    /// <summary>The least fan-out: 8 shards, 8 reduce ranges, 16 publish ranges (a multiple of the reduce ranges, so a partner's files line up).</summary>
+    public const int MinShards = 8, MinReduceRanges = 8, MinPublishRanges = 16;
+
+    /// <summary>Fan-out sized by the data at Begin (<see cref="FanOutFor"/>; a count of 0 means that), 7 days of history.</summary>
+    public static readonly RecalculationSettings Default = new(0, 0, 0, DefaultHistoryRetention);
+
+    /// <summary>Bucketed rows (usage, associations, DPOR events) one shard reads at most when the fan-out is sized by the data.</summary>
+    public const long RowsPerShard = 60_000;
+
+    /// <summary>
+    /// The fan-out when no setting fixes it: one shard per <see cref="RowsPerShard"/> rows, rounded up to a power of two
+    /// (at least <see cref="MinShards"/>, at most one per bucket), as many reduce ranges and twice as many publish ranges.
+    /// What one activity holds then stays about the same however many tenants there are. Powers of two keep the publish
+    /// ranges of consecutive runs multiples of each other, so a diff reads only the base files its range overlaps.
+    /// </summary>
+    public static (int Shards, int ReduceRanges, int PublishRanges) FanOutFor(long bucketedRows, int bucketCount)
+    {
+        var wanted = Math.Clamp((bucketedRows + RowsPerShard - 1) / RowsPerShard, 1, MaxRanges / 2);
+        var shards = (int)Math.Max(MinShards, Math.Min(System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)wanted), (ulong)Math.Max(bucketCount, 1)));
+        var reduce = Math.Max(MinReduceRanges, shards);
+        return (shards, reduce, Math.Max(MinPublishRanges, 2 * reduce));
+    }
 
     public static RecalculationSettings FromSettings(Func<string, string?> setting)
     {
         ArgumentNullException.ThrowIfNull(setting);
-        int Count(string name, int fallback)
+        int Count(string name)
         {
             var text = setting(name);
-            if (string.IsNullOrWhiteSpace(text)) return fallback;
+            if (string.IsNullOrWhiteSpace(text)) return 0;
             return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxRanges
                 ? n
                 : throw new InvalidOperationException($"Setting {name} must be a whole number from 1 to {MaxRanges}, not '{text}'.");
@@ -129,8 +149,8 @@ public sealed record RecalculationSettings(int Shards, int ReduceRanges, int Pub
         var days = string.IsNullOrWhiteSpace(retention) ? DefaultHistoryRetention.TotalDays
             : double.TryParse(retention, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d
             : throw new InvalidOperationException($"Setting {HistoryRetentionSetting} must be a number of days (negative: never purge), not '{retention}'.");
-        return new RecalculationSettings(Count(ShardsSetting, Default.Shards), Count(ReduceRangesSetting, Default.ReduceRanges),
-            Count(PublishRangesSetting, Default.PublishRanges), TimeSpan.FromDays(days));
+        return new RecalculationSettings(Count(ShardsSetting), Count(ReduceRangesSetting),
+            Count(PublishRangesSetting), TimeSpan.FromDays(days));
     }
 
     public static RecalculationSettings FromEnvironment() => FromSettings(Environment.GetEnvironmentVariable);

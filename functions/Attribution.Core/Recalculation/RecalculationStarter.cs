@@ -44,7 +44,6 @@ public sealed record StartOutcome(bool Started, string InstanceId, string? RunId
 /// <param name="settings">Fan-out and retention (default: <see cref="RecalculationSettings.FromEnvironment"/>).</param>
 public sealed class RecalculationStarter(IRecalculationInstances instances, TimeProvider? timeProvider = null, RecalculationSettings? settings = null)
 {
-    public const int DefaultShardCount = 8;
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly RecalculationSettings _settings = settings ?? RecalculationSettings.FromEnvironment();
 

@@ -79,6 +79,9 @@ public sealed class RecordSnapshot
 
     internal RecordState State => _state;
 
+    /// <summary>Rows in the live bucketed segments (usage, associations, DPOR events): what sizes a recalculation's fan-out.</summary>
+    public long BucketedRows => _state.Live.Where(s => s.Kind.IsBucketed()).Sum(s => s.Rows);
+
     internal IReadOnlyList<SegmentInfo> Segments(RecordKind kind, int bucket) =>
         _segments.TryGetValue((kind, kind.IsBucketed() ? bucket : -1), out var list) ? list : [];
 

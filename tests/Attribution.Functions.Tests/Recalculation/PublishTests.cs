@@ -63,6 +63,45 @@ public sealed class UnchangedRerunTests(AzuriteFixture azurite) : IClassFixture<
     }
 }
 
+/// <summary>
+/// The fan-out follows the data, so consecutive runs may split their snapshots differently: the diff still finds every
+/// unchanged row, whether the base run's split is finer, coarser or unrelated.
+/// </summary>
+public sealed class ChangedFanOutTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+{
+    private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
+
+    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage);
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task A_rerun_split_finer_coarser_or_otherwise_writes_no_result_rows()
+    {
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        var first = await RecalculationHarness.RecalculateAsync(host, AsOf);
+        var before = await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf);
+        Assert.NotEmpty(before);
+
+        foreach (var (shards, reduce, publish) in new[] { (4, 4, 64), (2, 2, 4), (3, 3, 9), (16, 8, 16) })
+        {
+            var again = await RecalculationHarness.RecalculateAsync(host, AsOf,
+                settings: new RecalculationSettings(shards, reduce, publish, RecalculationSettings.DefaultHistoryRetention));
+            Assert.True(again.Published);
+            var now = await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf);
+            var diffs = string.Join("\n", now.Where(kv => kv.Value.GetString("runId") != first.RunId).Take(5).Select(kv =>
+                kv.Key + ": " + string.Join(", ", kv.Value.Keys.Where(k => k is not ("runId" or "Timestamp" or "odata.etag") && !Equals(kv.Value[k], before[kv.Key].TryGetValue(k, out var o) ? o : null))
+                    .Select(k => $"{k} {(before[kv.Key].TryGetValue(k, out var b) ? b : null)} -> {kv.Value[k]}"))));
+            Assert.True((again.RowsPublished, again.RowsRemoved) == (0L, 0L),
+                $"{shards}/{reduce}/{publish}: wrote {again.RowsPublished}, removed {again.RowsRemoved}\n{diffs}");
+        }
+
+        var after = await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf);
+        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
+        Assert.All(after, kv => Assert.Equal(first.RunId, kv.Value.GetString("runId")));
+    }
+}
+
 /// <summary>A restatement changes only the rows it affects, and removes the rows the new run no longer produces.</summary>
 public sealed class RestatementTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
 {

@@ -106,9 +106,10 @@ public static class RecalculationHarness
         LocalDurableHost.ActivityObserver? after = null, string? taskHub = null, bool startWorker = true) =>
         LocalDurableHost.StartAsync(storage, taskHub ?? "t" + Guid.NewGuid().ToString("N")[..12], startWorker, beforeActivity: before, afterActivity: after);
 
-    public static async Task<RecalculationOutcome> RecalculateAsync(LocalDurableHost host, YearMonth asOf, string? rulesJson = null, string? scenario = null)
+    public static async Task<RecalculationOutcome> RecalculateAsync(LocalDurableHost host, YearMonth asOf, string? rulesJson = null, string? scenario = null,
+        RecalculationSettings? settings = null)
     {
-        var start = await new RecalculationStarter(host).StartAsync(asOf, rulesJson ?? CreditRulesLoader.DefaultJson, scenario);
+        var start = await new RecalculationStarter(host, settings: settings ?? RecalculationSettings.Default).StartAsync(asOf, rulesJson ?? CreditRulesLoader.DefaultJson, scenario);
         Assert.True(start.Started);
         return await host.WaitAsync(start.InstanceId, TimeSpan.FromMinutes(3));
     }

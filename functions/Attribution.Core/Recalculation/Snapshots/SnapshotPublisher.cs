@@ -35,14 +35,30 @@ public sealed class SnapshotPublisher(StorageAccount storage)
         return counts;
     }
 
-    /// <summary>The base run's rows of this range: its range file when split the same way, else filtered from all its ranges.</summary>
+    /// <summary>The base run's rows of this range: only the base files that overlap it when one split is a multiple of the other.</summary>
     private async Task<List<TableEntity>> BaseFromSnapshotAsync(RunManifest manifest, SnapshotSchema schema, int range, int publishRanges, CancellationToken cancellationToken)
     {
-        if (manifest.PublishRanges == publishRanges)
+        var baseRanges = manifest.PublishRanges;
+        if (baseRanges == publishRanges)
             return await _snapshots.ReadRangeAsync(manifest.RunId, schema, range, cancellationToken).ConfigureAwait(false);
         var rows = new List<TableEntity>();
-        await foreach (var row in _snapshots.ReadAllAsync(manifest.RunId, schema, manifest.PublishRanges, cancellationToken).ConfigureAwait(false))
-            if (PartitionRanges.Of(row.PartitionKey, publishRanges) == range) rows.Add(row);
+        if (baseRanges % publishRanges == 0)
+        {
+            // The base is split finer: this range is the union of base ranges range, range + N, … (PartitionRanges).
+            for (var r = range; r < baseRanges; r += publishRanges)
+                rows.AddRange(await _snapshots.ReadRangeAsync(manifest.RunId, schema, r, cancellationToken).ConfigureAwait(false));
+        }
+        else if (publishRanges % baseRanges == 0)
+        {
+            // The base is split coarser: this range lies inside base range (range mod M).
+            foreach (var row in await _snapshots.ReadRangeAsync(manifest.RunId, schema, range % baseRanges, cancellationToken).ConfigureAwait(false))
+                if (PartitionRanges.Of(row.PartitionKey, publishRanges) == range) rows.Add(row);
+        }
+        else
+        {
+            await foreach (var row in _snapshots.ReadAllAsync(manifest.RunId, schema, baseRanges, cancellationToken).ConfigureAwait(false))
+                if (PartitionRanges.Of(row.PartitionKey, publishRanges) == range) rows.Add(row);
+        }
         rows.Sort(SnapshotStore.KeyOrder);
         return rows;
     }
