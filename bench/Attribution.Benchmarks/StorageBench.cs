@@ -208,8 +208,8 @@ public static class StorageBench
         await using var host = await LocalDurableHost.StartAsync(storage, "StorageBench", beforeActivity: (name, _) =>
         {
             var now = Stopwatch.GetTimestamp();
-            if (name == RecalculationActivityNames.BeginPublish) Interlocked.CompareExchange(ref publishStarted, now, 0);
-            if (name == RecalculationActivityNames.CompletePublish) Interlocked.Exchange(ref publishEnded, now);
+            if (name == nameof(BeginPublish)) Interlocked.CompareExchange(ref publishStarted, now, 0);
+            if (name == nameof(CompletePublish)) Interlocked.Exchange(ref publishEnded, now);
             return Task.CompletedTask;
         });
         var first = await RecalculateAsync(host);

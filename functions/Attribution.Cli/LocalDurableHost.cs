@@ -6,6 +6,7 @@ using DurableTask.Core.Exceptions;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Converters;
 using Microsoft.DurableTask.Worker.Shims;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -21,6 +22,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     private readonly AzureStorageOrchestrationService _service;
     private readonly TaskHubClient _client;
     private TaskHubWorker? _worker;
+    private ServiceProvider? _services;
     private bool _crashed;
 
     private LocalDurableHost(AzureStorageOrchestrationService service, TaskHubClient client, string taskHub)
@@ -73,27 +75,33 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     /// <summary>Starts (or, after <see cref="StopWorkerAsync"/>, restarts) the worker that runs orchestrations and activities.</summary>
     public async Task StartWorkerAsync(StorageAccount storage, ILoggerFactory? loggerFactory = null, ActivityInterceptor? beforeActivity = null, ActivityObserver? afterActivity = null)
     {
+        // The same registration the function app makes; this host supplies the task hub's history for the purge step.
+        var services = new ServiceCollection()
+            .AddSingleton(storage)
+            .AddSingleton<IRecalculationHistory>(this)
+            .AddRecalculation()
+            .BuildServiceProvider();
         var factory = DurableTaskShimFactory.Default;
-        var activities = new RecalculationActivities(storage);
         var worker = new TaskHubWorker(_service, loggerFactory ?? NullLoggerFactory.Instance);
-        worker.AddTaskOrchestrations(new Creator<TaskOrchestration>(RecalculationActivityNames.Orchestration,
-            () => factory.CreateOrchestration(RecalculationActivityNames.Orchestration, new RecalculateCreditOrchestrator())));
-        void Activity(string name, Func<ITaskActivity> create) =>
-            worker.AddTaskActivities(new Creator<DurableTask.Core.TaskActivity>(name,
-                () => factory.CreateActivity(name, beforeActivity is null && afterActivity is null ? create() : new InterceptedActivity(name, create(), beforeActivity, afterActivity))));
-        Activity(RecalculationActivityNames.FindInterruptedPublish, () => new FindInterruptedPublishActivity(activities));
-        Activity(RecalculationActivityNames.Begin, () => new BeginRecalculationActivity(activities));
-        Activity(RecalculationActivityNames.ComputeShard, () => new ComputeCreditShardActivity(activities));
-        Activity(RecalculationActivityNames.Reduce, () => new ReduceCreditRangeActivity(activities));
-        Activity(RecalculationActivityNames.BeginPublish, () => new BeginPublishActivity(activities));
-        Activity(RecalculationActivityNames.PublishRange, () => new PublishCreditRangeActivity(activities));
-        Activity(RecalculationActivityNames.CompletePublish, () => new CompletePublishActivity(activities));
-        Activity(RecalculationActivityNames.CompleteScenario, () => new CompleteScenarioRunActivity(activities));
-        Activity(RecalculationActivityNames.Fail, () => new FailRecalculationActivity(activities));
-        Activity(RecalculationActivityNames.PurgeHistory, () => new PurgeRecalculationHistoryActivity(this));
+        worker.AddTaskOrchestrations(new Creator<TaskOrchestration>(nameof(RecalculateCredit),
+            () => factory.CreateOrchestration(nameof(RecalculateCredit), services.GetRequiredService<RecalculateCredit>())));
+        var registered = new List<string>();
+        foreach (var type in RecalculationSteps.Activities)
+        {
+            var name = type.Name;
+            ITaskActivity Create() => (ITaskActivity)services.GetRequiredService(type);
+            worker.AddTaskActivities(new Creator<DurableTask.Core.TaskActivity>(name, () => factory.CreateActivity(name,
+                beforeActivity is null && afterActivity is null ? Create() : new InterceptedActivity(name, Create(), beforeActivity, afterActivity))));
+            registered.Add(name);
+        }
+        RegisteredActivities = registered;
         await worker.StartAsync().ConfigureAwait(false);
         _worker = worker;
+        _services = services;
     }
+
+    /// <summary>The activity names the worker registered (a test checks them against the app's functions and the orchestrator's calls).</summary>
+    public IReadOnlyList<string> RegisteredActivities { get; private set; } = [];
 
     /// <summary>Stops the worker as a crash would (forced: in-flight work is abandoned, not finished).</summary>
     public async Task StopWorkerAsync(bool forced = true)
@@ -101,6 +109,9 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
         var worker = _worker;
         _worker = null;
         if (worker is not null) await worker.StopAsync(forced).ConfigureAwait(false);
+        var services = _services;
+        _services = null;
+        if (services is not null) await services.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -140,7 +151,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     {
         try
         {
-            await _client.CreateOrchestrationInstanceAsync(RecalculationActivityNames.Orchestration, "", instanceId, request, null,
+            await _client.CreateOrchestrationInstanceAsync(nameof(RecalculateCredit), "", instanceId, request, null,
                 [OrchestrationStatus.Pending, OrchestrationStatus.Running]).ConfigureAwait(false);
             return true;
         }

@@ -1,4 +1,5 @@
 using Attribution.Core.Ingestion;
+using Attribution.Core.Recalculation;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
 using Attribution.Functions;
@@ -25,8 +26,8 @@ namespace Attribution.Functions
             services.AddSingleton(_ => AppRules.Load(configuration[AppRules.SettingName]));
             services.AddSingleton(sp => sp.GetRequiredService<AppRulesSource>().Rules);
             services.AddSingleton(sp => new FeedIngestor(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<CreditRules>()));
-            services.AddSingleton(sp => new Attribution.Core.Recalculation.RecalculationActivities(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton(TimeProvider.System);
+            services.AddRecalculation(); // the orchestrator and its steps: the same registration the local worker uses
             // Fan-out (RECALC_SHARDS, RECALC_REDUCE_RANGES, RECALC_PUBLISH_RANGES) and history retention (RECALC_HISTORY_RETENTION_DAYS).
             services.AddSingleton(_ => Attribution.Core.Recalculation.RecalculationSettings.FromSettings(name => configuration[name]));
             return services;

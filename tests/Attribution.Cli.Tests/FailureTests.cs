@@ -249,7 +249,7 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
         var held = new TaskCompletionSource();
         var dying = await LocalDurableHost.StartAsync(storage, Recalculator.TaskHub, beforeActivity: async (name, _) =>
         {
-            if (name != RecalculationActivityNames.ComputeShard) return;
+            if (name != nameof(ComputeCreditShard)) return;
             shardStarted.TrySetResult();
             await held.Task;
         });

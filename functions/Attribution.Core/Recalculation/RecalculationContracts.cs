@@ -77,26 +77,6 @@ public sealed record RecalculationOutcome(
     string? RolledForward = null,
     int InstancesPurged = 0);
 
-/// <summary>Activity names shared by the function app and the local worker.</summary>
-public static class RecalculationActivityNames
-{
-    public const string Orchestration = "RecalculateCredit";
-    public const string FindInterruptedPublish = "FindInterruptedPublish";
-    public const string Begin = "BeginRecalculation";
-    public const string ComputeShard = "ComputeCreditShard";
-    public const string Reduce = "ReduceCreditRange";
-    public const string BeginPublish = "BeginPublish";
-    public const string PublishRange = "PublishCreditRange";
-    public const string CompletePublish = "CompletePublish";
-    public const string CompleteScenario = "CompleteScenarioRun";
-    public const string Fail = "FailRecalculation";
-    public const string PurgeHistory = "PurgeRecalculationHistory";
-
-    /// <summary>Every activity, for hosts that register them and tests that check they are declared.</summary>
-    public static readonly IReadOnlyList<string> Activities =
-        [FindInterruptedPublish, Begin, ComputeShard, Reduce, BeginPublish, PublishRange, CompletePublish, CompleteScenario, Fail, PurgeHistory];
-}
-
 /// <summary>
 /// Fan-out and hygiene settings (app settings in the function app, environment variables for the CLI):
 /// RECALC_SHARDS, RECALC_REDUCE_RANGES, RECALC_PUBLISH_RANGES, RECALC_HISTORY_RETENTION_DAYS.

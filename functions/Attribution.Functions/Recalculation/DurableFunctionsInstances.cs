@@ -35,7 +35,7 @@ public sealed class DurableFunctionsInstances(DurableTaskClient client) : IRecal
 
     public async Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken)
     {
-        await client.ScheduleNewOrchestrationInstanceAsync(RecalculationActivityNames.Orchestration, request,
+        await client.ScheduleNewOrchestrationInstanceAsync(nameof(RecalculateCredit), request,
             new StartOrchestrationOptions(instanceId), cancellationToken).ConfigureAwait(false);
         return true;
     }

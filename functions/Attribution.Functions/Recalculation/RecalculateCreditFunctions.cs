@@ -2,70 +2,68 @@ using Attribution.Core.Recalculation;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Attribution.Functions.Recalculation;
 
-/// <summary>RecalculateCredit and its activities as Durable Functions; each calls the shared Core implementation.</summary>
-public sealed class RecalculateCreditFunctions(RecalculationActivities activities)
+/// <summary>
+/// RecalculateCredit and its steps as Durable Functions: one thin trigger per class of
+/// <see cref="RecalculationSteps.Activities"/>, named by the class, resolving it from DI — the same classes the local
+/// worker registers. (Functions needs one attributed method per function; DurableTask.Generators, which would emit
+/// these, is not available here.)
+/// </summary>
+public sealed class RecalculateCreditFunctions(IServiceProvider services)
 {
-    [Function(RecalculationActivityNames.Orchestration)]
-    public static Task<RecalculationOutcome> RecalculateCredit([OrchestrationTrigger] TaskOrchestrationContext context)
+    [Function(nameof(RecalculateCredit))]
+    public Task<RecalculationOutcome> Orchestrate([OrchestrationTrigger] TaskOrchestrationContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var input = context.GetInput<RecalculationRequest>() ?? throw new InvalidOperationException("RecalculateCredit needs a RecalculationRequest input.");
-        return new RecalculateCreditOrchestrator().RunAsync(context, input);
+        return services.GetRequiredService<RecalculateCredit>().RunAsync(context, input);
     }
 
-    [Function(RecalculationActivityNames.FindInterruptedPublish)]
-    public Task<PublishPlan?> FindInterruptedPublish([ActivityTrigger] InterruptedPublishQuery query, CancellationToken cancellationToken) =>
-        activities.FindInterruptedPublishAsync(query, cancellationToken);
+    private Task<TOutput> Step<TStep, TInput, TOutput>(TInput input, CancellationToken cancellationToken)
+        where TStep : RecalculationStep<TInput, TOutput> =>
+        services.GetRequiredService<TStep>().RunAsync(input, cancellationToken);
 
-    [Function(RecalculationActivityNames.Begin)]
-    public Task<BeginResult> BeginRecalculation([ActivityTrigger] RecalculationRequest request, CancellationToken cancellationToken) =>
-        activities.BeginAsync(request, cancellationToken);
+    [Function(nameof(FindInterruptedPublish))]
+    public Task<PublishPlan?> RunFindInterruptedPublish([ActivityTrigger] InterruptedPublishQuery input, CancellationToken cancellationToken) =>
+        Step<FindInterruptedPublish, InterruptedPublishQuery, PublishPlan?>(input, cancellationToken);
 
-    [Function(RecalculationActivityNames.ComputeShard)]
-    public Task<ShardSummary> ComputeCreditShard([ActivityTrigger] ShardWork work, CancellationToken cancellationToken) =>
-        activities.ComputeShardAsync(work, cancellationToken);
+    [Function(nameof(BeginRecalculation))]
+    public Task<BeginResult> RunBeginRecalculation([ActivityTrigger] RecalculationRequest input, CancellationToken cancellationToken) =>
+        Step<BeginRecalculation, RecalculationRequest, BeginResult>(input, cancellationToken);
 
-    [Function(RecalculationActivityNames.Reduce)]
-    public Task<ReduceSummary> ReduceCreditRange([ActivityTrigger] ReduceWork work, CancellationToken cancellationToken) =>
-        activities.ReduceAsync(work, cancellationToken);
+    [Function(nameof(ComputeCreditShard))]
+    public Task<ShardSummary> RunComputeCreditShard([ActivityTrigger] ShardWork input, CancellationToken cancellationToken) =>
+        Step<ComputeCreditShard, ShardWork, ShardSummary>(input, cancellationToken);
 
-    [Function(RecalculationActivityNames.BeginPublish)]
-    public Task<PublishPlan> BeginPublish([ActivityTrigger] PublishStart start, CancellationToken cancellationToken) =>
-        activities.BeginPublishAsync(start, cancellationToken);
+    [Function(nameof(ReduceCreditRange))]
+    public Task<ReduceSummary> RunReduceCreditRange([ActivityTrigger] ReduceWork input, CancellationToken cancellationToken) =>
+        Step<ReduceCreditRange, ReduceWork, ReduceSummary>(input, cancellationToken);
 
-    [Function(RecalculationActivityNames.PublishRange)]
-    public Task<PublishRangeSummary> PublishCreditRange([ActivityTrigger] PublishRangeWork work, CancellationToken cancellationToken) =>
-        activities.PublishRangeAsync(work, cancellationToken);
+    [Function(nameof(BeginPublish))]
+    public Task<PublishPlan> RunBeginPublish([ActivityTrigger] PublishStart input, CancellationToken cancellationToken) =>
+        Step<BeginPublish, PublishStart, PublishPlan>(input, cancellationToken);
 
-    [Function(RecalculationActivityNames.CompletePublish)]
-    public async Task<bool> CompletePublish([ActivityTrigger] CompletePublishWork work, CancellationToken cancellationToken)
-    {
-        await activities.CompletePublishAsync(work, cancellationToken).ConfigureAwait(false);
-        return true;
-    }
+    [Function(nameof(PublishCreditRange))]
+    public Task<PublishRangeSummary> RunPublishCreditRange([ActivityTrigger] PublishRangeWork input, CancellationToken cancellationToken) =>
+        Step<PublishCreditRange, PublishRangeWork, PublishRangeSummary>(input, cancellationToken);
 
-    [Function(RecalculationActivityNames.CompleteScenario)]
-    public async Task<bool> CompleteScenarioRun([ActivityTrigger] CompleteScenarioWork work, CancellationToken cancellationToken)
-    {
-        await activities.CompleteScenarioAsync(work, cancellationToken).ConfigureAwait(false);
-        return true;
-    }
+    [Function(nameof(CompletePublish))]
+    public Task<bool> RunCompletePublish([ActivityTrigger] CompletePublishWork input, CancellationToken cancellationToken) =>
+        Step<CompletePublish, CompletePublishWork, bool>(input, cancellationToken);
 
-    [Function(RecalculationActivityNames.Fail)]
-    public async Task<bool> FailRecalculation([ActivityTrigger] RunFailure failure, CancellationToken cancellationToken)
-    {
-        await activities.FailAsync(failure, cancellationToken).ConfigureAwait(false);
-        return true;
-    }
+    [Function(nameof(CompleteScenarioRun))]
+    public Task<bool> RunCompleteScenarioRun([ActivityTrigger] CompleteScenarioWork input, CancellationToken cancellationToken) =>
+        Step<CompleteScenarioRun, CompleteScenarioWork, bool>(input, cancellationToken);
 
-    /// <summary>Durable hygiene at the end of every recalculation: purges finished instances older than the retention.</summary>
-    [Function(RecalculationActivityNames.PurgeHistory)]
-    public static Task<int> PurgeRecalculationHistory([ActivityTrigger] PurgeWork work, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(work);
-        return new DurableFunctionsInstances(client).PurgeAsync(work.CreatedBefore, cancellationToken);
-    }
+    [Function(nameof(FailRecalculation))]
+    public Task<bool> RunFailRecalculation([ActivityTrigger] RunFailure input, CancellationToken cancellationToken) =>
+        Step<FailRecalculation, RunFailure, bool>(input, cancellationToken);
+
+    /// <summary>The task hub's instances are reached through the Durable client binding, so this step is built here.</summary>
+    [Function(nameof(PurgeRecalculationHistory))]
+    public static Task<int> RunPurgeRecalculationHistory([ActivityTrigger] PurgeWork input, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
+        new PurgeRecalculationHistory(new DurableFunctionsInstances(client)).RunAsync(input, cancellationToken);
 }

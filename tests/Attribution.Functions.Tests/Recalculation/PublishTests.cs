@@ -219,11 +219,11 @@ public sealed class InterruptedPublishTests(AzuriteFixture azurite) : IClassFixt
         var host = await LocalHostWithHooks(
             async (name, input) =>
             {
-                if (name == RecalculationActivityNames.PublishRange && input is PublishRangeWork w && w.Range >= w.Plan.PublishRanges / 2) await held.Task;
+                if (name == nameof(PublishCreditRange) && input is PublishRangeWork w && w.Range >= w.Plan.PublishRanges / 2) await held.Task;
             },
             (name, input, _) =>
             {
-                if (name == RecalculationActivityNames.PublishRange && input is PublishRangeWork w && w.Range < w.Plan.PublishRanges / 2
+                if (name == nameof(PublishCreditRange) && input is PublishRangeWork w && w.Range < w.Plan.PublishRanges / 2
                     && Interlocked.Increment(ref written) == w.Plan.PublishRanges / 2) halfWritten.TrySetResult();
                 return Task.CompletedTask;
             });

@@ -59,7 +59,6 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
             "FindInterruptedPublish", "BeginRecalculation", "ComputeCreditShard", "ReduceCreditRange", "BeginPublish", "PublishCreditRange",
             "CompletePublish", "CompleteScenarioRun", "FailRecalculation", "PurgeRecalculationHistory",
         ];
-        Assert.Equal(activities.Order(), RecalculationActivityNames.Activities.Order()); // the local worker registers the same list
         foreach (var activity in activities)
             Assert.Equal("activityTrigger", FunctionMetadata.Function(activity).GetProperty("bindings")[0].GetProperty("type").GetString());
         // The purge at the end of a run uses the Durable client (instances and history of the task hub).
@@ -84,7 +83,7 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
         var shardStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, _) =>
         {
-            if (name != RecalculationActivityNames.ComputeShard) return;
+            if (name != nameof(ComputeCreditShard)) return;
             shardStarted.TrySetResult();
             await held.Task;
         });
@@ -142,7 +141,7 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
         var held = new TaskCompletionSource();
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, _) =>
         {
-            if (name == RecalculationActivityNames.ComputeShard) await held.Task;
+            if (name == nameof(ComputeCreditShard)) await held.Task;
         });
         var timer = new ScheduledRecalculation(Rules, new FixedTime(new DateTimeOffset(2026, 3, 1, 2, 0, 0, TimeSpan.Zero)), NullLogger<ScheduledRecalculation>.Instance);
 

@@ -61,12 +61,12 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
         var host = await RecalculationHarness.HostAsync(azurite.Storage,
             async (name, input) =>
             {
-                if (name == RecalculationActivityNames.ComputeShard && input is ShardWork work && work.Shard >= work.ShardCount / 2)
+                if (name == nameof(ComputeCreditShard) && input is ShardWork work && work.Shard >= work.ShardCount / 2)
                     await held.Task; // never released: the crash happens first
             },
             (name, input, _) =>
             {
-                if (name == RecalculationActivityNames.ComputeShard && input is ShardWork work && work.Shard < work.ShardCount / 2
+                if (name == nameof(ComputeCreditShard) && input is ShardWork work && work.Shard < work.ShardCount / 2
                     && Interlocked.Increment(ref done) == work.ShardCount / 2) firstHalfDone.TrySetResult();
                 return Task.CompletedTask;
             });
@@ -104,7 +104,7 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
         var held = new TaskCompletionSource();
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, _) =>
         {
-            if (name == RecalculationActivityNames.ComputeShard) await held.Task;
+            if (name == nameof(ComputeCreditShard)) await held.Task;
         });
         var month = new YearMonth(2026, 9);
         var starter = new RecalculationStarter(host);

@@ -17,7 +17,7 @@ namespace Attribution.Core.Recalculation;
 /// Deterministic: only activity calls, their results, its input and the orchestration clock. The same class runs in
 /// Azure Functions ([OrchestrationTrigger]) and on the local Durable Task worker.
 /// </summary>
-public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<RecalculationRequest, RecalculationOutcome>
+public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, RecalculationOutcome>
 {
     private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(
         maxNumberOfAttempts: 4, firstRetryInterval: TimeSpan.FromSeconds(2), backoffCoefficient: 2));
@@ -32,7 +32,7 @@ public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<Recalculati
             if (input.Scenario is null)
             {
                 var interrupted = await context.CallActivityAsync<PublishPlan?>(
-                    RecalculationActivityNames.FindInterruptedPublish, new InterruptedPublishQuery(input.AsOf, input.RunId), Retry);
+                    nameof(FindInterruptedPublish), new InterruptedPublishQuery(input.AsOf, input.RunId), Retry);
                 if (interrupted is not null)
                 {
                     await PublishAsync(context, interrupted);
@@ -40,12 +40,12 @@ public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<Recalculati
                 }
             }
 
-            var begun = await context.CallActivityAsync<BeginResult>(RecalculationActivityNames.Begin, input, Retry);
+            var begun = await context.CallActivityAsync<BeginResult>(nameof(BeginRecalculation), input, Retry);
 
             var shardTasks = new List<Task<ShardSummary>>(begun.Shards);
             for (var shard = 0; shard < begun.Shards; shard++)
             {
-                shardTasks.Add(context.CallActivityAsync<ShardSummary>(RecalculationActivityNames.ComputeShard,
+                shardTasks.Add(context.CallActivityAsync<ShardSummary>(nameof(ComputeCreditShard),
                     new ShardWork(input.RunId, input.AsOf, begun.RulesHash, shard, begun.Shards, begun.RecordsVersion, begun.ReduceRanges, begun.PublishRanges), Retry));
             }
             var shards = await Task.WhenAll(shardTasks);
@@ -53,7 +53,7 @@ public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<Recalculati
             var reduceTasks = new List<Task<ReduceSummary>>(begun.ReduceRanges);
             for (var range = 0; range < begun.ReduceRanges; range++)
             {
-                reduceTasks.Add(context.CallActivityAsync<ReduceSummary>(RecalculationActivityNames.Reduce,
+                reduceTasks.Add(context.CallActivityAsync<ReduceSummary>(nameof(ReduceCreditRange),
                     new ReduceWork(input.RunId, input.AsOf, begun.RulesHash, range, begun.ReduceRanges, begun.Shards, begun.PublishRanges), Retry));
             }
             var reduced = await Task.WhenAll(reduceTasks);
@@ -66,13 +66,13 @@ public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<Recalculati
             var publishMs = 0.0;
             if (publish)
             {
-                var plan = await context.CallActivityAsync<PublishPlan>(RecalculationActivityNames.BeginPublish,
+                var plan = await context.CallActivityAsync<PublishPlan>(nameof(BeginPublish),
                     new PublishStart(input.RunId, input.AsOf, partners, usageRows), Retry);
                 (counts, publishMs) = await PublishAsync(context, plan);
             }
             else
             {
-                await context.CallActivityAsync(RecalculationActivityNames.CompleteScenario,
+                await context.CallActivityAsync(nameof(CompleteScenarioRun),
                     new CompleteScenarioWork(input.RunId, input.AsOf, partners, usageRows), Retry);
             }
 
@@ -86,7 +86,7 @@ public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<Recalculati
         {
             // Record why, so RecalculationRuns never shows a dead run as Running (a run that began publishing stays
             // Publishing, for the next start to roll forward); then fail the orchestration.
-            await context.CallActivityAsync(RecalculationActivityNames.Fail, new RunFailure(input.RunId, input.AsOf, e.FailureDetails.ErrorMessage), Retry);
+            await context.CallActivityAsync(nameof(FailRecalculation), new RunFailure(input.RunId, input.AsOf, e.FailureDetails.ErrorMessage), Retry);
             throw;
         }
     }
@@ -96,12 +96,12 @@ public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<Recalculati
     {
         var tasks = new List<Task<PublishRangeSummary>>(plan.PublishRanges);
         for (var range = 0; range < plan.PublishRanges; range++)
-            tasks.Add(context.CallActivityAsync<PublishRangeSummary>(RecalculationActivityNames.PublishRange, new PublishRangeWork(plan, range), Retry));
+            tasks.Add(context.CallActivityAsync<PublishRangeSummary>(nameof(PublishCreditRange), new PublishRangeWork(plan, range), Retry));
         var ranges = await Task.WhenAll(tasks);
         var counts = ranges.SelectMany(r => r.Counts).GroupBy(c => c.Table)
             .Select(g => new TablePublishCount(g.Key, g.Sum(c => c.Written), g.Sum(c => c.Removed)))
             .OrderBy(c => c.Table, StringComparer.Ordinal).ToList();
-        await context.CallActivityAsync(RecalculationActivityNames.CompletePublish, new CompletePublishWork(plan, counts), Retry);
+        await context.CallActivityAsync(nameof(CompletePublish), new CompletePublishWork(plan, counts), Retry);
         return (counts, ranges.Sum(r => r.Ms));
     }
 
@@ -112,7 +112,7 @@ public sealed class RecalculateCreditOrchestrator : TaskOrchestrator<Recalculati
         if (retention < TimeSpan.Zero) return 0;
         try
         {
-            return await context.CallActivityAsync<int>(RecalculationActivityNames.PurgeHistory,
+            return await context.CallActivityAsync<int>(nameof(PurgeRecalculationHistory),
                 new PurgeWork(new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero) - retention));
         }
         catch (TaskFailedException)

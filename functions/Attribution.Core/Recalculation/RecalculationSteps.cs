@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using Attribution.Core.Credit;
+using Attribution.Core.Domain;
+using Attribution.Core.Recalculation.Snapshots;
+using Attribution.Core.Rules;
+using Attribution.Core.Storage;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Attribution.Core.Recalculation;
+
+/// <summary>
+/// The durable steps of <see cref="RecalculateCredit"/>: one class each, built by DI. Both hosts register this one
+/// list (<see cref="AddRecalculation"/>): the local Durable Task worker by type, the function app through one thin
+/// trigger per step named with <c>nameof</c> — so the orchestrator's calls, the worker and the app cannot drift apart.
+/// </summary>
+public static class RecalculationSteps
+{
+    /// <summary>Every activity the orchestrator calls; an activity's name is its type's name.</summary>
+    public static readonly IReadOnlyList<Type> Activities =
+    [
+        typeof(FindInterruptedPublish), typeof(BeginRecalculation), typeof(ComputeCreditShard), typeof(ReduceCreditRange),
+        typeof(BeginPublish), typeof(PublishCreditRange), typeof(CompletePublish), typeof(CompleteScenarioRun),
+        typeof(FailRecalculation), typeof(PurgeRecalculationHistory),
+    ];
+
+    /// <summary>
+    /// The orchestrator, its activities and the stores they stand on. The host registers a <see cref="StorageAccount"/>
+    /// and an <see cref="IRecalculationHistory"/> (the task hub's instances, which only the host can reach).
+    /// </summary>
+    public static IServiceCollection AddRecalculation(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new RunStore(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new RunResults(sp.GetRequiredService<StorageAccount>()));
+        services.TryAddSingleton(sp => new RulesStore(sp.GetRequiredService<StorageAccount>()));
+        services.TryAddSingleton(sp => new RecordStore(sp.GetRequiredService<StorageAccount>()));
+        services.TryAddSingleton(sp => new SnapshotPublisher(sp.GetRequiredService<StorageAccount>()));
+        services.TryAddTransient<RecalculateCredit>();
+        // The history is the host's (a Durable client binding in the app): resolved only when the step is built.
+        services.TryAddTransient(sp => new PurgeRecalculationHistory(sp.GetRequiredService<IRecalculationHistory>()));
+        foreach (var activity in Activities) services.TryAddTransient(activity);
+        return services;
+    }
+}
+
+/// <summary>
+/// A step of the recalculation. Every step is idempotent (deterministic names, overwrite by key, plans recorded
+/// once), so the Durable Task Framework may retry or replay it after a crash and the run still ends with the same
+/// results. Steps exchange only small summaries; bulk data goes through blobs: none holds more than one shard's
+/// records, one reduce range's partials or one publish range of one table.
+/// </summary>
+public abstract class RecalculationStep<TInput, TOutput> : TaskActivity<TInput, TOutput>
+{
+    /// <summary>The Durable Task entry point (the local worker gives no cancellation).</summary>
+    public sealed override Task<TOutput> RunAsync(TaskActivityContext context, TInput input) => RunAsync(input, CancellationToken.None);
+
+    /// <summary>The step itself; the function app's trigger passes the host's cancellation.</summary>
+    public abstract Task<TOutput> RunAsync(TInput input, CancellationToken cancellationToken);
+}
+
+/// <summary>A run of this asOf that began publishing and never finished: the orchestration rolls it forward first.</summary>
+public sealed class FindInterruptedPublish(StorageAccount storage, RunStore runs) : RecalculationStep<InterruptedPublishQuery, PublishPlan?>
+{
+    public override async Task<PublishPlan?> RunAsync(InterruptedPublishQuery input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        await storage.EnsureCreatedAsync().ConfigureAwait(false);
+        return await runs.InterruptedPublishAsync(input.AsOf, input.RunId, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// Fixes what the run reads: the latest committed records version (and the ingestions in it), the rules by
+/// content hash, the fan-out (sized by the records unless set); records them in the run's manifest and its
+/// RecalculationRuns row (Running).
+/// </summary>
+public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, RunResults results, RulesStore rules, RecordStore records)
+    : RecalculationStep<RecalculationRequest, BeginResult>
+{
+    public override async Task<BeginResult> RunAsync(RecalculationRequest input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        await storage.EnsureCreatedAsync().ConfigureAwait(false);
+        var parsed = CreditRulesLoader.Parse(input.RulesJson);
+        var manifest = await results.Snapshots.ReadManifestAsync(input.RunId, cancellationToken).ConfigureAwait(false);
+        if (manifest is null)
+        {
+            var hash = await rules.PutAsync(input.RulesJson, cancellationToken).ConfigureAwait(false);
+            var latest = await records.LatestAsync(cancellationToken).ConfigureAwait(false);
+            var ingestions = await latest.IngestionIdsAsync(cancellationToken).ConfigureAwait(false);
+            var fanOut = RecalculationSettings.FanOutFor(latest.BucketedRows, latest.BucketCount);
+            manifest = await results.Snapshots.WriteManifestOnceAsync(new RunManifest(
+                input.RunId, input.AsOf, input.Scenario, hash, parsed.RulesVersion, latest.Version, ingestions,
+                Positive(input.ShardCount, fanOut.Shards), Positive(input.ReduceRanges, fanOut.ReduceRanges),
+                Positive(input.PublishRanges, fanOut.PublishRanges)), cancellationToken).ConfigureAwait(false);
+        }
+        await runs.BeginAsync(input, manifest, parsed.WindowMonths, parsed.RulesVersion, cancellationToken).ConfigureAwait(false);
+        return new BeginResult(input.RunId, manifest.RulesHash, manifest.RecordsVersion, manifest.Shards, manifest.ReduceRanges, manifest.PublishRanges);
+    }
+
+    private static int Positive(int value, int fallback) => value > 0 ? Math.Min(value, RecalculationSettings.MaxRanges) : fallback;
+}
+
+/// <summary>Reads the shard's buckets at the run's version, computes, writes its snapshot rows and its partials.</summary>
+public sealed class ComputeCreditShard(RunResults results, RulesStore rules) : RecalculationStep<ShardWork, ShardSummary>
+{
+    public override async Task<ShardSummary> RunAsync(ShardWork input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var credit = await rules.GetAsync(input.RulesHash, cancellationToken).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        var shardInput = await results.ReadShardInputAsync(input.RecordsVersion, input.Shard, input.ShardCount, credit, YearMonth.Parse(input.AsOf), cancellationToken).ConfigureAwait(false);
+        var readMs = clock.Elapsed.TotalMilliseconds;
+
+        clock.Restart();
+        var shard = CreditEngine.ComputeShard(shardInput);
+        var computeMs = clock.Elapsed.TotalMilliseconds;
+
+        clock.Restart();
+        var rows = await results.WriteShardAsync(input, shard, cancellationToken).ConfigureAwait(false);
+        var writeMs = clock.Elapsed.TotalMilliseconds;
+        return new ShardSummary(input.Shard, shardInput.Usage.Count, shardInput.Associations.Count, shardInput.DporEvents.Count, shard.Partners.Count,
+            readMs, computeMs, writeMs, shard.UsageRowsInWindow, rows);
+    }
+}
+
+/// <summary>Merges one partner range's partials from every shard and writes its PartnerCredit and GlobalPartnerCredit rows.</summary>
+public sealed class ReduceCreditRange(RunResults results, RulesStore rules) : RecalculationStep<ReduceWork, ReduceSummary>
+{
+    public override async Task<ReduceSummary> RunAsync(ReduceWork input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var credit = await rules.GetAsync(input.RulesHash, cancellationToken).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        var partials = await results.ReadReduceInputAsync(input, cancellationToken).ConfigureAwait(false);
+        var readMs = clock.Elapsed.TotalMilliseconds;
+
+        clock.Restart();
+        var finished = CreditEngine.Finish(partials, credit, YearMonth.Parse(input.AsOf), RunResults.ReduceScope(input.Range, input.ReduceRanges));
+        var computeMs = clock.Elapsed.TotalMilliseconds;
+
+        clock.Restart();
+        var rows = await results.WriteReduceAsync(input, finished, cancellationToken).ConfigureAwait(false);
+        return new ReduceSummary(input.Range, finished.Partners, finished.GlobalPartners, rows, readMs, computeMs, clock.Elapsed.TotalMilliseconds);
+    }
+}
+
+/// <summary>Records the run as Publishing over the currently published run, before any table is written.</summary>
+public sealed class BeginPublish(RunStore runs) : RecalculationStep<PublishStart, PublishPlan>
+{
+    public override Task<PublishPlan> RunAsync(PublishStart input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return runs.BeginPublishAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken);
+    }
+}
+
+/// <summary>Diffs one publish range against the base run and writes only what changed.</summary>
+public sealed class PublishCreditRange(RunStore runs, SnapshotPublisher publisher) : RecalculationStep<PublishRangeWork, PublishRangeSummary>
+{
+    public override async Task<PublishRangeSummary> RunAsync(PublishRangeWork input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var clock = Stopwatch.StartNew();
+        // A late message of an instance that ended (terminated, or finished by a later start's roll-forward) must not
+        // write over what came after: only a run still Publishing is published.
+        var run = await runs.GetAsync(input.Plan.AsOf, input.Plan.RunId, cancellationToken).ConfigureAwait(false);
+        if (run is not { Status: RunStatus.Publishing }) return new PublishRangeSummary(input.Range, [], clock.Elapsed.TotalMilliseconds, Skipped: true);
+        var counts = await publisher.PublishRangeAsync(input.Plan, input.Range, cancellationToken).ConfigureAwait(false);
+        return new PublishRangeSummary(input.Range, counts, clock.Elapsed.TotalMilliseconds);
+    }
+}
+
+/// <summary>The flip (one transaction on the asOf's RecalculationRuns partition), then the clean-up of files no reader can reach.</summary>
+public sealed class CompletePublish(RunStore runs, RunResults results) : RecalculationStep<CompletePublishWork, bool>
+{
+    public override async Task<bool> RunAsync(CompletePublishWork input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        await runs.CompletePublishAsync(input.Plan, input.Counts, cancellationToken).ConfigureAwait(false);
+        await results.CleanUpAsync(await runs.ListAsync(input.Plan.AsOf, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+}
+
+/// <summary>A scenario run is done: its snapshot is kept apart, nothing is published.</summary>
+public sealed class CompleteScenarioRun(RunStore runs, RunResults results) : RecalculationStep<CompleteScenarioWork, bool>
+{
+    public override async Task<bool> RunAsync(CompleteScenarioWork input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        await runs.CompleteUnpublishedAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken).ConfigureAwait(false);
+        await results.CleanUpAsync(await runs.ListAsync(input.AsOf, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+}
+
+/// <summary>Records why a run failed, so RecalculationRuns never shows a dead run as Running.</summary>
+public sealed class FailRecalculation(RunStore runs) : RecalculationStep<RunFailure, bool>
+{
+    public override async Task<bool> RunAsync(RunFailure input, CancellationToken cancellationToken)
+    {
+        await runs.FailAsync(input, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+}
+
+/// <summary>Durable hygiene at the end of every recalculation: purges finished instances older than the retention.</summary>
+public sealed class PurgeRecalculationHistory(IRecalculationHistory history) : RecalculationStep<PurgeWork, int>
+{
+    public override Task<int> RunAsync(PurgeWork input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return history.PurgeAsync(input.CreatedBefore, cancellationToken);
+    }
+}
+
+/// <summary>Purges finished orchestration instances (the task hub's instance and history rows).</summary>
+public interface IRecalculationHistory
+{
+    /// <summary>Purges Completed, Failed and Terminated instances created before <paramref name="createdBefore"/>; returns how many.</summary>
+    Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
+}

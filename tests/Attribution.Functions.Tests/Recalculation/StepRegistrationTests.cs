@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Reflection.Emit;
+using System.Text.RegularExpressions;
+using Attribution.Core.Recalculation;
+using Attribution.Testing;
+
+namespace Attribution.Functions.Tests.Recalculation;
+
+/// <summary>
+/// One definition per step: the orchestrator's calls, the local worker's registrations and the function app's
+/// activity triggers are the same list of names.
+/// </summary>
+public sealed partial class StepRegistrationTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static readonly string[] Steps = [.. RecalculationSteps.Activities.Select(t => t.Name).Order(StringComparer.Ordinal)];
+
+    [Fact]
+    public void The_function_app_declares_one_activity_trigger_per_step_and_nothing_else()
+    {
+        var triggers = FunctionMetadata.All().EnumerateArray()
+            .Where(f => f.GetProperty("bindings").EnumerateArray().Any(b => b.GetProperty("type").GetString() == "activityTrigger"))
+            .Select(f => f.GetProperty("name").GetString()!)
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(Steps, triggers);
+    }
+
+    [Fact]
+    public void The_orchestrator_calls_exactly_the_registered_steps()
+    {
+        // Activity names reach CallActivityAsync as string constants (nameof): read them from the orchestrator's IL,
+        // async state machines included. Every identifier-shaped constant must be a step, and every step is called.
+        var constants = StringConstants(typeof(RecalculateCredit)).Where(s => Identifier().IsMatch(s)).ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(Steps, constants.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_local_worker_registers_the_same_steps_and_a_run_calls_only_those()
+    {
+        await RecalculationHarness.LoadAsync(azurite.Storage, syntheticTenants: 5);
+        var called = new ConcurrentDictionary<string, bool>();
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage, before: (name, _) =>
+        {
+            called[name] = true;
+            return Task.CompletedTask;
+        });
+        Assert.Equal(Steps, host.RegisteredActivities.Order(StringComparer.Ordinal));
+
+        await RecalculationHarness.RecalculateAsync(host, RecalculationHarness.AsOf);
+        await RecalculationHarness.RecalculateAsync(host, RecalculationHarness.AsOf, scenario: "registration");
+        Assert.Subset(Steps.ToHashSet(), called.Keys.ToHashSet());
+        // A published run and a scenario run reach every step but the failure handler.
+        Assert.Equal(Steps.Where(s => s != nameof(FailRecalculation)), called.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [GeneratedRegex("^[A-Z][A-Za-z]+$")]
+    private static partial Regex Identifier();
+
+    private static IEnumerable<string> StringConstants(Type type)
+    {
+        var codes = typeof(OpCodes).GetFields(BindingFlags.Public | BindingFlags.Static).Select(f => (OpCode)f.GetValue(null)!)
+            .ToDictionary(o => (ushort)o.Value);
+        foreach (var t in new[] { type }.Concat(type.GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public)))
+        foreach (var method in t.GetMethods(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+        {
+            var il = method.GetMethodBody()?.GetILAsByteArray();
+            if (il is null) continue;
+            for (var i = 0; i < il.Length;)
+            {
+                ushort value = il[i] == 0xFE ? (ushort)(0xFE00 | il[i + 1]) : il[i];
+                var code = codes[value];
+                i += code.Size;
+                if (code == OpCodes.Ldstr) yield return t.Module.ResolveString(BitConverter.ToInt32(il, i));
+                i += code.OperandType switch
+                {
+                    OperandType.InlineNone => 0,
+                    OperandType.ShortInlineBrTarget or OperandType.ShortInlineI or OperandType.ShortInlineVar => 1,
+                    OperandType.InlineVar => 2,
+                    OperandType.InlineI8 or OperandType.InlineR => 8,
+                    OperandType.InlineSwitch => 4 + 4 * BitConverter.ToInt32(il, i),
+                    _ => 4,
+                };
+            }
+        }
+    }
+}
