@@ -91,7 +91,7 @@ say "  $(azurite_mem)"
 
 for run in $(seq 1 "$recalc_runs"); do
   measure "recalc$run" "$cli" recalc --as-of "$as_of" --storage "$conn"
-  grep -E 'usage rows in the window|engine .* ms, storage .* ms' "$work/recalc$run.log" | sed 's/^/  /' | tee -a "$summary"
+  grep -E 'usage rows in the window|engine .* ms, storage .* ms|^phases: ' "$work/recalc$run.log" | sed 's/^/  /' | tee -a "$summary"
   say "  $(azurite_mem)"
 done
 

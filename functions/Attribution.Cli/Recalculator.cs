@@ -84,14 +84,50 @@ internal static class Recalculator
         var wait = host.WaitAsync(instanceId, Timeout, stop.Token);
         try
         {
+            var lastAnswer = System.Diagnostics.Stopwatch.StartNew();
             while (await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(2), ct)).ConfigureAwait(false) != wait)
-                await storage.ProbeAsync(ct).ConfigureAwait(false); // throws, within the retry deadline, when storage is gone
+            {
+                try
+                {
+                    await storage.ProbeAsync(ct).ConfigureAwait(false); // throws, within the retry deadline, when storage is gone
+                    lastAnswer.Restart();
+                }
+                catch (Exception) when (!ct.IsCancellationRequested && lastAnswer.Elapsed < BusyStorageLimit)
+                {
+                    // Slow is not gone: an emulator busy with the run's own writes can take longer than the deadline to
+                    // answer one request. Keep waiting while it still accepts connections (up to BusyStorageLimit).
+                    if (!await AcceptsConnectionsAsync(storage, ct).ConfigureAwait(false)) throw;
+                }
+            }
             return await wait.ConfigureAwait(false);
         }
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>How long the wait tolerates a storage account that accepts connections but answers no request.</summary>
+    private static readonly TimeSpan BusyStorageLimit = TimeSpan.FromMinutes(10);
+
+    /// <summary>Whether the blob and table endpoints still accept TCP connections (within 5 s each).</summary>
+    private static async Task<bool> AcceptsConnectionsAsync(StorageAccount storage, CancellationToken ct)
+    {
+        foreach (var uri in new[] { storage.Blobs.Uri, storage.Tables.Uri })
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                await client.ConnectAsync(uri.Host, uri.Port, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static string RulesVersionOf(string rulesJson)

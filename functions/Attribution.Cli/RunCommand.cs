@@ -86,6 +86,7 @@ internal static class RunCommand
         context.Console.MarkupLine($"Credit as of [bold]{outcome.AsOf}[/], run {outcome.RunId}, {what}: {outcome.Partners} partners, {outcome.UsageRows:N0} usage rows in the window.");
         context.Console.Write(table);
         context.Console.MarkupLine($"[grey]engine {outcome.ComputeMs:N0} ms, storage {outcome.StorageMs:N0} ms; {outcome.RowsPublished:N0} rows published, {outcome.RowsRemoved:N0} stale rows removed.[/]");
+        context.Console.MarkupLine($"[grey]phases: compute {outcome.ComputeSeconds:N1} s, publish {outcome.PublishSeconds:N1} s.[/]");
     }
 
     private static string LevelCell(CompetencyCredit c)

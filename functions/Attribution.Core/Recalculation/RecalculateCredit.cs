@@ -40,6 +40,7 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
                 }
             }
 
+            var begin = context.CurrentUtcDateTime; // the orchestration clock: replay-safe phase timings
             var begun = await context.CallActivityAsync<BeginResult>(nameof(BeginRecalculation), input, Retry);
 
             var shardTasks = new List<Task<ShardSummary>>(begun.Shards);
@@ -58,6 +59,7 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
             }
             var reduced = await Task.WhenAll(reduceTasks);
 
+            var computed = context.CurrentUtcDateTime;
             var partners = reduced.Sum(r => r.Partners);
             var globals = reduced.Sum(r => r.GlobalPartners);
             var usageRows = shards.Sum(s => s.UsageRowsInWindow);
@@ -76,11 +78,13 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
                     new CompleteScenarioWork(input.RunId, input.AsOf, partners, usageRows), Retry);
             }
 
+            var published = context.CurrentUtcDateTime;
             var purged = await PurgeAsync(context, input);
             var compute = shards.Sum(s => s.ComputeMs) + reduced.Sum(r => r.ComputeMs);
             var storage = shards.Sum(s => s.ReadMs + s.WriteMs) + reduced.Sum(r => r.ReadMs + r.WriteMs) + publishMs;
             return new RecalculationOutcome(input.RunId, input.AsOf, input.Scenario, publish, partners, globals, usageRows, compute, storage,
-                counts.Sum(c => c.Written), counts.Sum(c => c.Removed), begun.RecordsVersion, rolledForward, purged);
+                counts.Sum(c => c.Written), counts.Sum(c => c.Removed), begun.RecordsVersion, rolledForward, purged,
+                (computed - begin).TotalSeconds, (published - computed).TotalSeconds);
         }
         catch (TaskFailedException e)
         {

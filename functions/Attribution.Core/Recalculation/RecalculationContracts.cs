@@ -61,6 +61,8 @@ public sealed record PurgeWork(DateTimeOffset CreatedBefore);
 
 /// <summary>What a finished recalculation reports (orchestration output, CLI summary).</summary>
 /// <param name="RolledForward">The run of an interrupted publish for this asOf that this start finished first.</param>
+/// <param name="ComputeSeconds">Orchestration time from Begin to the last reduce (reading, computing, writing the snapshot).</param>
+/// <param name="PublishSeconds">Orchestration time of the publish: the table writes of the changed rows and the flip.</param>
 public sealed record RecalculationOutcome(
     string RunId,
     string AsOf,
@@ -75,7 +77,9 @@ public sealed record RecalculationOutcome(
     long RowsRemoved,
     long RecordsVersion = 0,
     string? RolledForward = null,
-    int InstancesPurged = 0);
+    int InstancesPurged = 0,
+    double ComputeSeconds = 0,
+    double PublishSeconds = 0);
 
 /// <summary>
 /// Fan-out and hygiene settings (app settings in the function app, environment variables for the CLI):
