@@ -1,15 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
-using Attribution.Cli;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Reading;
 using Attribution.Core.Recalculation;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
-using Attribution.Core.Synthetic;
 using Attribution.Functions.Api;
+using Attribution.Local;
+using Attribution.Local.Synthetic;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 

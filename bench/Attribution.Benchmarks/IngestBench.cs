@@ -3,10 +3,10 @@ using System.Globalization;
 using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
-using Attribution.Core.Synthetic;
+using Attribution.Local;
+using Attribution.Local.Synthetic;
 using Azure.Data.Tables;
 using nietras.SeparatedValues;
 

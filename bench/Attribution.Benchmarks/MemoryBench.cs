@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
-using Attribution.Core.Synthetic;
+using Attribution.Local;
+using Attribution.Local.Synthetic;
 
 namespace Attribution.Benchmarks;
 

@@ -1,13 +1,12 @@
 using System.Diagnostics;
-using Attribution.Cli;
 using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Recalculation;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
-using Attribution.Core.Synthetic;
+using Attribution.Local;
+using Attribution.Local.Synthetic;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Parquet;

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Storage;
+using Attribution.Local;
 
 namespace Attribution.Cli;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Storage;
+using Attribution.Local;
 
 namespace Attribution.Cli;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Attribution.Core.Synthetic;
+using Attribution.Local.Synthetic;
 using Spectre.Console;
 
 namespace Attribution.Cli;

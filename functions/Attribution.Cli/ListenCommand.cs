@@ -49,7 +49,7 @@ internal static class ListenCommand
             var output = new object();
             processor.ProcessMessageAsync += async args =>
             {
-                var settlement = await handler.HandleAsync(args.Message, args.CancellationToken).ConfigureAwait(false);
+                var settlement = await handler.HandleAsync(ToFeedMessage(args.Message), args.CancellationToken).ConfigureAwait(false);
                 await SettleAsync(settlement, args).ConfigureAwait(false);
                 lock (output) context.Out.WriteLine(Describe(args.Message, settlement));
             };
@@ -92,6 +92,10 @@ internal static class ListenCommand
             throw new CliException($"--servicebus is not a usable Service Bus connection: {e.Message}", ExitCodes.BadUsage);
         }
     }
+
+    /// <summary>What the handler reads of a received message (the same adaptation as IngestFeedMessage's).</summary>
+    internal static FeedMessage ToFeedMessage(ServiceBusReceivedMessage message) =>
+        new(message.MessageId, message.Body, message.ApplicationProperties);
 
     /// <summary>The handler's decision, carried out on the received message (the same mapping as IngestFeedMessage's).</summary>
     internal static Task SettleAsync(MessageSettlement settlement, ProcessMessageEventArgs args)

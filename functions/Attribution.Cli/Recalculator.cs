@@ -2,6 +2,7 @@ using Attribution.Core.Domain;
 using Attribution.Core.Recalculation;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
+using Attribution.Local;
 using Spectre.Console;
 
 namespace Attribution.Cli;

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using Attribution.Core.Domain;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Reading;
 using Attribution.Core.Recalculation;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
+using Attribution.Local;
 using Spectre.Console;
 
 namespace Attribution.Cli;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Attribution.Core.Storage;
+using Attribution.Local;
 using Attribution.Testing;
 
 namespace Attribution.Cli.Tests;
@@ -43,7 +44,7 @@ public sealed class EmbeddedEmulatorTests
     public async Task An_emulator_on_its_ports_that_it_did_not_start_is_left_alone()
     {
         // Another checkout's emulator sits on the ports this checkout recorded.
-        await using var other = await Core.LocalDev.AzuriteHost.StartAsync(new Core.LocalDev.AzuriteHostOptions { InMemory = true });
+        await using var other = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true });
         var data = Path.Combine(_dir, "emulator");
         Directory.CreateDirectory(data);
         await File.WriteAllTextAsync(Path.Combine(data, "ports.json"),

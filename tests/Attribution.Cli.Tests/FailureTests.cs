@@ -7,6 +7,7 @@ using Attribution.Core.Ingestion;
 using Attribution.Core.Recalculation;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
+using Attribution.Local;
 using Attribution.Testing;
 
 namespace Attribution.Cli.Tests;
@@ -71,7 +72,7 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
     [Fact]
     public async Task Storage_stopped_in_the_middle_of_an_ingestion_fails_in_one_line_and_a_rerun_stores_every_row()
     {
-        await using var host = await Core.LocalDev.AzuriteHost.StartAsync(new Core.LocalDev.AzuriteHostOptions { InMemory = true });
+        await using var host = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true });
         var rows = 300_000;
         var path = Path.Combine(_dir, "usage", "big-usage.csv");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -113,7 +114,7 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
     [Fact]
     public async Task Storage_stopped_during_a_recalculation_fails_in_one_line_within_the_bound()
     {
-        await using var host = await Core.LocalDev.AzuriteHost.StartAsync(new Core.LocalDev.AzuriteHostOptions { InMemory = true });
+        await using var host = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true });
         var storage = StorageAccount.FromConnectionString(host.ConnectionString);
         var (ingested, _, ingestError) = await CliRunner.RunAsync(["ingest", .. SampleFiles(), "--storage", host.ConnectionString]);
         Assert.True(ingested == 0, ingestError);
@@ -238,7 +239,7 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
     [Fact]
     public async Task Recalc_refuses_to_adopt_an_interrupted_run_with_other_rules_and_resume_finishes_it_with_its_own()
     {
-        await using var own = await Core.LocalDev.AzuriteHost.StartAsync(new Core.LocalDev.AzuriteHostOptions { InMemory = true });
+        await using var own = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true });
         var storage = StorageAccount.FromConnectionString(own.ConnectionString);
         var (ingested, _, ingestError) = await CliRunner.RunAsync(["ingest", .. SampleFiles(), "--storage", own.ConnectionString]);
         Assert.True(ingested == 0, ingestError);

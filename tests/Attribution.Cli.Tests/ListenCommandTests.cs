@@ -45,6 +45,22 @@ public sealed class ListenCommandTests
     }
 
     [Fact]
+    public void The_handler_gets_the_received_message_id_body_and_application_properties()
+    {
+        var received = ServiceBusModelFactory.ServiceBusReceivedMessage(
+            body: BinaryData.FromString("""[{"month":"2026-01"}]"""), messageId: "m-9",
+            properties: new Dictionary<string, object> { ["Source"] = " usage ", ["batch"] = 7 });
+
+        var message = ListenCommand.ToFeedMessage(received);
+
+        Assert.Equal("m-9", message.MessageId);
+        Assert.Equal("""[{"month":"2026-01"}]""", message.Body.ToString());
+        Assert.Equal(2, message.ApplicationProperties.Count);
+        Assert.Equal(" usage ", message.ApplicationProperties["Source"]);
+        Assert.Equal(7, message.ApplicationProperties["batch"]);
+    }
+
+    [Fact]
     public async Task Complete_maps_to_CompleteMessageAsync()
     {
         var receiver = new RecordingReceiver();

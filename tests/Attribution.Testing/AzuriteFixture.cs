@@ -1,6 +1,6 @@
-using Xunit;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Storage;
+using Attribution.Local;
+using Xunit;
 
 namespace Attribution.Testing;
 

@@ -7,7 +7,6 @@ using Attribution.Core.Feeds;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
 using Azure;
-using Azure.Messaging.ServiceBus;
 
 namespace Attribution.Core.Ingestion;
 
@@ -55,8 +54,9 @@ public static class DeadLetterReasons
 }
 
 /// <summary>
-/// Ingests one Service Bus feed message (§2.5) and says how to settle it. Used by the `IngestFeedMessage` function and
-/// `attribution listen`, which only map the decision onto their settlement API.
+/// Ingests one feed message (§2.5) and says how to settle it. Used by the `IngestFeedMessage` function and
+/// `attribution listen`, which receive it from Service Bus, adapt it to a <see cref="FeedMessage"/>, and only map the
+/// decision onto their settlement API.
 /// <list type="bullet">
 /// <item>The application property `source` names the feed; the body is one JSON record or an array of records with the
 /// JSONL field names; rows follow the file rules (<see cref="FeedRecordNormalizer"/>), numbered 1..n by array position.</item>
@@ -97,7 +97,7 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
     /// <summary>Test hook: runs after each write phase (may throw, or stop the emulator, to simulate a crash there).</summary>
     internal Func<WritePhase, CancellationToken, Task>? AfterPhase { get; init; }
 
-    public async Task<MessageSettlement> HandleAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
+    public async Task<MessageSettlement> HandleAsync(FeedMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var startedAt = _time.GetUtcNow();
@@ -193,7 +193,7 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
         AfterPhase is { } hook ? hook(phase, cancellationToken) : Task.CompletedTask;
 
     /// <summary>Checks the message and normalizes every row in memory; nothing is written.</summary>
-    private PreparedMessage Prepare(ServiceBusReceivedMessage message, DateTimeOffset startedAt)
+    private PreparedMessage Prepare(FeedMessage message, DateTimeOffset startedAt)
     {
         var id = message.MessageId;
         if (string.IsNullOrEmpty(id))

@@ -30,10 +30,14 @@ public sealed class IngestFeedMessage(StorageAccount storage, CreditRules rules,
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(messageActions);
-        var settlement = await _handler.HandleAsync(message, cancellationToken).ConfigureAwait(false);
+        var settlement = await _handler.HandleAsync(ToFeedMessage(message), cancellationToken).ConfigureAwait(false);
         Log(message, settlement);
         await SettleAsync(settlement, message, messageActions).ConfigureAwait(false);
     }
+
+    /// <summary>What the handler reads of the received message (the same adaptation as `attribution listen`'s).</summary>
+    internal static FeedMessage ToFeedMessage(ServiceBusReceivedMessage message) =>
+        new(message.MessageId, message.Body, message.ApplicationProperties);
 
     /// <summary>The handler's decision carried out on the message (the same mapping as `attribution listen`'s).</summary>
     internal static Task SettleAsync(MessageSettlement settlement, ServiceBusReceivedMessage message, ServiceBusMessageActions actions)

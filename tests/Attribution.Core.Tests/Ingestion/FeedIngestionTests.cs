@@ -5,6 +5,7 @@ using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
+using Attribution.Local;
 using Attribution.Testing;
 using Azure.Data.Tables;
 
@@ -386,7 +387,7 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         var bytes = new FileInfo(path).Length;
 
         // A clean run into its own emulator is the reference.
-        await using var reference = await Core.LocalDev.AzuriteHost.StartAsync(new() { InMemory = true });
+        await using var reference = await AzuriteHost.StartAsync(new() { InMemory = true });
         var referenceStorage = StorageAccount.FromConnectionString(reference.ConnectionString);
         var clean = await new FeedIngestor(referenceStorage, CreditRulesLoader.Default).IngestFileAsync(path, FeedSource.Usage);
 

@@ -4,12 +4,11 @@ using System.Text;
 using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
+using Attribution.Local;
 using Attribution.Testing;
 using Azure.Data.Tables;
-using Azure.Messaging.ServiceBus;
 
 namespace Attribution.Core.Tests.Ingestion;
 
@@ -21,17 +20,17 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
     private static string NewId() => Guid.NewGuid().ToString("D");
 
     /// <summary>A received message with the application property `source` (left out when null).</summary>
-    private static ServiceBusReceivedMessage WithSource(BinaryData body, object? source, string? messageId = null)
+    private static FeedMessage WithSource(BinaryData body, object? source, string? messageId = null)
     {
         var properties = new Dictionary<string, object>();
         if (source is not null) properties["source"] = source;
-        return ServiceBusModelFactory.ServiceBusReceivedMessage(body: body, messageId: messageId ?? "msg-" + Guid.NewGuid().ToString("N"), properties: properties);
+        return new FeedMessage(messageId ?? "msg-" + Guid.NewGuid().ToString("N"), body, properties);
     }
 
-    private static ServiceBusReceivedMessage Message(BinaryData body, string source = "usage", string? messageId = null) =>
+    private static FeedMessage Message(BinaryData body, string source = "usage", string? messageId = null) =>
         WithSource(body, source, messageId);
 
-    private static ServiceBusReceivedMessage Message(string body, string source = "usage", string? messageId = null) =>
+    private static FeedMessage Message(string body, string source = "usage", string? messageId = null) =>
         WithSource(BinaryData.FromString(body), source, messageId);
 
     private static string Usage(string tenant, string subscription, string workload = "Azure", string month = "2026-01", double revenue = 100) =>
@@ -232,9 +231,8 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
     public async Task The_source_name_and_property_name_match_ignoring_case()
     {
         var t = NewId();
-        var message = ServiceBusModelFactory.ServiceBusReceivedMessage(
-            body: BinaryData.FromString(Usage(t, NewId())), messageId: "msg-" + Guid.NewGuid().ToString("N"),
-            properties: new Dictionary<string, object> { ["Source"] = " Usage " });
+        var message = new FeedMessage("msg-" + Guid.NewGuid().ToString("N"), BinaryData.FromString(Usage(t, NewId())),
+            new Dictionary<string, object> { ["Source"] = " Usage " });
         var settlement = await _handler.HandleAsync(message, default);
         Assert.Equal(SettlementAction.Complete, settlement.Action);
         Assert.Equal(FeedSource.Usage, settlement.Result!.Source);
@@ -280,9 +278,8 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
     public async Task A_message_without_a_usable_MessageId_is_dead_lettered(string messageId)
     {
         var t = NewId();
-        var message = ServiceBusModelFactory.ServiceBusReceivedMessage(
-            body: BinaryData.FromString(Usage(t, NewId())), messageId: messageId,
-            properties: new Dictionary<string, object> { ["source"] = "usage" });
+        var message = new FeedMessage(messageId, BinaryData.FromString(Usage(t, NewId())),
+            new Dictionary<string, object> { ["source"] = "usage" });
 
         var settlement = await _handler.HandleAsync(message, default);
 

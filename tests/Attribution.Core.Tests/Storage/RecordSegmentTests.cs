@@ -3,9 +3,9 @@ using System.Text;
 using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
-using Attribution.Core.LocalDev;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
+using Attribution.Local;
 using Attribution.Testing;
 using DuckDB.NET.Data;
 

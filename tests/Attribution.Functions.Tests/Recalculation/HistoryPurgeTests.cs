@@ -19,7 +19,7 @@ public sealed class HistoryPurgeTests(AzuriteFixture azurite) : IClassFixture<Az
         return rows;
     }
 
-    private static async Task<StartOutcome> RunAsync(Attribution.Cli.LocalDurableHost host, YearMonth asOf, TimeSpan retention)
+    private static async Task<StartOutcome> RunAsync(Attribution.Local.LocalDurableHost host, YearMonth asOf, TimeSpan retention)
     {
         var start = await new RecalculationStarter(host, settings: RecalculationSettings.Default with { HistoryRetention = retention })
             .StartAsync(asOf, CreditRulesLoader.DefaultJson);

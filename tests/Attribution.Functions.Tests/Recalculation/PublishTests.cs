@@ -270,6 +270,6 @@ public sealed class InterruptedPublishTests(AzuriteFixture azurite) : IClassFixt
             e => Assert.Contains(e.GetString("runId"), new[] { baseline.RunId, start.RunId }));
     }
 
-    private Task<Attribution.Cli.LocalDurableHost> LocalHostWithHooks(Attribution.Cli.LocalDurableHost.ActivityInterceptor before, Attribution.Cli.LocalDurableHost.ActivityObserver after) =>
-        Attribution.Cli.LocalDurableHost.StartAsync(azurite.Storage, "t" + Guid.NewGuid().ToString("N")[..12], beforeActivity: before, afterActivity: after);
+    private Task<Attribution.Local.LocalDurableHost> LocalHostWithHooks(Attribution.Local.LocalDurableHost.ActivityInterceptor before, Attribution.Local.LocalDurableHost.ActivityObserver after) =>
+        Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, "t" + Guid.NewGuid().ToString("N")[..12], beforeActivity: before, afterActivity: after);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Attribution.Cli;
 using Attribution.Core.Credit;
 using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
@@ -8,7 +7,8 @@ using Attribution.Core.Recalculation;
 using Attribution.Core.Recalculation.Snapshots;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
-using Attribution.Core.Synthetic;
+using Attribution.Local;
+using Attribution.Local.Synthetic;
 using Attribution.Testing;
 using Azure.Data.Tables;
 

@@ -77,7 +77,7 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
         // The in-flight activities die with the worker: aborted, as DTFx aborts work on host shutdown, so their
         // messages go back to the queue instead of completing.
         held.SetException(new DurableTask.Core.Exceptions.SessionAbortedException("worker crashed"));
-        await using var observer = await Attribution.Cli.LocalDurableHost.StartAsync(azurite.Storage, host.TaskHub, startWorker: false);
+        await using var observer = await Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, host.TaskHub, startWorker: false);
         Assert.Equal(InstanceState.Running, await observer.GetStateAsync(start.InstanceId, default));
         var run = (await new RunStore(azurite.Storage).ListAsync(AsOf.ToString())).Single(r => r.RunId == start.RunId);
         Assert.Equal(RunStatus.Running, run.Status);
@@ -92,8 +92,8 @@ public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IC
         RecalculationHarness.AssertSame(expected, published);
     }
 
-    private Task<Attribution.Cli.LocalDurableHost> LocalHostOnSameHub(string taskHub) =>
-        Attribution.Cli.LocalDurableHost.StartAsync(azurite.Storage, taskHub,
+    private Task<Attribution.Local.LocalDurableHost> LocalHostOnSameHub(string taskHub) =>
+        Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, taskHub,
             loggerFactory: Environment.GetEnvironmentVariable("ATTRIBUTION_TEST_LOG") is { } log
                 ? new Microsoft.Extensions.Logging.LoggerFactory([new FileLoggerProvider(log)])
                 : null);

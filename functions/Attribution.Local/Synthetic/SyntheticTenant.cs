@@ -1,6 +1,6 @@
 using Attribution.Core.Domain;
 
-namespace Attribution.Core.Synthetic;
+namespace Attribution.Local.Synthetic;
 
 /// <summary>
 /// One synthetic customer tenant: its subscriptions, the workloads each reports usage on and the usage

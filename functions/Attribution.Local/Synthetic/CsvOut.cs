@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Attribution.Core.Synthetic;
+namespace Attribution.Local.Synthetic;
 
 /// <summary>
 /// A minimal forward-only RFC 4180 writer for the synthetic feeds: formats straight into the

@@ -1,6 +1,6 @@
 using Attribution.Core.Domain;
 
-namespace Attribution.Core.Synthetic;
+namespace Attribution.Local.Synthetic;
 
 /// <summary>What <see cref="SyntheticFeedGenerator.Generate"/> produces.</summary>
 /// <param name="Tenants">Customer tenants to generate (≥ 1). Location partners ≈ Tenants / 4.</param>

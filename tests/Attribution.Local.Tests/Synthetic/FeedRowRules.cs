@@ -2,7 +2,7 @@ using System.Globalization;
 using Attribution.Core.Domain;
 using Attribution.Core.Rules;
 
-namespace Attribution.Core.Tests.Synthetic;
+namespace Attribution.Local.Tests.Synthetic;
 
 /// <summary>
 /// Simple, independent checks of PRODUCT.md §2.2/§2.3 for happy-path files (generated and samples):

@@ -3,7 +3,7 @@ using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Rules;
 
-namespace Attribution.Core.Tests.Synthetic;
+namespace Attribution.Local.Tests.Synthetic;
 
 /// <summary>The shipped samples (samples/feeds) are the happy path: every source present, every row valid.</summary>
 public sealed class SampleFeedsTests

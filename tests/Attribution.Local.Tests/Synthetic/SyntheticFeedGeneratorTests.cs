@@ -1,9 +1,9 @@
 using System.Text;
 using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
-using Attribution.Core.Synthetic;
+using Attribution.Local.Synthetic;
 
-namespace Attribution.Core.Tests.Synthetic;
+namespace Attribution.Local.Tests.Synthetic;
 
 public sealed class SyntheticFeedGeneratorTests
 {

@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using nietras.SeparatedValues;
 
-namespace Attribution.Core.Tests.Synthetic;
+namespace Attribution.Local.Tests.Synthetic;
 
 /// <summary>One data row of a feed file: its line (CSV: physical line of the record start) and fields by column name.</summary>
 internal sealed record FeedRow(int Line, IReadOnlyDictionary<string, string> Values)

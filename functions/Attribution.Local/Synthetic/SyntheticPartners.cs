@@ -1,4 +1,4 @@
-namespace Attribution.Core.Synthetic;
+namespace Attribution.Local.Synthetic;
 
 /// <summary>
 /// The synthetic partner directory: location partners (MPN IDs) grouped under global partners, most

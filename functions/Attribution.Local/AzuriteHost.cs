@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Attribution.Core.Storage;
 
-namespace Attribution.Core.LocalDev;
+namespace Attribution.Local;
 
 public sealed record AzuriteHostOptions
 {

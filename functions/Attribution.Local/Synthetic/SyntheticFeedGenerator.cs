@@ -2,7 +2,7 @@ using System.Text;
 using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 
-namespace Attribution.Core.Synthetic;
+namespace Attribution.Local.Synthetic;
 
 /// <summary>
 /// Deterministic synthetic feeds at any scale (<c>attribution generate</c>, load tests, benchmarks).

@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Attribution.Cli;
+namespace Attribution.Local;
 
 /// <summary>
 /// Runs RecalculateCredit locally on the Durable Task Framework's Azure Storage backend — the engine and

@@ -1,6 +1,6 @@
 using Attribution.Core.Domain;
 
-namespace Attribution.Core.Synthetic;
+namespace Attribution.Local.Synthetic;
 
 /// <summary>
 /// Writes a tenant's associations: DPOR events, sales (EA / Open), csp, fasttrack and dap. Shapes follow

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Attribution.Core.Tests.Synthetic;
+namespace Attribution.Local.Tests.Synthetic;
 
 /// <summary>The validity checks used on generated and sample files must themselves catch bad rows.</summary>
 public sealed class FeedRowRulesTests
