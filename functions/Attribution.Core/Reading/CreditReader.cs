@@ -35,8 +35,18 @@ public sealed record SubscriptionPartnerView(string PartnerId, string CustomerTe
 
 public sealed record SubscriptionView(string SubscriptionId, string AsOf, IReadOnlyList<SubscriptionPartnerView> Partners, string? RunId = null);
 
+/// <summary>
+/// A run's results cannot be read as that run computed them (its snapshot or its rules are missing): the read fails,
+/// naming the run, rather than answer from another run or other rules.
+/// </summary>
+public class RunUnreadableException(string message) : Exception(message);
+
 /// <summary>The run's snapshot cannot be read: the run predates snapshots, or its files were cleaned up.</summary>
-public sealed class SnapshotUnavailableException(string message) : Exception(message);
+public sealed class SnapshotUnavailableException(string message) : RunUnreadableException(message);
+
+/// <summary>The exact rules a run was computed with cannot be found (or no longer parse).</summary>
+public sealed class RulesUnavailableException(string message) : RunUnreadableException(message);
+
 
 /// <summary>
 /// Reads results the way downstream readers should: resolve the published run of an asOf (or a scenario's run)

@@ -68,12 +68,47 @@ public sealed class EvidenceService(StorageAccount storage)
     private readonly RecordStore _records = new(storage);
     private readonly RulesStore _rules = new(storage);
 
-    /// <summary>The rules a run was computed with: by hash; else the copy on its row; else (a run from before either) the shipped ones.</summary>
+    /// <summary>
+    /// The exact rules a run was computed with: by the hash its row names (the copy on the row only when it is that very
+    /// text); a row from before rules by hash, by its copy. Never other rules: when the run's own cannot be found,
+    /// <see cref="RulesUnavailableException"/> names the run.
+    /// </summary>
     public async Task<CreditRules> RulesOfAsync(RecalculationRun run, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
-        if (run.RulesHash is { } hash) return await _rules.GetAsync(hash, cancellationToken).ConfigureAwait(false);
-        return run.RulesJson is { } json ? CreditRulesLoader.Parse(json) : CreditRulesLoader.Default;
+        var what = $"run {run.RunId} of {run.AsOf}";
+        var recalculate = $"it cannot be explained with other rules; recalculate {run.AsOf}";
+        if (run.RulesHash is not { } hash)
+        {
+            // Before rules by hash the row kept the text itself, and nothing when it was too long for a property.
+            return run.RulesJson is { } legacy
+                ? ParseRulesOf(what, legacy)
+                : throw new RulesUnavailableException($"The rules of {what} are not recorded (its RecalculationRuns row names no rulesHash): {recalculate}.");
+        }
+        CreditRules? rules;
+        try
+        {
+            rules = await _rules.FindAsync(hash, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or RulesValidationException)
+        {
+            throw new RulesUnavailableException($"The rules of {what} (sha256 {hash}) cannot be read ({e.Message}): {recalculate}.");
+        }
+        if (rules is not null) return rules;
+        if (run.RulesJson is { } copy && RulesStore.HashOf(copy) == hash) return ParseRulesOf(what, copy);
+        throw new RulesUnavailableException($"The rules of {what} (sha256 {hash}) are not stored: {recalculate}.");
+    }
+
+    private static CreditRules ParseRulesOf(string what, string json)
+    {
+        try
+        {
+            return CreditRulesLoader.Parse(json);
+        }
+        catch (RulesValidationException e)
+        {
+            throw new RulesUnavailableException($"The rules of {what} no longer parse ({e.Message}).");
+        }
     }
 
     /// <summary>The competency as the rules spell it, or <see cref="UnknownNameException"/>.</summary>

@@ -15,7 +15,8 @@ public sealed record SubscriptionPartnersPage(string SubscriptionId, string AsOf
 
 /// <summary>
 /// The read API for downstream systems (function-key auth). Every read resolves the published run of the asOf
-/// (latest when omitted) and reads that run's snapshot. Bad input is a 400 problem, unknown things a 404.
+/// (latest when omitted) and reads that run's snapshot. Bad input is a 400 problem, unknown things a 404, and a run
+/// whose snapshot or rules cannot be found a 500 naming the run (never an answer from another run or other rules).
 /// </summary>
 public sealed class ReadApi(StorageAccount storage)
 {
@@ -51,7 +52,15 @@ public sealed class ReadApi(StorageAccount storage)
         var reader = new CreditReader(storage);
         var run = await reader.ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
         if (run is null) return NothingPublished(asOf, request);
-        var view = await reader.PartnerAsync(id, run, scope == "global", cancellationToken).ConfigureAwait(false);
+        PartnerCreditView? view;
+        try
+        {
+            view = await reader.PartnerAsync(id, run, scope == "global", cancellationToken).ConfigureAwait(false);
+        }
+        catch (RunUnreadableException e)
+        {
+            return Problems.RunUnreadable(e.Message, request);
+        }
         return view is null
             ? Problems.NotFound($"{(scope == "global" ? "Global partner" : "Partner")} {id} has no credit as of {run.AsOf}.", request)
             : new OkObjectResult(view);
@@ -78,6 +87,10 @@ public sealed class ReadApi(StorageAccount storage)
         {
             return Problems.BadRequest(e.Message, request);
         }
+        catch (RunUnreadableException e)
+        {
+            return Problems.RunUnreadable(e.Message, request);
+        }
     }
 
     public async Task<IActionResult> SubscriptionPartnersAsync(HttpRequest request, string subscriptionId, CancellationToken cancellationToken)
@@ -88,7 +101,15 @@ public sealed class ReadApi(StorageAccount storage)
         if (!TryPage(request, out var position, out var pageSize, out bad)) return bad;
         var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken).ConfigureAwait(false);
         if (run is null) return problem2!;
-        var view = await new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken).ConfigureAwait(false);
+        SubscriptionView? view;
+        try
+        {
+            view = await new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RunUnreadableException e)
+        {
+            return Problems.RunUnreadable(e.Message, request);
+        }
         if (view is null) return Problems.NotFound($"Subscription {id} has no credited partners as of {run.AsOf}.", request);
         var offset = position?.Offset ?? 0;
         var page = view.Partners.Skip(offset).Take(pageSize).ToList();
