@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Attribution.Core.Reading;
 using Attribution.Core.Rules;
 using Azure;
 
@@ -15,6 +16,9 @@ internal static class CliFailure
                 return (cli.Message, cli.ExitCode);
             case RulesValidationException rules:
                 return (rules.Message, ExitCodes.Failure);
+            case RunUnreadableException unreadable:
+                // A run whose snapshot or rules are missing: said as it is, naming the run (never read with other rules).
+                return (unreadable.Message, ExitCodes.Failure);
         }
         if (StorageProblem(e) is { } storage)
         {

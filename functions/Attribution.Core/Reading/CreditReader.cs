@@ -35,8 +35,17 @@ public sealed record SubscriptionPartnerView(string PartnerId, string CustomerTe
 
 public sealed record SubscriptionView(string SubscriptionId, string AsOf, IReadOnlyList<SubscriptionPartnerView> Partners, string? RunId = null);
 
+/// <summary>
+/// A run's results cannot be read as that run computed them (its snapshot or its rules are missing): the read fails,
+/// naming the run, rather than answer from another run or other rules.
+/// </summary>
+public class RunUnreadableException(string message) : Exception(message);
+
 /// <summary>The run's snapshot cannot be read: the run predates snapshots, or its files were cleaned up.</summary>
-public sealed class SnapshotUnavailableException(string message) : Exception(message);
+public sealed class SnapshotUnavailableException(string message) : RunUnreadableException(message);
+
+/// <summary>The exact rules a run was computed with cannot be found (or no longer parse).</summary>
+public sealed class RulesUnavailableException(string message) : RunUnreadableException(message);
 
 /// <summary>
 /// Reads results the way downstream readers should: resolve the published run of an asOf (or a scenario's run)
@@ -54,14 +63,26 @@ public sealed class CreditReader(StorageAccount storage)
 
     /// <summary>
     /// The run a continuation token was issued on, if its snapshot can still be read: a later page comes from the same
-    /// run as the first even after a new publish. Null when the run is gone (older runs are cleaned up).
+    /// run as the first even after a new publish. Null when the run is gone (older runs are cleaned up) or is not a
+    /// finished run of this asOf (a token names only runs whose complete results were read).
     /// </summary>
     public async Task<RecalculationRun?> RunOfTokenAsync(ContinuationPosition position, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(position);
         var run = await _runs.GetAsync(position.AsOf, position.RunId, cancellationToken).ConfigureAwait(false);
-        if (run is null || run.PublishRanges == 0) return null;
-        return await _snapshots.ExistsAsync(run.RunId, cancellationToken).ConfigureAwait(false) ? run : null;
+        if (run is not { Status: RunStatus.Succeeded, Scenario: null } || run.PublishRanges == 0) return null;
+        return await IsReadableAsync(run, cancellationToken).ConfigureAwait(false) ? run : null;
+    }
+
+    /// <summary>
+    /// Whether the run's snapshot is still whole. The clean-up deletes a run's manifest before any of its files, so a
+    /// read that finds the manifest still there after it read the files knows it read them all: a reader that can race
+    /// the clean-up (a continuation page of an older run) checks again after reading.
+    /// </summary>
+    public Task<bool> IsReadableAsync(RecalculationRun run, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return _snapshots.ExistsAsync(run.RunId, cancellationToken);
     }
 
     internal static void RequireSnapshot(RecalculationRun run)

@@ -68,12 +68,47 @@ public sealed class EvidenceService(StorageAccount storage)
     private readonly RecordStore _records = new(storage);
     private readonly RulesStore _rules = new(storage);
 
-    /// <summary>The rules a run was computed with: by hash; else the copy on its row; else (a run from before either) the shipped ones.</summary>
+    /// <summary>
+    /// The exact rules a run was computed with: by the hash its row names (the copy on the row only when it is that very
+    /// text); a row from before rules by hash, by its copy. Never other rules: when the run's own cannot be found,
+    /// <see cref="RulesUnavailableException"/> names the run.
+    /// </summary>
     public async Task<CreditRules> RulesOfAsync(RecalculationRun run, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
-        if (run.RulesHash is { } hash) return await _rules.GetAsync(hash, cancellationToken).ConfigureAwait(false);
-        return run.RulesJson is { } json ? CreditRulesLoader.Parse(json) : CreditRulesLoader.Default;
+        var what = $"run {run.RunId} of {run.AsOf}";
+        var recalculate = $"it cannot be explained with other rules; recalculate {run.AsOf}";
+        if (run.RulesHash is not { } hash)
+        {
+            // Before rules by hash the row kept the text itself, and nothing when it was too long for a property.
+            return run.RulesJson is { } legacy
+                ? ParseRulesOf(what, legacy)
+                : throw new RulesUnavailableException($"The rules of {what} are not recorded (its RecalculationRuns row names no rulesHash): {recalculate}.");
+        }
+        CreditRules? rules;
+        try
+        {
+            rules = await _rules.FindAsync(hash, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or RulesValidationException)
+        {
+            throw new RulesUnavailableException($"The rules of {what} (sha256 {hash}) cannot be read ({e.Message}): {recalculate}.");
+        }
+        if (rules is not null) return rules;
+        if (run.RulesJson is { } copy && RulesStore.HashOf(copy) == hash) return ParseRulesOf(what, copy);
+        throw new RulesUnavailableException($"The rules of {what} (sha256 {hash}) are not stored: {recalculate}.");
+    }
+
+    private static CreditRules ParseRulesOf(string what, string json)
+    {
+        try
+        {
+            return CreditRulesLoader.Parse(json);
+        }
+        catch (RulesValidationException e)
+        {
+            throw new RulesUnavailableException($"The rules of {what} no longer parse ({e.Message}).");
+        }
     }
 
     /// <summary>The competency as the rules spell it, or <see cref="UnknownNameException"/>.</summary>
@@ -125,7 +160,7 @@ public sealed class EvidenceService(StorageAccount storage)
             evidence.CreditPolicy switch { CreditPolicy.Split => "split", CreditPolicy.DporOnly => "dporOnly", _ => "full" },
             evidence.Level, evidence.NextLevel, evidence.Progress, evidence.AcrUsdTtm, evidence.PeakMonthlyActiveUsers, evidence.Customers,
             evidence.IncentiveEligibleAcrUsdTtm, evidence.Sources, Gaps(rules, name, evidence), evidence.Rows.Count, page,
-            next is { } n ? ContinuationToken.Encode(run, n) : null);
+            next is { } n ? ContinuationToken.Encode(ContinuationToken.EvidenceList(partnerId, name), run, n) : null);
     }
 
     private static List<ThresholdGap> Gaps(CreditRules rules, string competency, PartnerEvidence e)
@@ -153,38 +188,55 @@ public sealed class EvidenceService(StorageAccount storage)
             new FeedRecordRef(a.IngestionId, a.Line))).ToList());
 }
 
-/// <summary>Where a paged list continues: the run the first page was read from, and the offset of the next item.</summary>
-public sealed record ContinuationPosition(string AsOf, string RunId, int Offset);
+/// <summary>Where a paged list continues: the list, the run its first page was read from, and the offset of the next item.</summary>
+public sealed record ContinuationPosition(string List, string AsOf, string RunId, int Offset);
 
 /// <summary>
-/// Opaque continuation tokens for paged lists, bound to the run the first page came from: a later page is read from
-/// the same run even after a new publish (or fails clearly when that run is gone), never from a mix of runs.
+/// Opaque continuation tokens for paged lists (base64url of <c>v3|list|asOf|runId|offset</c>), bound to the list they
+/// page and to the run its first page came from: a later page is read from the same run even after a new publish (or
+/// fails clearly when that run is gone), never from a mix of runs, and a token pages no other list.
 /// </summary>
 public static class ContinuationToken
 {
-    public static string Encode(RecalculationRun run, int offset)
+    private const string Version = "v3";
+
+    /// <summary>The evidence rows of a partner on a competency (the name compares case-insensitively, as the rules do).</summary>
+    public static string EvidenceList(long partnerId, string competency)
     {
+        ArgumentNullException.ThrowIfNull(competency);
+        return string.Create(CultureInfo.InvariantCulture, $"evidence/{partnerId}/{competency.Trim().ToUpperInvariant()}");
+    }
+
+    /// <summary>The partners of a subscription.</summary>
+    public static string SubscriptionList(Guid subscriptionId) => $"subscription/{subscriptionId:D}";
+
+    public static string Encode(string list, RecalculationRun run, int offset)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(list);
         ArgumentNullException.ThrowIfNull(run);
-        var text = string.Create(CultureInfo.InvariantCulture, $"v2|{run.AsOf}|{run.RunId}|{offset}");
+        if (list.Contains('|', StringComparison.Ordinal) || run.RunId.Contains('|', StringComparison.Ordinal))
+            throw new ArgumentException($"A list or run id with '|' cannot be put in a token: {list}, {run.RunId}.", nameof(list));
+        var text = string.Create(CultureInfo.InvariantCulture, $"{Version}|{list}|{run.AsOf}|{run.RunId}|{offset}");
         return Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 
-    /// <summary>False for a token this API did not issue; true with null for no token.</summary>
+    /// <summary>False for a token this API did not issue (or an older format); true with null for no token.</summary>
     public static bool TryDecode(string? token, out ContinuationPosition? position)
     {
         position = null;
         if (string.IsNullOrEmpty(token)) return true;
+        if (token.Length > 1000) return false;
         try
         {
             var b64 = token.Replace('-', '+').Replace('_', '/');
             b64 = b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '=');
-            var parts = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64)).Split('|');
-            if (parts.Length != 4 || parts[0] != "v2" || !YearMonth.TryParse(parts[1], out _) || parts[2].Length is 0 or > 100
-                || !int.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)) return false;
-            position = new ContinuationPosition(parts[1], parts[2], offset);
+            var parts = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Convert.FromBase64String(b64)).Split('|');
+            if (parts.Length != 5 || parts[0] != Version || parts[1].Length is 0 or > 200 || !YearMonth.TryParse(parts[2], out _)
+                || parts[3].Length is 0 or > 100 || !int.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)) return false;
+            position = new ContinuationPosition(parts[1], parts[2], parts[3], offset);
             return true;
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
             return false;
         }

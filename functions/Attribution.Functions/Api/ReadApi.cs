@@ -4,6 +4,7 @@ using Attribution.Core.Feeds;
 using Attribution.Core.Reading;
 using Attribution.Core.Recalculation;
 using Attribution.Core.Storage;
+using Azure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -15,7 +16,9 @@ public sealed record SubscriptionPartnersPage(string SubscriptionId, string AsOf
 
 /// <summary>
 /// The read API for downstream systems (function-key auth). Every read resolves the published run of the asOf
-/// (latest when omitted) and reads that run's snapshot. Bad input is a 400 problem, unknown things a 404.
+/// (latest when omitted) and reads that run's snapshot; a continuation page reads the run its first page came from.
+/// Bad input is a 400 problem, unknown things a 404, a continuation of a run that is gone a 410, and a run whose
+/// snapshot or rules cannot be found a 500 naming the run (never an answer from another run or other rules).
 /// </summary>
 public sealed class ReadApi(StorageAccount storage)
 {
@@ -51,7 +54,15 @@ public sealed class ReadApi(StorageAccount storage)
         var reader = new CreditReader(storage);
         var run = await reader.ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
         if (run is null) return NothingPublished(asOf, request);
-        var view = await reader.PartnerAsync(id, run, scope == "global", cancellationToken).ConfigureAwait(false);
+        PartnerCreditView? view;
+        try
+        {
+            view = await reader.PartnerAsync(id, run, scope == "global", cancellationToken).ConfigureAwait(false);
+        }
+        catch (RunUnreadableException e)
+        {
+            return Problems.RunUnreadable(e.Message, request);
+        }
         return view is null
             ? Problems.NotFound($"{(scope == "global" ? "Global partner" : "Partner")} {id} has no credit as of {run.AsOf}.", request)
             : new OkObjectResult(view);
@@ -64,20 +75,32 @@ public sealed class ReadApi(StorageAccount storage)
         if (!TryAsOf(request, out var asOf, out var bad)) return bad;
         var competency = request.Query["competency"].ToString();
         if (competency.Length == 0) return Problems.BadRequest("The query parameter 'competency' is required.", request);
-        if (!TryPage(request, out var position, out var pageSize, out bad)) return bad;
+        if (!TryPage(request, ContinuationToken.EvidenceList(id, competency), out var position, out var pageSize, out bad)) return bad;
         var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken).ConfigureAwait(false);
         if (run is null) return problem2!;
+        EvidenceView? evidence;
         try
         {
-            var evidence = await new EvidenceService(storage).ExplainAsync(id, competency, run, position?.Offset ?? 0, pageSize, cancellationToken).ConfigureAwait(false);
-            return evidence is null
-                ? Problems.NotFound($"Partner {id} was credited on no usage as of {run.AsOf}.", request)
-                : new OkObjectResult(evidence);
+            evidence = await new EvidenceService(storage).ExplainAsync(id, competency, run, position?.Offset ?? 0, pageSize, cancellationToken).ConfigureAwait(false);
         }
         catch (UnknownNameException e)
         {
             return Problems.BadRequest(e.Message, request);
         }
+        catch (RunUnreadableException e)
+        {
+            return Problems.RunUnreadable(e.Message, request);
+        }
+        catch (RequestFailedException e) when (e.Status == 404 && position is not null)
+        {
+            // A file listed a moment ago is gone: the run's clean-up has begun (StillThereAsync says so), or it is another failure.
+            if (await StillThereAsync(request, position, run, cancellationToken).ConfigureAwait(false) is { } deleted) return deleted;
+            throw;
+        }
+        if (await StillThereAsync(request, position, run, cancellationToken).ConfigureAwait(false) is { } gone) return gone;
+        return evidence is null
+            ? Problems.NotFound($"Partner {id} was credited on no usage as of {run.AsOf}.", request)
+            : new OkObjectResult(evidence);
     }
 
     public async Task<IActionResult> SubscriptionPartnersAsync(HttpRequest request, string subscriptionId, CancellationToken cancellationToken)
@@ -85,14 +108,30 @@ public sealed class ReadApi(StorageAccount storage)
         ArgumentNullException.ThrowIfNull(request);
         if (ValueRules.ParseGuid(subscriptionId, out var id) is { } problem) return Problems.BadRequest($"subscriptionId {problem}.", request);
         if (!TryAsOf(request, out var asOf, out var bad)) return bad;
-        if (!TryPage(request, out var position, out var pageSize, out bad)) return bad;
+        var list = ContinuationToken.SubscriptionList(id);
+        if (!TryPage(request, list, out var position, out var pageSize, out bad)) return bad;
         var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken).ConfigureAwait(false);
         if (run is null) return problem2!;
-        var view = await new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken).ConfigureAwait(false);
+        SubscriptionView? view;
+        try
+        {
+            view = await new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RunUnreadableException e)
+        {
+            return Problems.RunUnreadable(e.Message, request);
+        }
+        catch (RequestFailedException e) when (e.Status == 404 && position is not null)
+        {
+            // A file listed a moment ago is gone: the run's clean-up has begun (StillThereAsync says so), or it is another failure.
+            if (await StillThereAsync(request, position, run, cancellationToken).ConfigureAwait(false) is { } deleted) return deleted;
+            throw;
+        }
+        if (await StillThereAsync(request, position, run, cancellationToken).ConfigureAwait(false) is { } gone) return gone;
         if (view is null) return Problems.NotFound($"Subscription {id} has no credited partners as of {run.AsOf}.", request);
         var offset = position?.Offset ?? 0;
         var page = view.Partners.Skip(offset).Take(pageSize).ToList();
-        var next = offset + page.Count < view.Partners.Count ? ContinuationToken.Encode(run, offset + page.Count) : null;
+        var next = offset + page.Count < view.Partners.Count ? ContinuationToken.Encode(list, run, offset + page.Count) : null;
         return new OkObjectResult(new SubscriptionPartnersPage(view.SubscriptionId, view.AsOf, run.RunId, view.Partners.Count, page, next));
     }
 
@@ -112,10 +151,19 @@ public sealed class ReadApi(StorageAccount storage)
         if (asOf is { } month && month.ToString() != position.AsOf)
             return (null, Problems.BadRequest($"continuationToken belongs to asOf {position.AsOf}, not {month}.", request));
         var run = await reader.RunOfTokenAsync(position, cancellationToken).ConfigureAwait(false);
-        return run is null
-            ? (null, Problems.Gone($"The run this continuationToken was issued on ({position.RunId}) is no longer available; request the first page again.", request))
-            : (run, null);
+        return run is null ? (null, Republished(position, request)) : (run, null);
     }
+
+    /// <summary>
+    /// A continuation page of an older run may race that run's clean-up, which removes the run's manifest before its
+    /// files: the manifest still there after the read means every file read was there. Null when it is.
+    /// </summary>
+    private async Task<ObjectResult?> StillThereAsync(HttpRequest request, ContinuationPosition? position, RecalculationRun run, CancellationToken cancellationToken) =>
+        position is null || await new CreditReader(storage).IsReadableAsync(run, cancellationToken).ConfigureAwait(false) ? null : Republished(position, request);
+
+    private static ObjectResult Republished(ContinuationPosition position, HttpRequest request) =>
+        Problems.Gone($"The results of {position.AsOf} were republished: run {position.RunId}, which this continuationToken pages, is no longer available. " +
+            "Start again from the first page (without continuationToken).", request);
 
     private static ObjectResult NothingPublished(YearMonth? asOf, HttpRequest request) =>
         Problems.NotFound(asOf is null ? "No recalculation has been published yet." : $"No recalculation has been published for {asOf}.", request);
@@ -135,7 +183,8 @@ public sealed class ReadApi(StorageAccount storage)
         return false;
     }
 
-    private static bool TryPage(HttpRequest request, out ContinuationPosition? position, out int pageSize, out IActionResult problem)
+    /// <param name="list">The list the request pages (<see cref="ContinuationToken.EvidenceList"/> or <see cref="ContinuationToken.SubscriptionList"/>): a token of another list is refused.</param>
+    private static bool TryPage(HttpRequest request, string list, out ContinuationPosition? position, out int pageSize, out IActionResult problem)
     {
         problem = null!;
         position = null;
@@ -150,6 +199,12 @@ public sealed class ReadApi(StorageAccount storage)
         if (!ContinuationToken.TryDecode(token, out position))
         {
             problem = Problems.BadRequest("continuationToken is not one this API issued.", request);
+            return false;
+        }
+        if (position is not null && !string.Equals(position.List, list, StringComparison.OrdinalIgnoreCase))
+        {
+            problem = Problems.BadRequest($"continuationToken pages another list ({position.List}), not this one ({list}).", request);
+            position = null;
             return false;
         }
         return true;

@@ -56,11 +56,15 @@ public sealed class RulesStore(StorageAccount storage)
     }
 
     /// <summary>The parsed rules of a hash (cached per process: rules by hash never change).</summary>
-    public async Task<CreditRules> GetAsync(string hash, CancellationToken cancellationToken = default)
+    public async Task<CreditRules> GetAsync(string hash, CancellationToken cancellationToken = default) =>
+        await FindAsync(hash, cancellationToken).ConfigureAwait(false) ?? throw new InvalidOperationException($"Rules {hash} are not stored.");
+
+    /// <summary>The parsed rules of a hash, or null when no rules of that hash are stored.</summary>
+    public async Task<CreditRules?> FindAsync(string hash, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(hash);
         if (Parsed.TryGetValue(hash, out var rules)) return rules;
-        var json = await GetJsonAsync(hash, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"Rules {hash} are not stored.");
-        return Parsed.GetOrAdd(hash, _ => CreditRulesLoader.Parse(json));
+        var json = await GetJsonAsync(hash, cancellationToken).ConfigureAwait(false);
+        return json is null ? null : Parsed.GetOrAdd(hash, _ => CreditRulesLoader.Parse(json));
     }
 }

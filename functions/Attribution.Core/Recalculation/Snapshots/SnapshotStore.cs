@@ -174,20 +174,24 @@ public sealed class SnapshotStore(StorageAccount storage)
 
     // ---- clean-up
 
-    /// <summary>True when the run has a snapshot under this layout (its manifest exists).</summary>
+    /// <summary>True when the run has a snapshot under this layout (its manifest exists; deletion removes it first).</summary>
     public async Task<bool> ExistsAsync(string runId, CancellationToken cancellationToken = default) =>
         (await Container.GetBlobClient(ManifestBlob(runId)).ExistsAsync(cancellationToken).ConfigureAwait(false)).Value;
 
     /// <summary>Drops the reduce partials of a run (not needed once its snapshot is complete).</summary>
     public Task DeletePartialsAsync(string runId, CancellationToken cancellationToken = default) => DeletePrefixAsync($"{runId}/partials/", cancellationToken);
 
-    /// <summary>Drops everything of a run: snapshot, partials, manifest (the manifest last, so a half-deleted run is still recognised).</summary>
+    /// <summary>
+    /// Drops everything of a run: manifest, snapshot, partials. The manifest goes first, so a run whose deletion has
+    /// begun (or died half-way) is never taken for a whole snapshot: readers check the manifest before and after they
+    /// read. The clean-up retries what is left (it deletes every finished run it does not keep, each time it runs).
+    /// </summary>
     public async Task DeleteRunAsync(string runId, CancellationToken cancellationToken = default)
     {
+        await Container.DeleteBlobIfExistsAsync(ManifestBlob(runId), cancellationToken: cancellationToken).ConfigureAwait(false);
         await DeletePrefixAsync($"{runId}/partials/", cancellationToken).ConfigureAwait(false);
         await DeletePrefixAsync($"{runId}/snapshot/", cancellationToken).ConfigureAwait(false);
         await DeletePrefixAsync($"{runId}/shards/", cancellationToken).ConfigureAwait(false); // the layout before snapshots
-        await Container.DeleteBlobIfExistsAsync(ManifestBlob(runId), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private async Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
