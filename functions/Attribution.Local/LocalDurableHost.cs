@@ -44,7 +44,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     public delegate Task ActivityObserver(string activityName, object? input, object? output);
 
     public static async Task<LocalDurableHost> StartAsync(StorageAccount storage, string taskHub, bool startWorker = true, ILoggerFactory? loggerFactory = null,
-        ActivityInterceptor? beforeActivity = null, ActivityObserver? afterActivity = null)
+        ActivityInterceptor? beforeActivity = null, ActivityObserver? afterActivity = null, int maxConcurrentActivities = 0)
     {
         var connectionString = storage.ConnectionString
             ?? throw new InvalidOperationException("The local Durable Task worker needs a storage connection string.");
@@ -55,7 +55,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
             PartitionCount = 2,
             // What one process holds is the activities it runs at once, each about one shard or range: keep that to
             // two per core (DTFx's default is 10) so memory stays flat as the fan-out grows with the data.
-            MaxConcurrentTaskActivityWorkItems = MaxConcurrentActivities,
+            MaxConcurrentTaskActivityWorkItems = maxConcurrentActivities > 0 ? maxConcurrentActivities : MaxConcurrentActivities,
             // Local runs are short: poll briskly, and let a stopped worker's leases and messages come back soon.
             MaxQueuePollingInterval = TimeSpan.FromMilliseconds(500),
             LeaseInterval = TimeSpan.FromSeconds(10),

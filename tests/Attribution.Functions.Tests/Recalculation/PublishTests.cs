@@ -271,5 +271,5 @@ public sealed class InterruptedPublishTests(AzuriteFixture azurite) : IClassFixt
     }
 
     private Task<Attribution.Local.LocalDurableHost> LocalHostWithHooks(Attribution.Local.LocalDurableHost.ActivityInterceptor before, Attribution.Local.LocalDurableHost.ActivityObserver after) =>
-        Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, "t" + Guid.NewGuid().ToString("N")[..12], beforeActivity: before, afterActivity: after);
+        Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, "t" + Guid.NewGuid().ToString("N")[..12], beforeActivity: before, afterActivity: after, maxConcurrentActivities: 64);
 }

@@ -104,7 +104,9 @@ public static class RecalculationHarness
 
     public static Task<LocalDurableHost> HostAsync(StorageAccount storage, LocalDurableHost.ActivityInterceptor? before = null,
         LocalDurableHost.ActivityObserver? after = null, string? taskHub = null, bool startWorker = true) =>
-        LocalDurableHost.StartAsync(storage, taskHub ?? "t" + Guid.NewGuid().ToString("N")[..12], startWorker, beforeActivity: before, afterActivity: after);
+        LocalDurableHost.StartAsync(storage, taskHub ?? "t" + Guid.NewGuid().ToString("N")[..12], startWorker, beforeActivity: before, afterActivity: after,
+            // Tests hold some activities on purpose (to crash mid-run): give the rest room to run beside them.
+            maxConcurrentActivities: 64);
 
     public static async Task<RecalculationOutcome> RecalculateAsync(LocalDurableHost host, YearMonth asOf, string? rulesJson = null, string? scenario = null,
         RecalculationSettings? settings = null)
