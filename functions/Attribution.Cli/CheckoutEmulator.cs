@@ -31,21 +31,21 @@ internal static class CheckoutEmulator
         var ports = recorded ?? NewPorts(Guid.NewGuid().ToString("N"));
         string? note = null;
 
-        if (await AnyListeningAsync(ports).ConfigureAwait(false))
+        if (await AnyListeningAsync(ports))
         {
-            if (await IsOursAsync(ports, cancellationToken).ConfigureAwait(false))
+            if (await IsOursAsync(ports, cancellationToken))
             {
-                var reused = await AzuriteHost.StartAsync(Options(folder, ports, reuse: true), cancellationToken).ConfigureAwait(false);
+                var reused = await AzuriteHost.StartAsync(Options(folder, ports, reuse: true), cancellationToken);
                 return (reused, $"this checkout's embedded Azurite, already running on {Describe(ports)} (data in {folder})");
             }
             var taken = ports;
             ports = NewPorts(ports.Token);
             note = $"; {Describe(taken)} was taken by something else, so it moved";
         }
-        if (ports != recorded) await File.WriteAllTextAsync(file, JsonSerializer.Serialize(ports), cancellationToken).ConfigureAwait(false);
+        if (ports != recorded) await File.WriteAllTextAsync(file, JsonSerializer.Serialize(ports), cancellationToken);
 
-        var host = await AzuriteHost.StartAsync(Options(folder, ports, reuse: false), cancellationToken).ConfigureAwait(false);
-        await MarkAsync(host, ports.Token, cancellationToken).ConfigureAwait(false);
+        var host = await AzuriteHost.StartAsync(Options(folder, ports, reuse: false), cancellationToken);
+        await MarkAsync(host, ports.Token, cancellationToken);
         return (host, $"this checkout's embedded Azurite on {Describe(ports)} (data in {folder}{note})");
     }
 
@@ -89,7 +89,7 @@ internal static class CheckoutEmulator
             try
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-                await client.ConnectAsync(IPAddress.Loopback, port, cts.Token).ConfigureAwait(false);
+                await client.ConnectAsync(IPAddress.Loopback, port, cts.Token);
                 return true;
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException)
@@ -107,7 +107,7 @@ internal static class CheckoutEmulator
         {
             var account = StorageAccount.FromConnectionString(StorageAccount.AzuriteConnectionString("127.0.0.1", ports.Blob, ports.Queue, ports.Table), maxRetries: 0, giveUpAfter: TimeSpan.FromSeconds(2));
             var blob = account.Blobs.GetBlobContainerClient(MarkerContainer).GetBlobClient(MarkerBlob);
-            var content = await blob.DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+            var content = await blob.DownloadContentAsync(cancellationToken);
             return content.Value.Content.ToString() == ports.Token;
         }
         catch (Exception e) when (e is Azure.RequestFailedException or AggregateException or HttpRequestException or FormatException)
@@ -120,7 +120,7 @@ internal static class CheckoutEmulator
     {
         var account = StorageAccount.FromConnectionString(host.ConnectionString);
         var container = account.Blobs.GetBlobContainerClient(MarkerContainer);
-        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        await container.GetBlobClient(MarkerBlob).UploadAsync(BinaryData.FromString(token), overwrite: true, cancellationToken).ConfigureAwait(false);
+        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        await container.GetBlobClient(MarkerBlob).UploadAsync(BinaryData.FromString(token), overwrite: true, cancellationToken);
     }
 }

@@ -53,23 +53,23 @@ internal sealed class CliStorage : IAsyncDisposable
         {
             var root = AzuriteHost.FindRepositoryRoot() ?? throw new CliException(
                 "No storage given and no repository found for the embedded Azurite: pass --storage CONN or set ATTRIBUTION_STORAGE.");
-            var (host, description) = await CheckoutEmulator.StartAsync(root, cancellationToken).ConfigureAwait(false);
+            var (host, description) = await CheckoutEmulator.StartAsync(root, cancellationToken);
             storage = new CliStorage(StorageAccount.FromConnectionString(host.ConnectionString, giveUpAfter: giveUpAfter), host, description);
         }
         if (Commands.Context.Value is { } context)
         {
             context.StorageEndpoints = storage.Account.Endpoints;
             // Always said, on stderr (so --json output stays one document): which data a command reads and writes.
-            await context.Error.WriteLineAsync($"storage: {storage.Description}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"storage: {storage.Description}");
         }
         try
         {
             // Fail here, in bounded time and with the endpoint named, rather than deep inside the command.
-            await storage.Account.EnsureCreatedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            await storage.Account.EnsureCreatedAsync().WaitAsync(cancellationToken);
         }
         catch (Exception e) when (CliFailure.StorageProblem(e) is { } problem)
         {
-            await storage.DisposeAsync().ConfigureAwait(false);
+            await storage.DisposeAsync();
             throw new CliException(
                 string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"storage at {storage.Account.Endpoints} failed: {problem}; gave up after {giveUpAfter.TotalSeconds} s (--storage-timeout or {TimeoutVariable} sets how long to retry)."));
@@ -92,7 +92,7 @@ internal sealed class CliStorage : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_azurite is not null) await _azurite.DisposeAsync().ConfigureAwait(false);
+        if (_azurite is not null) await _azurite.DisposeAsync();
     }
 }
 

@@ -21,13 +21,13 @@ internal static class ExplainCommand
             var context = Commands.Current;
             var partnerId = Commands.ParsePartnerId(parse.GetValue(id)!);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
-            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
-            var run = await new CreditReader(storage.Account).ResolveRunAsync(month, null, ct).ConfigureAwait(false)
+            await using var storage = await CliStorage.OpenAsync(parse, ct);
+            var run = await new CreditReader(storage.Account).ResolveRunAsync(month, null, ct)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
             EvidenceView? evidence;
             try
             {
-                evidence = await new EvidenceService(storage.Account).ExplainAsync(partnerId, parse.GetValue(competency)!, run, cancellationToken: ct).ConfigureAwait(false);
+                evidence = await new EvidenceService(storage.Account).ExplainAsync(partnerId, parse.GetValue(competency)!, run, cancellationToken: ct);
             }
             catch (UnknownNameException e)
             {
@@ -36,7 +36,7 @@ internal static class ExplainCommand
             if (evidence is null) throw new CliException($"Partner {partnerId} was credited on no usage as of {run.AsOf}.");
             if (parse.GetValue(json))
             {
-                await context.Out.WriteLineAsync(JsonSerializer.Serialize(evidence, Commands.Json)).ConfigureAwait(false);
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(evidence, Commands.Json));
                 return ExitCodes.Success;
             }
             Print(context, evidence);

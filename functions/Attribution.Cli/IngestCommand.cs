@@ -22,9 +22,9 @@ internal static class IngestCommand
             // Bad paths, sources and rules are reported before storage is touched.
             var inputs = ResolveInputs(parse.GetValue(files)!, Commands.ParseSource(parse.GetValue(source)));
             var creditRules = Commands.LoadRules(parse.GetValue(rules));
-            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
-            var results = await IngestAllAsync(storage.Account, creditRules, inputs, Commands.Current, ct).ConfigureAwait(false);
-            var reasons = await FirstRejectsAsync(storage.Account, results, parse.GetValue(json) ? 20 : 3, ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct);
+            var results = await IngestAllAsync(storage.Account, creditRules, inputs, Commands.Current, ct);
+            var reasons = await FirstRejectsAsync(storage.Account, results, parse.GetValue(json) ? 20 : 3, ct);
             if (parse.GetValue(json))
             {
                 var files = results.Select(r => new
@@ -40,7 +40,7 @@ internal static class IngestCommand
                     duplicateOf = r.Result.DuplicateOf,
                     rejects = reasons.GetValueOrDefault(r.Result.IngestionId, []),
                 });
-                await Commands.Current.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(new { files }, Commands.Json)).ConfigureAwait(false);
+                await Commands.Current.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(new { files }, Commands.Json));
             }
             else
             {
@@ -97,15 +97,15 @@ internal static class IngestCommand
                         var half = task.MaxValue / 2;
                         task.Value = p.Phase == IngestionPhase.Validating ? p.BytesRead / 2.0 : half + p.BytesRead / 2.0;
                     });
-                    results.Add((path, await ingestor.IngestFileAsync(path, source, reporter, ct).ConfigureAwait(false)));
+                    results.Add((path, await ingestor.IngestFileAsync(path, source, reporter, ct)));
                     task.Value = task.MaxValue;
                 }
-            }).ConfigureAwait(false);
+            });
         }
         else
         {
             foreach (var (path, source) in inputs)
-                results.Add((path, await ingestor.IngestFileAsync(path, source, null, ct).ConfigureAwait(false)));
+                results.Add((path, await ingestor.IngestFileAsync(path, source, null, ct)));
         }
         return results;
     }
@@ -117,7 +117,7 @@ internal static class IngestCommand
         var store = new IngestionStore(storage);
         var reasons = new Dictionary<string, List<RejectedRow>>(StringComparer.Ordinal);
         foreach (var (_, r) in results.Where(x => x.Result.RowsRejected > 0 && x.Result.Status != IngestionStatus.Duplicate))
-            reasons[r.IngestionId] = (await store.RejectedPageAsync(r.IngestionId, 0, perFile, ct).ConfigureAwait(false)).Rows;
+            reasons[r.IngestionId] = (await store.RejectedPageAsync(r.IngestionId, 0, perFile, ct)).Rows;
         return reasons;
     }
 

@@ -36,7 +36,7 @@ internal static class ListenCommand
             if (string.IsNullOrWhiteSpace(queueName)) throw new CliException("--queue must name a queue.", ExitCodes.BadUsage);
             // The connection is checked before storage is opened, so a typo fails at once.
             await using var client = CreateClient(parse.GetValue(serviceBus));
-            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct);
             var handler = new FeedMessageHandler(storage.Account, CreditRulesLoader.Default);
 
             await using var processor = client.CreateProcessor(queueName, new ServiceBusProcessorOptions
@@ -49,8 +49,8 @@ internal static class ListenCommand
             var output = new object();
             processor.ProcessMessageAsync += async args =>
             {
-                var settlement = await handler.HandleAsync(ToFeedMessage(args.Message), args.CancellationToken).ConfigureAwait(false);
-                await SettleAsync(settlement, args).ConfigureAwait(false);
+                var settlement = await handler.HandleAsync(ToFeedMessage(args.Message), args.CancellationToken);
+                await SettleAsync(settlement, args);
                 lock (output) context.Out.WriteLine(Describe(args.Message, settlement));
             };
             processor.ProcessErrorAsync += args =>
@@ -59,18 +59,18 @@ internal static class ListenCommand
                 return Task.CompletedTask;
             };
 
-            await context.Error.WriteLineAsync($"Listening on '{queueName}' ({client.FullyQualifiedNamespace}); storage: {storage.Description}. Ctrl+C stops.").ConfigureAwait(false);
-            await processor.StartProcessingAsync(ct).ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"Listening on '{queueName}' ({client.FullyQualifiedNamespace}); storage: {storage.Description}. Ctrl+C stops.");
+            await processor.StartProcessingAsync(ct);
             try
             {
-                await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+                await Task.Delay(Timeout.Infinite, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 // Ctrl+C: stop below, letting messages in hand finish and settle.
             }
-            await processor.StopProcessingAsync(CancellationToken.None).ConfigureAwait(false);
-            await context.Error.WriteLineAsync("Stopped.").ConfigureAwait(false);
+            await processor.StopProcessingAsync(CancellationToken.None);
+            await context.Error.WriteLineAsync("Stopped.");
             return ExitCodes.Success;
         });
         return command;

@@ -13,7 +13,7 @@ public static class Program
             e.Cancel = true;
             cts.Cancel();
         };
-        return await RunAsync(args, Console.Out, Console.Error, cts.Token).ConfigureAwait(false);
+        return await RunAsync(args, Console.Out, Console.Error, cts.Token);
     }
 
     /// <summary>Runs the CLI with the given writers (tests call this in-process).</summary>
@@ -23,8 +23,8 @@ public static class Program
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors) await stderr.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
-            await stderr.WriteLineAsync("Run 'attribution --help' for usage.").ConfigureAwait(false);
+            foreach (var error in parse.Errors) await stderr.WriteLineAsync($"error: {error.Message}");
+            await stderr.WriteLineAsync("Run 'attribution --help' for usage.");
             return ExitCodes.BadUsage;
         }
         var console = CliConsole.Create(stdout);
@@ -34,19 +34,19 @@ public static class Program
         {
             Commands.Context.Value = context;
             var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
-            return await parse.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+            return await parse.InvokeAsync(config, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await stderr.WriteLineAsync("cancelled").ConfigureAwait(false);
+            await stderr.WriteLineAsync("cancelled");
             return ExitCodes.Failure;
         }
         catch (Exception e)
         {
             // Every failure ends as one line and an exit code, never a stack trace (unless --verbose asks for it).
             var (message, code) = CliFailure.Describe(e, context.StorageEndpoints);
-            await stderr.WriteLineAsync($"error: {message}").ConfigureAwait(false);
-            if (verbose) await stderr.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            await stderr.WriteLineAsync($"error: {message}");
+            if (verbose) await stderr.WriteLineAsync(e.ToString());
             return code;
         }
         finally

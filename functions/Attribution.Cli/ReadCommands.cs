@@ -22,15 +22,15 @@ internal static class ReadCommands
             var context = Commands.Current;
             var partnerId = Commands.ParsePartnerId(parse.GetValue(id)!);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
-            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct);
             var reader = new CreditReader(storage.Account);
-            var run = await reader.ResolveRunAsync(month, null, ct).ConfigureAwait(false)
+            var run = await reader.ResolveRunAsync(month, null, ct)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
-            var view = await reader.PartnerAsync(partnerId, run, parse.GetValue(global), ct).ConfigureAwait(false)
+            var view = await reader.PartnerAsync(partnerId, run, parse.GetValue(global), ct)
                 ?? throw new CliException($"{(parse.GetValue(global) ? "Global partner" : "Partner")} {partnerId} has no credit as of {run.AsOf}.");
             if (parse.GetValue(json))
             {
-                await context.Out.WriteLineAsync(JsonSerializer.Serialize(view with { RunId = null, RulesVersion = null }, Commands.Json)).ConfigureAwait(false);
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(view with { RunId = null, RulesVersion = null }, Commands.Json));
                 return ExitCodes.Success;
             }
             context.Console.MarkupLine($"{(view.Scope == "global" ? "Global partner" : "Partner")} [bold]{view.PartnerId}[/] as of {view.AsOf}" +
@@ -62,15 +62,15 @@ internal static class ReadCommands
             if (ValueRules.ParseGuid(parse.GetValue(id)!, out var subscription) is { } problem)
                 throw new CliException($"Subscription ID {problem}.", ExitCodes.BadUsage);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
-            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct);
             var reader = new CreditReader(storage.Account);
-            var run = await reader.ResolveRunAsync(month, null, ct).ConfigureAwait(false)
+            var run = await reader.ResolveRunAsync(month, null, ct)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
-            var view = await reader.SubscriptionAsync(subscription, run, ct).ConfigureAwait(false)
+            var view = await reader.SubscriptionAsync(subscription, run, ct)
                 ?? throw new CliException($"Subscription {subscription} has no credited partners as of {run.AsOf}.");
             if (parse.GetValue(json))
             {
-                await context.Out.WriteLineAsync(JsonSerializer.Serialize(view with { RunId = null }, Commands.Json)).ConfigureAwait(false);
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(view with { RunId = null }, Commands.Json));
                 return ExitCodes.Success;
             }
             context.Console.MarkupLine($"Subscription [bold]{view.SubscriptionId}[/] as of {view.AsOf}");

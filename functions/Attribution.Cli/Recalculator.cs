@@ -16,20 +16,20 @@ internal static class Recalculator
     /// <param name="resume">Finish the interrupted recalculation of this asOf with its own rules, and start nothing new.</param>
     public static async Task<RecalculationOutcome> RunAsync(StorageAccount storage, YearMonth asOf, string rulesJson, string? scenario, CommandContext context, CancellationToken ct, bool resume = false)
     {
-        await storage.EnsureCreatedAsync().ConfigureAwait(false);
+        await storage.EnsureCreatedAsync();
         // The worker starts only once we know what to do about an interrupted run: started at once, it would resume
         // that run, with the rules it began with, before we could refuse to adopt it.
-        var host = await LocalDurableHost.StartAsync(storage, TaskHub, startWorker: false).ConfigureAwait(false);
+        var host = await LocalDurableHost.StartAsync(storage, TaskHub, startWorker: false);
         try
         {
-            return await RunOnAsync(host, storage, asOf, rulesJson, scenario, context, resume, ct).ConfigureAwait(false);
+            return await RunOnAsync(host, storage, asOf, rulesJson, scenario, context, resume, ct);
         }
         finally
         {
             // With storage gone a graceful stop could wait on it for good; the run resumes from its history anyway.
             try
             {
-                await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15), CancellationToken.None).ConfigureAwait(false);
+                await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15), CancellationToken.None);
             }
             catch (TimeoutException)
             {
@@ -40,7 +40,7 @@ internal static class Recalculator
     private static async Task<RecalculationOutcome> RunOnAsync(LocalDurableHost host, StorageAccount storage, YearMonth asOf, string rulesJson, string? scenario, CommandContext context, bool resume, CancellationToken ct)
     {
         var instanceId = RecalculationStarter.InstanceIdFor(asOf, scenario);
-        var interrupted = await host.GetStatusAsync(instanceId, ct).ConfigureAwait(false) is { } status && RecalculationStarter.IsActive(status.State) ? status : null;
+        var interrupted = await host.GetStatusAsync(instanceId, ct) is { } status && RecalculationStarter.IsActive(status.State) ? status : null;
         if (interrupted is not null)
         {
             var run = interrupted.Input;
@@ -51,27 +51,27 @@ internal static class Recalculator
                     $"A recalculation for {asOf} was interrupted: {what}. It used other rules than the ones given, so it is not adopted. " +
                     $"Finish it with its own rules first (attribution recalc --as-of {asOf}{(scenario is null ? "" : $" --scenario {scenario}")} --resume), then run again.");
             }
-            await context.Error.WriteLineAsync($"Resuming the interrupted recalculation for {asOf}: {what}.").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"Resuming the interrupted recalculation for {asOf}: {what}.");
         }
         else if (resume)
         {
             throw new CliException($"There is no interrupted recalculation for {asOf}{(scenario is null ? "" : $" (scenario {scenario})")} to resume.");
         }
 
-        await host.StartWorkerAsync(storage).ConfigureAwait(false);
+        await host.StartWorkerAsync(storage);
         if (interrupted is null)
         {
-            var start = await new RecalculationStarter(host).StartAsync(asOf, rulesJson, scenario, cancellationToken: ct).ConfigureAwait(false);
+            var start = await new RecalculationStarter(host).StartAsync(asOf, rulesJson, scenario, cancellationToken: ct);
             if (!start.Started)
             {
                 // Another process started one for this asOf a moment ago; its result is what gets published.
                 throw new CliException($"A recalculation for {asOf} was started by another process just now (instance {start.InstanceId}); wait for it, then run again if needed.");
             }
         }
-        if (!context.Interactive) return await WaitAsync(host, storage, instanceId, ct).ConfigureAwait(false);
+        if (!context.Interactive) return await WaitAsync(host, storage, instanceId, ct);
         RecalculationOutcome? outcome = null;
         await context.Console.Status().StartAsync($"Recalculating credit for {asOf}...", async _ =>
-            outcome = await WaitAsync(host, storage, instanceId, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            outcome = await WaitAsync(host, storage, instanceId, ct));
         return outcome!;
     }
 
@@ -86,25 +86,25 @@ internal static class Recalculator
         try
         {
             var lastAnswer = System.Diagnostics.Stopwatch.StartNew();
-            while (await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(2), ct)).ConfigureAwait(false) != wait)
+            while (await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(2), ct)) != wait)
             {
                 try
                 {
-                    await storage.ProbeAsync(ct).ConfigureAwait(false); // throws, within the retry deadline, when storage is gone
+                    await storage.ProbeAsync(ct); // throws, within the retry deadline, when storage is gone
                     lastAnswer.Restart();
                 }
                 catch (Exception) when (!ct.IsCancellationRequested && lastAnswer.Elapsed < BusyStorageLimit)
                 {
                     // Slow is not gone: an emulator busy with the run's own writes can take longer than the deadline to
                     // answer one request. Keep waiting while it still accepts connections (up to BusyStorageLimit).
-                    if (!await AcceptsConnectionsAsync(storage, ct).ConfigureAwait(false)) throw;
+                    if (!await AcceptsConnectionsAsync(storage, ct)) throw;
                 }
             }
-            return await wait.ConfigureAwait(false);
+            return await wait;
         }
         finally
         {
-            await stop.CancelAsync().ConfigureAwait(false);
+            await stop.CancelAsync();
         }
     }
 
@@ -121,7 +121,7 @@ internal static class Recalculator
             timeout.CancelAfter(TimeSpan.FromSeconds(5));
             try
             {
-                await client.ConnectAsync(uri.Host, uri.Port, timeout.Token).ConfigureAwait(false);
+                await client.ConnectAsync(uri.Host, uri.Port, timeout.Token);
             }
             catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException)
             {

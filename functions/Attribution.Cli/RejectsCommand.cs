@@ -31,19 +31,19 @@ internal static class RejectsCommand
             var limit = parse.GetValue(top);
             if (limit < 1) throw new CliException("--top must be at least 1.", ExitCodes.BadUsage);
 
-            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct);
             var store = new IngestionStore(storage.Account);
-            var ingestions = await SelectAsync(store, ingestionId, fileName, feedSource, ct).ConfigureAwait(false);
+            var ingestions = await SelectAsync(store, ingestionId, fileName, feedSource, ct);
             var views = new List<RejectsView>();
             foreach (var ingestion in ingestions)
             {
-                var (rows, next) = await store.RejectedPageAsync(ingestion.IngestionId, 0, limit, ct).ConfigureAwait(false);
+                var (rows, next) = await store.RejectedPageAsync(ingestion.IngestionId, 0, limit, ct);
                 views.Add(new RejectsView(ingestion.IngestionId, ingestion.Source.Name(), ingestion.FileName, ingestion.Status.ToString(),
                     ingestion.RowsTotal, ingestion.RowsRejected, rows, next is not null));
             }
             if (parse.GetValue(json))
             {
-                await context.Out.WriteLineAsync(JsonSerializer.Serialize(new { ingestions = views }, Commands.Json)).ConfigureAwait(false);
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(new { ingestions = views }, Commands.Json));
                 return ExitCodes.Success;
             }
             Print(context, views);
@@ -55,9 +55,9 @@ internal static class RejectsCommand
     private static async Task<List<FeedIngestionResult>> SelectAsync(IngestionStore store, string? ingestionId, string? fileName, FeedSource? source, CancellationToken ct)
     {
         if (ingestionId is not null)
-            return [await store.FindAsync(ingestionId.Trim(), ct).ConfigureAwait(false) ?? throw new CliException($"No ingestion '{ingestionId}'.")];
+            return [await store.FindAsync(ingestionId.Trim(), ct) ?? throw new CliException($"No ingestion '{ingestionId}'.")];
         var all = new List<FeedIngestionResult>();
-        await foreach (var r in store.ListAsync(source, ct).ConfigureAwait(false)) all.Add(r);
+        await foreach (var r in store.ListAsync(source, ct)) all.Add(r);
         if (fileName is not null)
         {
             var name = Path.GetFileName(fileName);

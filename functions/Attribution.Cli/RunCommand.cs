@@ -28,19 +28,19 @@ internal static class RunCommand
             var inputs = IngestCommand.DiscoverFeeds(folder);
             if (inputs.Count == 0) throw new CliException($"No feed files (.csv, .jsonl, .gz) under {folder}.", ExitCodes.BadUsage);
 
-            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
-            var ingested = await IngestCommand.IngestAllAsync(storage.Account, creditRules, inputs, context, ct).ConfigureAwait(false);
-            IngestCommand.Print(context, ingested, await IngestCommand.FirstRejectsAsync(storage.Account, ingested, 3, ct).ConfigureAwait(false));
+            await using var storage = await CliStorage.OpenAsync(parse, ct);
+            var ingested = await IngestCommand.IngestAllAsync(storage.Account, creditRules, inputs, context, ct);
+            IngestCommand.Print(context, ingested, await IngestCommand.FirstRejectsAsync(storage.Account, ingested, 3, ct));
             var failed = ingested.Where(r => r.Result.FailedAsWhole).Select(r => Path.GetFileName(r.Path)).ToList();
             if (failed.Count > 0)
-                await context.Error.WriteLineAsync($"{failed.Count} file(s) failed as a whole ({string.Join(", ", failed)}); recalculating with what was stored, then exiting 1.").ConfigureAwait(false);
+                await context.Error.WriteLineAsync($"{failed.Count} file(s) failed as a whole ({string.Join(", ", failed)}); recalculating with what was stored, then exiting 1.");
 
             var lastComplete = RecalculationStarter.LastCompleteMonth(DateTimeOffset.UtcNow);
             var latestUsage = ingested.Select(r => r.Result.LatestUsageMonth).Where(m => m is not null).Select(m => m!.Value).DefaultIfEmpty(lastComplete).Max();
             var effective = month ?? (latestUsage < lastComplete ? latestUsage : lastComplete);
 
-            var outcome = await Recalculator.RunAsync(storage.Account, effective, rulesJson, null, context, ct).ConfigureAwait(false);
-            await PrintOutcomeAsync(storage.Account, outcome, context, ct).ConfigureAwait(false);
+            var outcome = await Recalculator.RunAsync(storage.Account, effective, rulesJson, null, context, ct);
+            await PrintOutcomeAsync(storage.Account, outcome, context, ct);
             return failed.Count > 0 ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;
@@ -58,12 +58,12 @@ internal static class RunCommand
     public static async Task PrintOutcomeAsync(StorageAccount storage, RecalculationOutcome outcome, CommandContext context, CancellationToken ct)
     {
         var reader = new CreditReader(storage);
-        var runs = await new RunStore(storage).ListAsync(outcome.AsOf, ct).ConfigureAwait(false);
+        var runs = await new RunStore(storage).ListAsync(outcome.AsOf, ct);
         var run = runs.Single(r => r.RunId == outcome.RunId);
-        var partners = await reader.AllPartnersAsync(run, ct).ConfigureAwait(false);
+        var partners = await reader.AllPartnersAsync(run, ct);
         var names = new Dictionary<string, string>();
-        var records = await new RecordStore(storage).LatestAsync(ct).ConfigureAwait(false);
-        await foreach (var p in records.PartnersAsync(ct).ConfigureAwait(false))
+        var records = await new RecordStore(storage).LatestAsync(ct);
+        await foreach (var p in records.PartnersAsync(ct))
             if (p.PartnerName is not null) names[p.PartnerId.ToString(CultureInfo.InvariantCulture)] = p.PartnerName;
 
         var competencies = partners.SelectMany(p => p.Competencies.Select(c => c.Competency)).Distinct().ToList();
@@ -121,9 +121,9 @@ internal static class RecalcCommand
             var name = parse.GetValue(scenario);
             if (name is not null && (name.Length is 0 or > 40 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
                 throw new CliException("--scenario takes 1-40 letters, digits, '-' or '_'.", ExitCodes.BadUsage);
-            await using var storage = await CliStorage.OpenAsync(parse, ct).ConfigureAwait(false);
-            var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, name, context, ct, resuming).ConfigureAwait(false);
-            await RunCommand.PrintOutcomeAsync(storage.Account, outcome, context, ct).ConfigureAwait(false);
+            await using var storage = await CliStorage.OpenAsync(parse, ct);
+            var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, name, context, ct, resuming);
+            await RunCommand.PrintOutcomeAsync(storage.Account, outcome, context, ct);
             return ExitCodes.Success;
         });
         return command;

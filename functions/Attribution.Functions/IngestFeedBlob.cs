@@ -22,7 +22,7 @@ public sealed class IngestFeedBlob(FeedIngestor ingestor, ILogger<IngestFeedBlob
             logger.UnknownSourceFolder(source, name, FeedSources.AllNames);
             return null;
         }
-        var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken);
         // Storage failures propagate so the trigger retries; re-running converges on the same records.
         var result = await ingestor.IngestAsync(
             feedSource,
@@ -30,7 +30,7 @@ public sealed class IngestFeedBlob(FeedIngestor ingestor, ILogger<IngestFeedBlob
             ct => blob.OpenReadAsync(cancellationToken: ct),
             properties.Value.ContentLength,
             progress: null,
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken);
         if (result.Status == IngestionStatus.Failed)
             logger.FeedFailed(source, name, result.IngestionId, result.Error);
         else

@@ -55,18 +55,18 @@ public sealed class AzuriteHost : IAsyncDisposable
 
     public static async Task<AzuriteHost> StartAsync(AzuriteHostOptions options, CancellationToken cancellationToken = default)
     {
-        if (options.ReuseIfListening && options.BlobPort > 0 && await AllListeningAsync([options.BlobPort, options.QueuePort, options.TablePort]).ConfigureAwait(false))
+        if (options.ReuseIfListening && options.BlobPort > 0 && await AllListeningAsync([options.BlobPort, options.QueuePort, options.TablePort]))
             return new AzuriteHost(options, null, options.BlobPort, options.QueuePort, options.TablePort);
 
         var root = FindRepositoryRoot() ?? throw new InvalidOperationException(
             "Cannot find the repository's package.json (with azurite) to run the embedded storage emulator. " +
             "Run from the repository, set ATTRIBUTION_REPO_ROOT, or pass --storage / ATTRIBUTION_STORAGE.");
-        await EnsureInstalledAsync(root, cancellationToken).ConfigureAwait(false);
+        await EnsureInstalledAsync(root, cancellationToken);
         var host = new AzuriteHost(options, root,
             options.BlobPort > 0 ? options.BlobPort : FreePort(),
             options.QueuePort > 0 ? options.QueuePort : FreePort(),
             options.TablePort > 0 ? options.TablePort : FreePort());
-        await host.StartProcessAsync(cancellationToken).ConfigureAwait(false);
+        await host.StartProcessAsync(cancellationToken);
         return host;
     }
 
@@ -84,12 +84,12 @@ public sealed class AzuriteHost : IAsyncDisposable
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             try
             {
-                await p.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+                await p.WaitForExitAsync(cts.Token);
             }
             catch (OperationCanceledException)
             {
                 p.Kill(entireProcessTree: true);
-                await p.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                await p.WaitForExitAsync(CancellationToken.None);
             }
         }
         p.Dispose();
@@ -149,16 +149,16 @@ public sealed class AzuriteHost : IAsyncDisposable
         _process = process;
 
         var deadline = DateTime.UtcNow + _options.StartTimeout;
-        while (!await AllListeningAsync([BlobPort, QueuePort, TablePort]).ConfigureAwait(false))
+        while (!await AllListeningAsync([BlobPort, QueuePort, TablePort]))
         {
             if (process.HasExited)
                 throw new InvalidOperationException($"Azurite exited with code {process.ExitCode}: {string.Join(Environment.NewLine, Output())}");
             if (DateTime.UtcNow > deadline)
             {
-                await StopAsync().ConfigureAwait(false);
+                await StopAsync();
                 throw new TimeoutException($"Azurite did not start listening within {_options.StartTimeout.TotalSeconds:0}s: {string.Join(Environment.NewLine, Output())}");
             }
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(100, cancellationToken);
         }
     }
 
@@ -177,7 +177,7 @@ public sealed class AzuriteHost : IAsyncDisposable
         lock (_output) return [.. _output];
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync() => await StopAsync();
 
     /// <summary>The folder holding package.json with azurite: ATTRIBUTION_REPO_ROOT, or up from the app or working directory.</summary>
     public static string? FindRepositoryRoot()
@@ -204,7 +204,7 @@ public sealed class AzuriteHost : IAsyncDisposable
         if (File.Exists(script)) return;
         var lockDir = Path.Combine(root, ".azurite");
         Directory.CreateDirectory(lockDir);
-        using var gate = await AcquireFileLockAsync(Path.Combine(lockDir, "install.lock"), cancellationToken).ConfigureAwait(false);
+        using var gate = await AcquireFileLockAsync(Path.Combine(lockDir, "install.lock"), cancellationToken);
         if (File.Exists(script)) return;
         var psi = new ProcessStartInfo("npm", "ci --no-audit --no-fund --loglevel=error")
         {
@@ -215,10 +215,10 @@ public sealed class AzuriteHost : IAsyncDisposable
         };
         using var npm = Process.Start(psi) ?? throw new InvalidOperationException("npm did not start.");
         var stderr = npm.StandardError.ReadToEndAsync(cancellationToken);
-        _ = await npm.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-        await npm.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        _ = await npm.StandardOutput.ReadToEndAsync(cancellationToken);
+        await npm.WaitForExitAsync(cancellationToken);
         if (npm.ExitCode != 0 || !File.Exists(script))
-            throw new InvalidOperationException($"Installing Azurite with 'npm ci' in {root} failed (exit {npm.ExitCode}): {await stderr.ConfigureAwait(false)}");
+            throw new InvalidOperationException($"Installing Azurite with 'npm ci' in {root} failed (exit {npm.ExitCode}): {await stderr}");
     }
 
     private static async Task<FileStream> AcquireFileLockAsync(string path, CancellationToken cancellationToken)
@@ -231,7 +231,7 @@ public sealed class AzuriteHost : IAsyncDisposable
             }
             catch (IOException)
             {
-                await Task.Delay(250, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(250, cancellationToken);
             }
         }
     }
@@ -251,7 +251,7 @@ public sealed class AzuriteHost : IAsyncDisposable
             try
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-                await client.ConnectAsync(IPAddress.Loopback, port, cts.Token).ConfigureAwait(false);
+                await client.ConnectAsync(IPAddress.Loopback, port, cts.Token);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException)
             {

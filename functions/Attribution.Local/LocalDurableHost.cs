@@ -66,9 +66,9 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
             LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance,
         };
         var service = new AzureStorageOrchestrationService(settings);
-        await service.CreateIfNotExistsAsync().ConfigureAwait(false);
+        await service.CreateIfNotExistsAsync();
         var host = new LocalDurableHost(service, new TaskHubClient(service, new SystemTextJsonConverter(), loggerFactory ?? NullLoggerFactory.Instance), taskHub);
-        if (startWorker) await host.StartWorkerAsync(storage, loggerFactory, beforeActivity, afterActivity).ConfigureAwait(false);
+        if (startWorker) await host.StartWorkerAsync(storage, loggerFactory, beforeActivity, afterActivity);
         return host;
     }
 
@@ -95,7 +95,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
             registered.Add(name);
         }
         RegisteredActivities = registered;
-        await worker.StartAsync().ConfigureAwait(false);
+        await worker.StartAsync();
         _worker = worker;
         _services = services;
     }
@@ -108,10 +108,10 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     {
         var worker = _worker;
         _worker = null;
-        if (worker is not null) await worker.StopAsync(forced).ConfigureAwait(false);
+        if (worker is not null) await worker.StopAsync(forced);
         var services = _services;
         _services = null;
-        if (services is not null) await services.DisposeAsync().ConfigureAwait(false);
+        if (services is not null) await services.DisposeAsync();
     }
 
     /// <summary>
@@ -121,20 +121,20 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     /// </summary>
     public async Task CrashAsync()
     {
-        await StopWorkerAsync(forced: true).ConfigureAwait(false);
+        await StopWorkerAsync(forced: true);
         _service.Dispose();
         _crashed = true;
     }
 
     public async Task<InstanceState?> GetStateAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var state = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        var state = await _client.GetOrchestrationStateAsync(instanceId);
         return state is null ? null : Map(state.OrchestrationStatus);
     }
 
     public async Task<RecalculationStatus?> GetStatusAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var state = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        var state = await _client.GetOrchestrationStateAsync(instanceId);
         if (state is null) return null;
         var status = Map(state.OrchestrationStatus);
         return new RecalculationStatus(
@@ -152,7 +152,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
         try
         {
             await _client.CreateOrchestrationInstanceAsync(nameof(RecalculateCredit), "", instanceId, request, null,
-                [OrchestrationStatus.Pending, OrchestrationStatus.Running]).ConfigureAwait(false);
+                [OrchestrationStatus.Pending, OrchestrationStatus.Running]);
             return true;
         }
         catch (OrchestrationAlreadyExistsException)
@@ -168,7 +168,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     public async Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
     {
         var result = await _service.PurgeInstanceHistoryAsync(DateTime.MinValue, createdBefore.UtcDateTime,
-            [OrchestrationStatus.Completed, OrchestrationStatus.Failed, OrchestrationStatus.Terminated]).ConfigureAwait(false);
+            [OrchestrationStatus.Completed, OrchestrationStatus.Failed, OrchestrationStatus.Terminated]);
         return result.InstancesDeleted;
     }
 
@@ -179,7 +179,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     /// <summary>Waits until the instance is no longer pending or running; returns its state then.</summary>
     public async Task<InstanceState> WaitForEndAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var state = await _client.WaitForOrchestrationAsync(new OrchestrationInstance { InstanceId = instanceId }, timeout, cancellationToken).ConfigureAwait(false);
+        var state = await _client.WaitForOrchestrationAsync(new OrchestrationInstance { InstanceId = instanceId }, timeout, cancellationToken);
         var mapped = state is null ? InstanceState.Unknown : Map(state.OrchestrationStatus);
         return mapped is InstanceState.Pending or InstanceState.Running or InstanceState.Unknown
             ? throw new TimeoutException($"Instance {instanceId} did not end within {timeout.TotalSeconds:0}s.")
@@ -189,14 +189,14 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     /// <summary>When the instance was created (UTC), or null when the task hub has no such instance.</summary>
     public async Task<DateTimeOffset?> CreatedAtAsync(string instanceId)
     {
-        var state = await _client.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
+        var state = await _client.GetOrchestrationStateAsync(instanceId);
         return state is null ? null : new DateTimeOffset(DateTime.SpecifyKind(state.CreatedTime, DateTimeKind.Utc));
     }
 
     /// <summary>Waits for the instance to finish; returns its outcome or throws with the failure.</summary>
     public async Task<RecalculationOutcome> WaitAsync(string instanceId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var state = await _client.WaitForOrchestrationAsync(new OrchestrationInstance { InstanceId = instanceId }, timeout, cancellationToken).ConfigureAwait(false)
+        var state = await _client.WaitForOrchestrationAsync(new OrchestrationInstance { InstanceId = instanceId }, timeout, cancellationToken)
             ?? throw new TimeoutException($"Recalculation {instanceId} did not finish within {timeout.TotalSeconds:0}s.");
         return state.OrchestrationStatus switch
         {
@@ -221,7 +221,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     public async ValueTask DisposeAsync()
     {
         if (_crashed) return;
-        await StopWorkerAsync(forced: false).ConfigureAwait(false);
+        await StopWorkerAsync(forced: false);
         _service.Dispose();
     }
 
@@ -245,9 +245,9 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
 
         public async Task<object?> RunAsync(TaskActivityContext context, object? input)
         {
-            if (before is not null) await before(name, input).ConfigureAwait(false);
-            var output = await inner.RunAsync(context, input).ConfigureAwait(false);
-            if (after is not null) await after(name, input, output).ConfigureAwait(false);
+            if (before is not null) await before(name, input);
+            var output = await inner.RunAsync(context, input);
+            if (after is not null) await after(name, input, output);
             return output;
         }
     }

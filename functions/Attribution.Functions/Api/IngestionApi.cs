@@ -58,8 +58,8 @@ public sealed class IngestionApi(StorageAccount storage)
                 return Problems.BadRequest("continuationToken is not one this API issued for this list.", request);
             after = (afterSource, parts[1]);
         }
-        await storage.EnsureCreatedAsync().ConfigureAwait(false);
-        var (rows, next) = await new IngestionStore(storage).PageAsync(source, fileName, after, pageSize, cancellationToken).ConfigureAwait(false);
+        await storage.EnsureCreatedAsync();
+        var (rows, next) = await new IngestionStore(storage).PageAsync(source, fileName, after, pageSize, cancellationToken);
         return new OkObjectResult(new IngestionsPage([.. rows.Select(IngestionView.Of)],
             next is { } n ? Token.Encode("ingestions", n.Source.Name(), n.IngestionId) : null));
     }
@@ -77,11 +77,11 @@ public sealed class IngestionApi(StorageAccount storage)
                 || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out afterLine))
                 return Problems.BadRequest("continuationToken is not one this API issued for this ingestion's rejects.", request);
         }
-        await storage.EnsureCreatedAsync().ConfigureAwait(false);
+        await storage.EnsureCreatedAsync();
         var store = new IngestionStore(storage);
-        var ingestion = await store.FindAsync(ingestionId, cancellationToken).ConfigureAwait(false);
+        var ingestion = await store.FindAsync(ingestionId, cancellationToken);
         if (ingestion is null) return Problems.NotFound($"No ingestion '{ingestionId}'.", request);
-        var (rows, next) = await store.RejectedPageAsync(ingestionId, afterLine, pageSize, cancellationToken).ConfigureAwait(false);
+        var (rows, next) = await store.RejectedPageAsync(ingestionId, afterLine, pageSize, cancellationToken);
         return new OkObjectResult(new RejectsPage(ingestion.IngestionId, ingestion.Source.Name(), ingestion.FileName, ingestion.RowsRejected, rows,
             next is { } n ? Token.Encode("rejects", ingestionId, n.ToString(CultureInfo.InvariantCulture)) : null));
     }

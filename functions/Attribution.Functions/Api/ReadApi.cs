@@ -52,12 +52,12 @@ public sealed class ReadApi(StorageAccount storage)
         if (scope.Length > 0 && scope is not ("location" or "global"))
             return Problems.BadRequest($"scope '{scope}' must be 'location' or 'global'.", request);
         var reader = new CreditReader(storage);
-        var run = await reader.ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
+        var run = await reader.ResolveRunAsync(asOf, null, cancellationToken);
         if (run is null) return NothingPublished(asOf, request);
         PartnerCreditView? view;
         try
         {
-            view = await reader.PartnerAsync(id, run, scope == "global", cancellationToken).ConfigureAwait(false);
+            view = await reader.PartnerAsync(id, run, scope == "global", cancellationToken);
         }
         catch (RunUnreadableException e)
         {
@@ -76,12 +76,12 @@ public sealed class ReadApi(StorageAccount storage)
         var competency = request.Query["competency"].ToString();
         if (competency.Length == 0) return Problems.BadRequest("The query parameter 'competency' is required.", request);
         if (!TryPage(request, ContinuationToken.EvidenceList(id, competency), out var position, out var pageSize, out bad)) return bad;
-        var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken).ConfigureAwait(false);
+        var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken);
         if (run is null) return problem2!;
         EvidenceView? evidence;
         try
         {
-            evidence = await new EvidenceService(storage).ExplainAsync(id, competency, run, position?.Offset ?? 0, pageSize, cancellationToken).ConfigureAwait(false);
+            evidence = await new EvidenceService(storage).ExplainAsync(id, competency, run, position?.Offset ?? 0, pageSize, cancellationToken);
         }
         catch (UnknownNameException e)
         {
@@ -94,10 +94,10 @@ public sealed class ReadApi(StorageAccount storage)
         catch (RequestFailedException e) when (e.Status == 404 && position is not null)
         {
             // A file listed a moment ago is gone: the run's clean-up has begun (StillThereAsync says so), or it is another failure.
-            if (await StillThereAsync(request, position, run, cancellationToken).ConfigureAwait(false) is { } deleted) return deleted;
+            if (await StillThereAsync(request, position, run, cancellationToken) is { } deleted) return deleted;
             throw;
         }
-        if (await StillThereAsync(request, position, run, cancellationToken).ConfigureAwait(false) is { } gone) return gone;
+        if (await StillThereAsync(request, position, run, cancellationToken) is { } gone) return gone;
         return evidence is null
             ? Problems.NotFound($"Partner {id} was credited on no usage as of {run.AsOf}.", request)
             : new OkObjectResult(evidence);
@@ -110,12 +110,12 @@ public sealed class ReadApi(StorageAccount storage)
         if (!TryAsOf(request, out var asOf, out var bad)) return bad;
         var list = ContinuationToken.SubscriptionList(id);
         if (!TryPage(request, list, out var position, out var pageSize, out bad)) return bad;
-        var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken).ConfigureAwait(false);
+        var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken);
         if (run is null) return problem2!;
         SubscriptionView? view;
         try
         {
-            view = await new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken).ConfigureAwait(false);
+            view = await new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken);
         }
         catch (RunUnreadableException e)
         {
@@ -124,10 +124,10 @@ public sealed class ReadApi(StorageAccount storage)
         catch (RequestFailedException e) when (e.Status == 404 && position is not null)
         {
             // A file listed a moment ago is gone: the run's clean-up has begun (StillThereAsync says so), or it is another failure.
-            if (await StillThereAsync(request, position, run, cancellationToken).ConfigureAwait(false) is { } deleted) return deleted;
+            if (await StillThereAsync(request, position, run, cancellationToken) is { } deleted) return deleted;
             throw;
         }
-        if (await StillThereAsync(request, position, run, cancellationToken).ConfigureAwait(false) is { } gone) return gone;
+        if (await StillThereAsync(request, position, run, cancellationToken) is { } gone) return gone;
         if (view is null) return Problems.NotFound($"Subscription {id} has no credited partners as of {run.AsOf}.", request);
         var offset = position?.Offset ?? 0;
         var page = view.Partners.Skip(offset).Take(pageSize).ToList();
@@ -145,12 +145,12 @@ public sealed class ReadApi(StorageAccount storage)
         var reader = new CreditReader(storage);
         if (position is null)
         {
-            var published = await reader.ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
+            var published = await reader.ResolveRunAsync(asOf, null, cancellationToken);
             return published is null ? (null, NothingPublished(asOf, request)) : (published, null);
         }
         if (asOf is { } month && month.ToString() != position.AsOf)
             return (null, Problems.BadRequest($"continuationToken belongs to asOf {position.AsOf}, not {month}.", request));
-        var run = await reader.RunOfTokenAsync(position, cancellationToken).ConfigureAwait(false);
+        var run = await reader.RunOfTokenAsync(position, cancellationToken);
         return run is null ? (null, Republished(position, request)) : (run, null);
     }
 
@@ -159,7 +159,7 @@ public sealed class ReadApi(StorageAccount storage)
     /// files: the manifest still there after the read means every file read was there. Null when it is.
     /// </summary>
     private async Task<ObjectResult?> StillThereAsync(HttpRequest request, ContinuationPosition? position, RecalculationRun run, CancellationToken cancellationToken) =>
-        position is null || await new CreditReader(storage).IsReadableAsync(run, cancellationToken).ConfigureAwait(false) ? null : Republished(position, request);
+        position is null || await new CreditReader(storage).IsReadableAsync(run, cancellationToken) ? null : Republished(position, request);
 
     private static ObjectResult Republished(ContinuationPosition position, HttpRequest request) =>
         Problems.Gone($"The results of {position.AsOf} were republished: run {position.RunId}, which this continuationToken pages, is no longer available. " +

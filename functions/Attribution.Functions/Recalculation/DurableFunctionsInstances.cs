@@ -11,19 +11,19 @@ public sealed class DurableFunctionsInstances(DurableTaskClient client) : IRecal
     public async Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
     {
         var result = await client.PurgeAllInstancesAsync(new PurgeInstancesFilter(null, createdBefore,
-            [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]), cancellationToken).ConfigureAwait(false);
+            [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]), cancellationToken);
         return result.PurgedInstanceCount;
     }
 
     public async Task<InstanceState?> GetStateAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+        var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
         return metadata is null ? null : Map(metadata.RuntimeStatus);
     }
 
     public async Task<RecalculationStatus?> GetStatusAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var m = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+        var m = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken);
         if (m is null) return null;
         var state = Map(m.RuntimeStatus);
         return new RecalculationStatus(
@@ -36,7 +36,7 @@ public sealed class DurableFunctionsInstances(DurableTaskClient client) : IRecal
     public async Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken)
     {
         await client.ScheduleNewOrchestrationInstanceAsync(nameof(RecalculateCredit), request,
-            new StartOrchestrationOptions(instanceId), cancellationToken).ConfigureAwait(false);
+            new StartOrchestrationOptions(instanceId), cancellationToken);
         return true;
     }
 

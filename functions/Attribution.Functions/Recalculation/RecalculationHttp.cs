@@ -41,7 +41,7 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, R
         {
             try
             {
-                body = await JsonSerializer.DeserializeAsync<RecalculationStartBody>(request.Body, ApiJson.Options, cancellationToken).ConfigureAwait(false);
+                body = await JsonSerializer.DeserializeAsync<RecalculationStartBody>(request.Body, ApiJson.Options, cancellationToken);
             }
             catch (JsonException e)
             {
@@ -59,7 +59,7 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, R
         {
             asOf = starter.DefaultAsOf();
         }
-        var outcome = await starter.StartAsync(asOf, rules.Json, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var outcome = await starter.StartAsync(asOf, rules.Json, cancellationToken: cancellationToken);
         if (!outcome.Started)
             return Problems.Conflict($"A recalculation for {outcome.AsOf} is already running (instance {outcome.InstanceId}).", request);
         var statusUrl = $"{request.Scheme}://{request.Host}/api/recalculations/{Uri.EscapeDataString(outcome.InstanceId)}";
@@ -70,7 +70,7 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, R
     public static async Task<IActionResult> StatusAsync(HttpRequest request, string id, IRecalculationInstances instances, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(id) || id.Length > 100) return Problems.BadRequest("The recalculation id is missing or too long.", request);
-        var status = await instances.GetStatusAsync(id, cancellationToken).ConfigureAwait(false);
+        var status = await instances.GetStatusAsync(id, cancellationToken);
         if (status is null) return Problems.NotFound($"No recalculation instance '{id}'.", request);
         return new OkObjectResult(new
         {

@@ -23,7 +23,7 @@ public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider ti
     public async Task<StartOutcome> StartAsync(IRecalculationInstances instances, CancellationToken cancellationToken)
     {
         var starter = new RecalculationStarter(instances, time, settings ?? RecalculationSettings.Default);
-        var outcome = await starter.StartAsync(starter.DefaultAsOf(), rules.Json, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var outcome = await starter.StartAsync(starter.DefaultAsOf(), rules.Json, cancellationToken: cancellationToken);
         if (outcome.Started) logger.RecalculationStarted(outcome.AsOf, outcome.InstanceId, outcome.RunId!);
         else logger.RecalculationAlreadyRunning(outcome.AsOf, outcome.InstanceId);
         return outcome;

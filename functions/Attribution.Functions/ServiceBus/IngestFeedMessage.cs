@@ -30,9 +30,9 @@ public sealed class IngestFeedMessage(StorageAccount storage, CreditRules rules,
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(messageActions);
-        var settlement = await _handler.HandleAsync(ToFeedMessage(message), cancellationToken).ConfigureAwait(false);
+        var settlement = await _handler.HandleAsync(ToFeedMessage(message), cancellationToken);
         Log(message, settlement);
-        await SettleAsync(settlement, message, messageActions).ConfigureAwait(false);
+        await SettleAsync(settlement, message, messageActions);
     }
 
     /// <summary>What the handler reads of the received message (the same adaptation as `attribution listen`'s).</summary>
