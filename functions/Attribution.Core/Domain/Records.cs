@@ -61,10 +61,6 @@ public sealed record Association(
 
     /// <summary>For a csp association of the indirect reseller: the provider partner on the same charge line (and vice versa).</summary>
     public long? RelatedPartnerId { get; init; }
-
-    /// <summary>In force on at least one day of the month.</summary>
-    public bool InForceDuring(YearMonth month) =>
-        ValidFrom <= month.LastDay && (ValidTo is null || ValidTo.Value >= month.FirstDay);
 }
 
 /// <summary>Monthly usage of one workload on one subscription. At least one amount is present.</summary>

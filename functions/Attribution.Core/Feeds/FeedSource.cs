@@ -46,17 +46,6 @@ public static class FeedSources
 
     public static string AllNames => string.Join(' ', All.Select(s => s.Name()));
 
-    /// <summary>The association source a feed produces, for the four association feeds and dpor.</summary>
-    public static AssociationSource? AsAssociationSource(this FeedSource source) => source switch
-    {
-        FeedSource.Sales => AssociationSource.Sales,
-        FeedSource.Csp => AssociationSource.Csp,
-        FeedSource.FastTrack => AssociationSource.FastTrack,
-        FeedSource.Dap => AssociationSource.Dap,
-        FeedSource.Dpor => AssociationSource.Dpor,
-        _ => null,
-    };
-
     public static string Name(this AssociationSource source) => source switch
     {
         AssociationSource.Sales => "sales",

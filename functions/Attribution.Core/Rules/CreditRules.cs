@@ -88,20 +88,6 @@ public static class CreditRulesLoader
 
     public static CreditRules Default => Parse(DefaultJson);
 
-    public static CreditRules LoadFile(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new RulesValidationException(path, $"cannot be read: {e.Message}");
-        }
-        return Parse(text);
-    }
-
     /// <summary>Whether two rules texts say the same thing (formatting and comments aside).</summary>
     public static bool SameRules(string a, string b)
     {
