@@ -81,23 +81,14 @@ public sealed class ReadApi(StorageAccount storage)
         EvidenceView? evidence;
         try
         {
-            evidence = await new EvidenceService(storage).ExplainAsync(id, competency, run, position?.Offset ?? 0, pageSize, cancellationToken);
+            (evidence, var unreadable) = await ReadPageAsync(request, position, run,
+                () => new EvidenceService(storage).ExplainAsync(id, competency, run, position?.Offset ?? 0, pageSize, cancellationToken), cancellationToken);
+            if (unreadable is not null) return unreadable;
         }
         catch (UnknownNameException e)
         {
             return Problems.BadRequest(e.Message, request);
         }
-        catch (RunUnreadableException e)
-        {
-            return Problems.RunUnreadable(e.Message, request);
-        }
-        catch (RequestFailedException e) when (e.Status == 404 && position is not null)
-        {
-            // A file listed a moment ago is gone: the run's clean-up has begun (StillThereAsync says so), or it is another failure.
-            if (await StillThereAsync(request, position, run, cancellationToken) is { } deleted) return deleted;
-            throw;
-        }
-        if (await StillThereAsync(request, position, run, cancellationToken) is { } gone) return gone;
         return evidence is null
             ? Problems.NotFound($"Partner {id} was credited on no usage as of {run.AsOf}.", request)
             : new OkObjectResult(evidence);
@@ -112,22 +103,9 @@ public sealed class ReadApi(StorageAccount storage)
         if (!TryPage(request, list, out var position, out var pageSize, out bad)) return bad;
         var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken);
         if (run is null) return problem2!;
-        SubscriptionView? view;
-        try
-        {
-            view = await new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken);
-        }
-        catch (RunUnreadableException e)
-        {
-            return Problems.RunUnreadable(e.Message, request);
-        }
-        catch (RequestFailedException e) when (e.Status == 404 && position is not null)
-        {
-            // A file listed a moment ago is gone: the run's clean-up has begun (StillThereAsync says so), or it is another failure.
-            if (await StillThereAsync(request, position, run, cancellationToken) is { } deleted) return deleted;
-            throw;
-        }
-        if (await StillThereAsync(request, position, run, cancellationToken) is { } gone) return gone;
+        var (view, unreadable) = await ReadPageAsync(request, position, run,
+            () => new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken), cancellationToken);
+        if (unreadable is not null) return unreadable;
         if (view is null) return Problems.NotFound($"Subscription {id} has no credited partners as of {run.AsOf}.", request);
         var offset = position?.Offset ?? 0;
         var page = view.Partners.Skip(offset).Take(pageSize).ToList();
@@ -158,6 +136,30 @@ public sealed class ReadApi(StorageAccount storage)
     /// A continuation page of an older run may race that run's clean-up, which removes the run's manifest before its
     /// files: the manifest still there after the read means every file read was there. Null when it is.
     /// </summary>
+    /// <summary>
+    /// Reads one page of a run. A continuation page is whole or a problem: if the run's clean-up began while it was read
+    /// (a file listed a moment ago is gone, or the manifest is gone afterwards), the answer is "republished", never part of the run.
+    /// </summary>
+    private async Task<(T? Value, ObjectResult? Problem)> ReadPageAsync<T>(HttpRequest request, ContinuationPosition? position, RecalculationRun run,
+        Func<Task<T?>> read, CancellationToken cancellationToken) where T : class
+    {
+        T? value;
+        try
+        {
+            value = await read();
+        }
+        catch (RunUnreadableException e)
+        {
+            return (null, Problems.RunUnreadable(e.Message, request));
+        }
+        catch (RequestFailedException e) when (e.Status == 404 && position is not null)
+        {
+            if (await StillThereAsync(request, position, run, cancellationToken) is { } deleted) return (null, deleted);
+            throw;
+        }
+        return await StillThereAsync(request, position, run, cancellationToken) is { } gone ? (null, gone) : (value, null);
+    }
+
     private async Task<ObjectResult?> StillThereAsync(HttpRequest request, ContinuationPosition? position, RecalculationRun run, CancellationToken cancellationToken) =>
         position is null || await new CreditReader(storage).IsReadableAsync(run, cancellationToken) ? null : Republished(position, request);
 
