@@ -7,6 +7,7 @@
 #   TENANTS=2000 RECALC_RUNS=1 bench/recalc.sh
 #
 # Environment: TENANTS (10000), SEED (1), AS_OF (2026-10), RECALC_RUNS (2), WORK (a new temp folder; kept),
+# API_READS (0: when set, the read API latency on the published data), AZURITE_HEAP_MIB (16384),
 # AZURITE_PORT (10300: blob; queue +1, table +2). The Azurite runs in memory (--inMemoryPersistence) on its own
 # ports, so it neither reuses nor disturbs one on the default ports, and is stopped on exit.
 set -euo pipefail
@@ -32,7 +33,8 @@ if [ ! -f "$azurite_js" ]; then (cd "$root" && npm ci --no-audit --no-fund --log
 for port in "$blob_port" "$queue_port" "$table_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "port $port is in use; set AZURITE_PORT" >&2; exit 2; fi
 done
-node "$azurite_js" --inMemoryPersistence --skipApiVersionCheck --loose --silent --disableTelemetry \
+# The emulator keeps every table in one Node heap; 100k tenants publish ~2.5 M rows, past Node's default heap limit.
+node --max-old-space-size="${AZURITE_HEAP_MIB:-16384}" "$azurite_js" --inMemoryPersistence --skipApiVersionCheck --loose --silent --disableTelemetry \
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
   --blobPort "$blob_port" --queuePort "$queue_port" --tablePort "$table_port" >"$work/azurite.log" 2>&1 &
 azurite_pid=$!
@@ -94,5 +96,12 @@ for run in $(seq 1 "$recalc_runs"); do
   grep -E 'usage rows in the window|engine .* ms, storage .* ms|^phases: ' "$work/recalc$run.log" | sed 's/^/  /' | tee -a "$summary"
   say "  $(azurite_mem)"
 done
+
+if [ "${API_READS:-0}" -gt 0 ]; then
+  # Read latency on the data just published, on the same emulator (the api bench without its own ingest + recalc).
+  bench_dll="$root/bench/Attribution.Benchmarks/bin/Release/net10.0/Attribution.Benchmarks.dll"
+  [ -f "$bench_dll" ] || dotnet build -c Release "$root/bench/Attribution.Benchmarks" >/dev/null
+  dotnet "$bench_dll" api --storage "$conn" --reads "$API_READS" | tee -a "$summary"
+fi
 
 say "logs and summary: $work"

@@ -24,20 +24,12 @@ public static class ApiLatencyBench
     {
         var tenants = Arg(args, "--tenants", 1000);
         var reads = Arg(args, "--reads", 400);
-        await using var azurite = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true });
-        var storage = StorageAccount.FromConnectionString(azurite.ConnectionString);
-        await storage.EnsureCreatedAsync();
-
-        var dir = Path.Combine(Path.GetTempPath(), "attribution-api-bench-" + tenants.ToString(CultureInfo.InvariantCulture));
-        if (!Directory.Exists(dir)) SyntheticFeedGenerator.Generate(dir, new SyntheticFeedOptions(tenants, Seed: 7));
-        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
-        foreach (var path in Directory.EnumerateFiles(dir, "*.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-            if (FeedSources.TryInferFromPath(path, out var source)) await ingestor.IngestFileAsync(path, source);
-        await using (var host = await LocalDurableHost.StartAsync(storage, "apibench"))
-        {
-            var start = await new RecalculationStarter(host).StartAsync(new Core.Domain.YearMonth(2026, 10), CreditRulesLoader.DefaultJson);
-            await host.WaitAsync(start.InstanceId, TimeSpan.FromMinutes(30));
-        }
+        var existing = Array.IndexOf(args, "--storage") is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+        await using var azurite = existing is null ? await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true }) : null;
+        var storage = StorageAccount.FromConnectionString(existing ?? azurite!.ConnectionString);
+        // With --storage the reads run against what is already published there (bench/recalc.sh's 100k run), so the
+        // latency is measured on the same data without a second hour-long first publish into the emulator.
+        if (existing is null) await PublishGeneratedAsync(storage, tenants);
 
         var reader = new CreditReader(storage);
         var run = (await reader.ResolveRunAsync(null))!;
@@ -69,7 +61,7 @@ public static class ApiLatencyBench
         });
         var evidence = await Measure(id => api.PartnerEvidenceAsync(Request("competency=CloudPlatform&pageSize=100"), id, default));
 
-        Console.WriteLine($"Read API latency, in-process handler + Azurite, {partners.Count} partners from {tenants} generated tenants, {reads} reads each:");
+        Console.WriteLine($"Read API latency, in-process handler + Azurite, {partners.Count} partners{(existing is null ? $" from {tenants} generated tenants" : " already published")}, {reads} reads each:");
         Console.WriteLine("| read | median ms | p95 ms | max ms |");
         Console.WriteLine("|---|---:|---:|---:|");
         void Row(string name, double[] t) =>
@@ -78,6 +70,19 @@ public static class ApiLatencyBench
         Row("GET /api/partners/{id}/credit?scope=global (incl. a lookup of the global id)", global);
         Row("GET /api/partners/{id}/evidence?competency=CloudPlatform", evidence);
         return 0;
+    }
+
+    private static async Task PublishGeneratedAsync(StorageAccount storage, int tenants)
+    {
+        await storage.EnsureCreatedAsync();
+        var dir = Path.Combine(Path.GetTempPath(), "attribution-api-bench-" + tenants.ToString(CultureInfo.InvariantCulture));
+        if (!Directory.Exists(dir)) SyntheticFeedGenerator.Generate(dir, new SyntheticFeedOptions(tenants, Seed: 7));
+        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        foreach (var path in Directory.EnumerateFiles(dir, "*.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            if (FeedSources.TryInferFromPath(path, out var source)) await ingestor.IngestFileAsync(path, source);
+        await using var host = await LocalDurableHost.StartAsync(storage, "apibench");
+        var start = await new RecalculationStarter(host).StartAsync(new Core.Domain.YearMonth(2026, 10), CreditRulesLoader.DefaultJson);
+        await host.WaitAsync(start.InstanceId, TimeSpan.FromMinutes(30));
     }
 
     private static HttpRequest Request(string query)

@@ -14,7 +14,8 @@ internal static class Program
                                                        peak memory of ingestion on >= 1 GB usage files
           engine [rows] [runs] [--shuffle] [--policy full|split|dporOnly]
                                                        single-threaded CreditEngine throughput on in-memory data
-          api [--tenants N] [--reads N]                read API latency (in-process handler + Azurite) after a real recalculation
+          api [--tenants N] [--reads N] [--storage C]  read API latency (in-process handler + Azurite) after a real recalculation,
+                                                       or on what is already published in storage C
           storage [--tenants N] [--buckets N]          issue 9: (a) bare Parquet write, (b) our ingestion, (c) bare read, (d) our read path,
                                                        (e) bare table writer, (f) our first publish, then an unchanged re-run
           bdn [BenchmarkDotNet args]                   BenchmarkDotNet microbenchmarks of parse / normalize
