@@ -97,20 +97,11 @@ public static class CreditEngine
                 var rule = rules.Competencies[c];
                 var m = locations.GetValueOrDefault((partnerId, c));
                 var (acr, peak, customers, sources) = Metrics(m);
-                var status = CreditLevels.Evaluate(rule, acr, peak, customers);
                 partnerRows.Add(new PartnerCreditRow
                 {
                     PartnerId = partnerId,
                     GlobalPartnerId = acc.GlobalPartnerId,
-                    Competency = rule.Name,
-                    AcrUsdTtm = acr,
-                    PeakMonthlyActiveUsers = peak,
-                    Customers = customers,
-                    Level = status.Level,
-                    NextLevel = status.NextLevel,
-                    Progress = status.Progress,
-                    IncentiveEligibleAcrUsdTtm = Nano.ToDouble(acc.Incentive),
-                    Sources = sources,
+                    Credit = CompetencyMetrics.Judge(rule, acr, peak, customers, Nano.ToDouble(acc.Incentive), sources),
                 });
             }
         }
@@ -127,20 +118,11 @@ public static class CreditEngine
             {
                 var rule = rules.Competencies[c];
                 var (acr, peak, customers, sources) = Metrics(globals.GetValueOrDefault((group.Key, c)));
-                var status = CreditLevels.Evaluate(rule, acr, peak, customers);
                 globalRows.Add(new GlobalPartnerCreditRow
                 {
                     GlobalPartnerId = group.Key,
-                    Competency = rule.Name,
-                    AcrUsdTtm = acr,
-                    PeakMonthlyActiveUsers = peak,
-                    Customers = customers,
-                    Level = status.Level,
-                    NextLevel = status.NextLevel,
-                    Progress = status.Progress,
-                    IncentiveEligibleAcrUsdTtm = incentive,
-                    Sources = sources,
                     Locations = locationList,
+                    Credit = CompetencyMetrics.Judge(rule, acr, peak, customers, incentive, sources),
                 });
             }
         }
@@ -164,7 +146,7 @@ public static class CreditEngine
     /// The evidence of <paramref name="partnerId"/>'s credit on <paramref name="competency"/> (case-insensitive):
     /// every credited usage row of the competency in the window, with the covering associations of this partner.
     /// The metrics are ComputeShard + Finish over the same input; the rows' credited revenue, each to the billionth
-    /// of a USD as the engine adds it, sums to <see cref="PartnerEvidence.AcrUsdTtm"/> exactly.
+    /// of a USD as the engine adds it, sums to <see cref="CompetencyMetrics.AcrUsdTtm"/> of its <see cref="PartnerEvidence.Credit"/> exactly.
     /// </summary>
     public static PartnerEvidence Explain(CreditInput input, long partnerId, string competency)
     {
@@ -190,25 +172,16 @@ public static class CreditEngine
         var results = Finish([accumulator.ToShardCredit(inWindow)], rules, input.AsOf);
 
         var rule = rules.Competencies[competencyIndex];
-        var row = results.PartnerCredit.FirstOrDefault(r => r.PartnerId == partnerId && r.Competency == rule.Name);
-        var zero = CreditLevels.Evaluate(rule, 0, 0, 0);
+        var row = results.PartnerCredit.FirstOrDefault(r => r.PartnerId == partnerId && r.Credit.Competency == rule.Name);
         return new PartnerEvidence
         {
             PartnerId = partnerId,
             GlobalPartnerId = input.GlobalPartnerOf.TryGetValue(partnerId, out var g) ? g : partnerId,
-            Competency = rule.Name,
             AsOf = input.AsOf,
             RulesVersion = rules.RulesVersion,
             CreditPolicy = rules.CreditPolicy,
             Rows = collector.Rows,
-            AcrUsdTtm = row?.AcrUsdTtm ?? 0,
-            PeakMonthlyActiveUsers = row?.PeakMonthlyActiveUsers ?? 0,
-            Customers = row?.Customers ?? 0,
-            Level = row?.Level ?? zero.Level,
-            NextLevel = row is null ? zero.NextLevel : row.NextLevel,
-            Progress = row?.Progress ?? zero.Progress,
-            IncentiveEligibleAcrUsdTtm = row?.IncentiveEligibleAcrUsdTtm ?? 0,
-            Sources = row?.Sources ?? "",
+            Credit = row?.Credit ?? CompetencyMetrics.Judge(rule, 0, 0, 0, 0, ""),
         };
     }
 

@@ -132,11 +132,12 @@ public sealed record ShardCredit
     public long UsageRowsCredited { get; init; }
 }
 
-/// <summary>A row of the `PartnerCredit` table (without asOf/rulesVersion/runId, which the publisher adds).</summary>
-public sealed record PartnerCreditRow
+/// <summary>
+/// A competency's figures (§3) and the level they reach: the one shape a location partner's row, a global partner's
+/// row and a partner's evidence share, so each is judged and published by the same code.
+/// </summary>
+public sealed record CompetencyMetrics
 {
-    public long PartnerId { get; init; }
-    public long GlobalPartnerId { get; init; }
     public string Competency { get; init; } = "";
     public double AcrUsdTtm { get; init; }
     public double PeakMonthlyActiveUsers { get; init; }
@@ -144,29 +145,51 @@ public sealed record PartnerCreditRow
     public string Level { get; init; } = CreditLevels.None;
     public string? NextLevel { get; init; }
     public double Progress { get; init; }
+
+    /// <summary>The DPOR-earned part of the revenue (for a global partner: the sum of its locations').</summary>
     public double IncentiveEligibleAcrUsdTtm { get; init; }
+
+    /// <summary>Sorted, `;`-separated association sources that credited the partner on the competency.</summary>
     public string Sources { get; init; } = "";
+
+    /// <summary>The figures judged against <paramref name="rule"/>'s levels.</summary>
+    public static CompetencyMetrics Judge(CompetencyRule rule, double acrUsdTtm, double peakMonthlyActiveUsers, int customers,
+        double incentiveEligibleAcrUsdTtm, string sources)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        var status = CreditLevels.Evaluate(rule, acrUsdTtm, peakMonthlyActiveUsers, customers);
+        return new CompetencyMetrics
+        {
+            Competency = rule.Name,
+            AcrUsdTtm = acrUsdTtm,
+            PeakMonthlyActiveUsers = peakMonthlyActiveUsers,
+            Customers = customers,
+            Level = status.Level,
+            NextLevel = status.NextLevel,
+            Progress = status.Progress,
+            IncentiveEligibleAcrUsdTtm = incentiveEligibleAcrUsdTtm,
+            Sources = sources,
+        };
+    }
+}
+
+/// <summary>A row of the `PartnerCredit` table (without asOf/rulesVersion/runId, which the publisher adds).</summary>
+public sealed record PartnerCreditRow
+{
+    public long PartnerId { get; init; }
+    public long GlobalPartnerId { get; init; }
+    public CompetencyMetrics Credit { get; init; } = new();
 }
 
 /// <summary>A row of the `GlobalPartnerCredit` table.</summary>
 public sealed record GlobalPartnerCreditRow
 {
     public long GlobalPartnerId { get; init; }
-    public string Competency { get; init; } = "";
-    public double AcrUsdTtm { get; init; }
-    public double PeakMonthlyActiveUsers { get; init; }
-    public int Customers { get; init; }
-    public string Level { get; init; } = CreditLevels.None;
-    public string? NextLevel { get; init; }
-    public double Progress { get; init; }
-
-    /// <summary>Sum of its locations' incentive bases.</summary>
-    public double IncentiveEligibleAcrUsdTtm { get; init; }
-
-    public string Sources { get; init; } = "";
 
     /// <summary>Sorted, `;`-separated ids of its location partners credited in the window (any competency).</summary>
     public string Locations { get; init; } = "";
+
+    public CompetencyMetrics Credit { get; init; } = new();
 }
 
 /// <summary>The merged results of a recalculation.</summary>
@@ -200,7 +223,6 @@ public sealed record PartnerEvidence
 {
     public long PartnerId { get; init; }
     public long GlobalPartnerId { get; init; }
-    public string Competency { get; init; } = "";
     public YearMonth AsOf { get; init; }
     public string RulesVersion { get; init; } = "";
     public CreditPolicy CreditPolicy { get; init; }
@@ -208,14 +230,8 @@ public sealed record PartnerEvidence
     /// <summary>Credited usage rows in the window of the competency's workloads, grouped by tenant, else in input order.</summary>
     public IReadOnlyList<EvidenceRow> Rows { get; init; } = [];
 
-    public double AcrUsdTtm { get; init; }
-    public double PeakMonthlyActiveUsers { get; init; }
-    public int Customers { get; init; }
-    public string Level { get; init; } = CreditLevels.None;
-    public string? NextLevel { get; init; }
-    public double Progress { get; init; }
-    public double IncentiveEligibleAcrUsdTtm { get; init; }
-    public string Sources { get; init; } = "";
+    /// <summary>The partner's figures and level on the competency, as its PartnerCredit row publishes them.</summary>
+    public CompetencyMetrics Credit { get; init; } = new();
 }
 
 /// <summary>One usage row that credited the partner.</summary>

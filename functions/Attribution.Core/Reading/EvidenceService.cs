@@ -155,17 +155,18 @@ public sealed class EvidenceService(StorageAccount storage)
 
         var page = evidence.Rows.Skip(offset).Take(pageSize).Select(ToView).ToList();
         var next = offset + page.Count < evidence.Rows.Count ? offset + page.Count : (int?)null;
+        var credit = evidence.Credit;
         return new EvidenceView(
             partnerId.ToString(CultureInfo.InvariantCulture), name, run.AsOf, run.RunId, evidence.RulesVersion,
             evidence.CreditPolicy switch { CreditPolicy.Split => "split", CreditPolicy.DporOnly => "dporOnly", _ => "full" },
-            evidence.Level, evidence.NextLevel, evidence.Progress, evidence.AcrUsdTtm, evidence.PeakMonthlyActiveUsers, evidence.Customers,
-            evidence.IncentiveEligibleAcrUsdTtm, evidence.Sources, Gaps(rules, name, evidence), evidence.Rows.Count, page,
+            credit.Level, credit.NextLevel, credit.Progress, credit.AcrUsdTtm, credit.PeakMonthlyActiveUsers, credit.Customers,
+            credit.IncentiveEligibleAcrUsdTtm, credit.Sources, Gaps(rules, credit), evidence.Rows.Count, page,
             next is { } n ? ContinuationToken.Encode(ContinuationToken.EvidenceList(partnerId, name), run, n) : null);
     }
 
-    private static List<ThresholdGap> Gaps(CreditRules rules, string competency, PartnerEvidence e)
+    private static List<ThresholdGap> Gaps(CreditRules rules, CompetencyMetrics e)
     {
-        var rule = rules.Competencies.First(c => c.Name == competency);
+        var rule = rules.Competencies.First(c => c.Name == e.Competency);
         var next = rule.Levels.FirstOrDefault(l => l.Name == e.NextLevel);
         if (next is null) return [];
         return next.Thresholds.Select(t =>

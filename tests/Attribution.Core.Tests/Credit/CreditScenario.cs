@@ -88,11 +88,17 @@ internal sealed class CreditScenario
 
 internal static class CreditResultsExtensions
 {
-    public static PartnerCreditRow Row(this CreditResults r, long partner, string competency) =>
-        Assert.Single(r.PartnerCredit, x => x.PartnerId == partner && x.Competency == competency);
+    /// <summary>The partner's credit on the competency (its one PartnerCredit row's metrics).</summary>
+    public static CompetencyMetrics Row(this CreditResults r, long partner, string competency) => PartnerRow(r, partner, competency).Credit;
 
-    public static GlobalPartnerCreditRow GlobalRow(this CreditResults r, long global, string competency) =>
-        Assert.Single(r.GlobalPartnerCredit, x => x.GlobalPartnerId == global && x.Competency == competency);
+    public static PartnerCreditRow PartnerRow(this CreditResults r, long partner, string competency) =>
+        Assert.Single(r.PartnerCredit, x => x.PartnerId == partner && x.Credit.Competency == competency);
+
+    /// <summary>The global partner's credit on the competency.</summary>
+    public static CompetencyMetrics GlobalRow(this CreditResults r, long global, string competency) => GlobalPartnerRow(r, global, competency).Credit;
+
+    public static GlobalPartnerCreditRow GlobalPartnerRow(this CreditResults r, long global, string competency) =>
+        Assert.Single(r.GlobalPartnerCredit, x => x.GlobalPartnerId == global && x.Credit.Competency == competency);
 
     public static bool Has(this CreditResults r, long partner) => r.PartnerCredit.Any(x => x.PartnerId == partner);
 }

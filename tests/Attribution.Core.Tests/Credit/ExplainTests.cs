@@ -33,10 +33,10 @@ public class ExplainTests
             // Exact in billionths of a USD, the unit the engine adds in (so any order gives the same total).
             var nanos = Int128.Zero;
             foreach (var row in e.Rows) nanos += (Int128)Math.Round(row.CreditedRevenueUsd * 1e9);
-            Assert.Equal(e.AcrUsdTtm, (double)nanos / 1e9);
-            var published = results.PartnerCredit.SingleOrDefault(x => x.PartnerId == partner && x.Competency == "CloudPlatform");
-            Assert.Equal(published?.AcrUsdTtm ?? 0, e.AcrUsdTtm); // exact
-            Assert.Equal(published?.Level ?? "None", e.Level);
+            Assert.Equal(e.Credit.AcrUsdTtm, (double)nanos / 1e9);
+            var published = results.PartnerCredit.SingleOrDefault(x => x.PartnerId == partner && x.Credit.Competency == "CloudPlatform");
+            Assert.Equal(published?.Credit.AcrUsdTtm ?? 0, e.Credit.AcrUsdTtm); // exact
+            Assert.Equal(published?.Credit.Level ?? "None", e.Credit.Level);
         }
     }
 
@@ -45,7 +45,7 @@ public class ExplainTests
     {
         var s = Scenario(CreditPolicy.Split);
         var e = CreditEngine.Explain(s.Input(), 1, "CloudPlatform");
-        Assert.Equal("CloudPlatform", e.Competency);
+        Assert.Equal("CloudPlatform", e.Credit.Competency);
         Assert.Equal(["2025-12", "2026-01", "2026-02", "2026-03"], e.Rows.Select(r => r.Month.ToString()).ToArray());
 
         // Dec: partners 1 (sales+dap) and 2 (csp): k = 2.
@@ -68,8 +68,8 @@ public class ExplainTests
         Assert.Equal((Tenant(1), Sub(1), Workload.Azure), (dec.CustomerTenantId, dec.SubscriptionId, dec.Workload));
         Assert.Equal("usage-1", dec.UsageLineage.IngestionId);
 
-        Assert.Equal(0.05 + 0.7 / 3 + 1234.567 / 3 + 1.1 / 3, e.AcrUsdTtm, 9);
-        Assert.Equal("dap;sales", e.Sources);
+        Assert.Equal(0.05 + 0.7 / 3 + 1234.567 / 3 + 1.1 / 3, e.Credit.AcrUsdTtm, 9);
+        Assert.Equal("dap;sales", e.Credit.Sources);
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public class ExplainTests
         Assert.Equal((AssociationSource.Dpor, D("2026-01-20"), (DateOnly?)null, "dpor-1", 4L), (a.Source, a.ValidFrom, a.ValidTo, a.IngestionId, a.Line));
         Assert.Equal(Sub(1), a.SubscriptionId);
         Assert.Equal(28, e.Rows[1].DporDays);
-        Assert.Equal(0.7 * 12 / 31 + 1234.567 * 12 / 31 + 1234.567 + 1.1, e.IncentiveEligibleAcrUsdTtm, 9);
+        Assert.Equal(0.7 * 12 / 31 + 1234.567 * 12 / 31 + 1234.567 + 1.1, e.Credit.IncentiveEligibleAcrUsdTtm, 9);
     }
 
     [Fact]
@@ -92,8 +92,8 @@ public class ExplainTests
         var e = CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), 2, "SmallMidmarketCloud");
         var row = Assert.Single(e.Rows);
         Assert.Equal((Workload.Teams, 9.0), (row.Workload, row.CreditedActiveUsers));
-        Assert.Equal(9, e.PeakMonthlyActiveUsers);
-        Assert.Equal(1, e.Customers);
+        Assert.Equal(9, e.Credit.PeakMonthlyActiveUsers);
+        Assert.Equal(1, e.Credit.Customers);
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public class ExplainTests
     {
         var e = CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), 424242, "Security");
         Assert.Empty(e.Rows);
-        Assert.Equal((0.0, 0.0, 0, "None", "Silver", 0.0), (e.AcrUsdTtm, e.PeakMonthlyActiveUsers, e.Customers, e.Level, e.NextLevel, e.Progress));
+        Assert.Equal((0.0, 0.0, 0, "None", "Silver", 0.0), (e.Credit.AcrUsdTtm, e.Credit.PeakMonthlyActiveUsers, e.Credit.Customers, e.Credit.Level, e.Credit.NextLevel, e.Credit.Progress));
         Assert.Equal(424242, e.GlobalPartnerId);
     }
 

@@ -67,10 +67,10 @@ public class RangeFinishTests
         }
 
         Assert.True(whole.GlobalPartnerCredit.Count > 0 && whole.PartnerCredit.Count > 0);
-        Assert.Equal(whole.PartnerCredit.OrderBy(r => r.PartnerId).ThenBy(r => r.Competency, StringComparer.Ordinal),
-            partnerRows.OrderBy(r => r.PartnerId).ThenBy(r => r.Competency, StringComparer.Ordinal));
-        Assert.Equal(whole.GlobalPartnerCredit.OrderBy(r => r.GlobalPartnerId).ThenBy(r => r.Competency, StringComparer.Ordinal),
-            globalRows.OrderBy(r => r.GlobalPartnerId).ThenBy(r => r.Competency, StringComparer.Ordinal));
+        Assert.Equal(whole.PartnerCredit.OrderBy(r => r.PartnerId).ThenBy(r => r.Credit.Competency, StringComparer.Ordinal),
+            partnerRows.OrderBy(r => r.PartnerId).ThenBy(r => r.Credit.Competency, StringComparer.Ordinal));
+        Assert.Equal(whole.GlobalPartnerCredit.OrderBy(r => r.GlobalPartnerId).ThenBy(r => r.Credit.Competency, StringComparer.Ordinal),
+            globalRows.OrderBy(r => r.GlobalPartnerId).ThenBy(r => r.Credit.Competency, StringComparer.Ordinal));
         Assert.Equal((whole.Partners, whole.GlobalPartners), (partners, globals));
     }
 

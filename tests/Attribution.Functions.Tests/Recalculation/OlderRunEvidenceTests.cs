@@ -9,12 +9,8 @@ namespace Attribution.Functions.Tests.Recalculation;
 /// Written against the RecordSnapshot API: it holds once RecordStore is versioned (segments); while RecordStore
 /// reads the tables (Version always 0), AtAsync(run's version) returns today's records and this test fails.
 /// </summary>
-public sealed class OlderRunEvidenceTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class OlderRunEvidenceTests(RecordsFixture azurite) : IClassFixture<RecordsFixture>
 {
-    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage);
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
     [Fact]
     public async Task Evidence_of_an_older_run_after_a_restatement_still_explains_that_runs_numbers()
     {

@@ -14,16 +14,12 @@ namespace Attribution.Functions.Tests.Recalculation;
 /// run. Tokens carry the run the first page came from (and the list they page): later pages come from that run, or
 /// the read fails clearly once that run's snapshot is gone.
 /// </summary>
-public sealed class PagingAcrossPublishesTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class PagingAcrossPublishesTests(SmallRecordsFixture azurite) : IClassFixture<SmallRecordsFixture>
 {
     private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
     private static readonly string FabrikamId = RecalculationHarness.Fabrikam.ToString(CultureInfo.InvariantCulture);
     private static readonly string ProsewareId = RecalculationHarness.Proseware.ToString(CultureInfo.InvariantCulture);
     private const string Trey = RecalculationHarness.TreyResearchSubscription;
-
-    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage, syntheticTenants: 20);
-
-    public Task DisposeAsync() => Task.CompletedTask;
 
     private ReadApi Api => new(azurite.Storage);
 

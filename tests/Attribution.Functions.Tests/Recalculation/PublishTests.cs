@@ -15,13 +15,9 @@ namespace Attribution.Functions.Tests.Recalculation;
 // the same account would share rows with these tests.
 
 /// <summary>An unchanged re-run diffs against the published snapshot and writes nothing.</summary>
-public sealed class UnchangedRerunTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class UnchangedRerunTests(RecordsFixture azurite) : IClassFixture<RecordsFixture>
 {
     private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
-
-    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage);
-
-    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task An_unchanged_rerun_writes_no_result_rows_and_every_row_keeps_the_first_runs_id()
@@ -67,13 +63,9 @@ public sealed class UnchangedRerunTests(AzuriteFixture azurite) : IClassFixture<
 /// The fan-out follows the data, so consecutive runs may split their snapshots differently: the diff still finds every
 /// unchanged row, whether the base run's split is finer, coarser or unrelated.
 /// </summary>
-public sealed class ChangedFanOutTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class ChangedFanOutTests(RecordsFixture azurite) : IClassFixture<RecordsFixture>
 {
     private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
-
-    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage);
-
-    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task A_rerun_split_finer_coarser_or_otherwise_writes_no_result_rows()
@@ -103,13 +95,9 @@ public sealed class ChangedFanOutTests(AzuriteFixture azurite) : IClassFixture<A
 }
 
 /// <summary>A restatement changes only the rows it affects, and removes the rows the new run no longer produces.</summary>
-public sealed class RestatementTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class RestatementTests(RecordsFixture azurite) : IClassFixture<RecordsFixture>
 {
     private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
-
-    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage);
-
-    public Task DisposeAsync() => Task.CompletedTask;
 
     private ReadApi Api => new(azurite.Storage);
 
@@ -192,14 +180,10 @@ public sealed class RestatementTests(AzuriteFixture azurite) : IClassFixture<Azu
 }
 
 /// <summary>A publish that dies half-way is rolled forward by the next start for its asOf, before anything else.</summary>
-public sealed class InterruptedPublishTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixture<RecordsFixture>
 {
     private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
     private static readonly TimeSpan Guard = TimeSpan.FromMinutes(3);
-
-    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage);
-
-    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task A_crash_mid_publish_is_rolled_forward_by_the_next_start_and_readers_never_see_a_mix()

@@ -117,8 +117,9 @@ public static class RecalculationHarness
     }
 
     /// <summary>The published tables' rows for an asOf, comparable with <see cref="AssertSame"/> (runId left out).</summary>
-    public static async Task<Dictionary<string, List<TableEntity>>> PublishedAsync(StorageAccount storage, YearMonth asOf)
+    public static async Task<Dictionary<string, List<TableEntity>>> PublishedAsync(StorageAccount storage, YearMonth asOf, CreditRules? rules = null)
     {
+        var firstMonth = asOf.AddMonths(1 - (rules ?? CreditRulesLoader.Default).WindowMonths).ToString();
         var result = new Dictionary<string, List<TableEntity>>();
         foreach (var table in CreditEntities.PublishedTables)
         {
@@ -126,9 +127,9 @@ public static class RecalculationHarness
             await foreach (var e in storage.Table(table).QueryAsync<TableEntity>())
             {
                 if (table != TableNames.IncentiveEligibility && !e.RowKey.StartsWith(asOf + "|", StringComparison.Ordinal)) continue;
-                // IncentiveEligibility is keyed by month: a run owns the months of its window.
+                // IncentiveEligibility is keyed by month: a run owns the months of its window (windowMonths of the rules).
                 if (table == TableNames.IncentiveEligibility
-                    && (string.CompareOrdinal(e.RowKey[..7], asOf.AddMonths(-11).ToString()) < 0 || string.CompareOrdinal(e.RowKey[..7], asOf.ToString()) > 0)) continue;
+                    && (string.CompareOrdinal(e.RowKey[..7], firstMonth) < 0 || string.CompareOrdinal(e.RowKey[..7], asOf.ToString()) > 0)) continue;
                 rows.Add(e);
             }
             result[table] = Sorted(rows);
@@ -155,14 +156,36 @@ public static class RecalculationHarness
             GlobalPartnerOf = await records.GlobalPartnerMapAsync(),
         });
         var results = CreditEngine.Finish([shard], rules, asOf);
-        const string run = "expected";
+        // The rows §4 of the contract describes, keyed and named here from the contract's table rather than by the
+        // production mapping (CreditEntities), so a misnamed or mis-keyed published property fails the comparison.
         var month = asOf.ToString();
+        string Id(long v) => v.ToString(CultureInfo.InvariantCulture);
+        TableEntity Row(string pk, string rk, params (string Name, object? Value)[] properties)
+        {
+            var e = new TableEntity(pk, rk);
+            foreach (var (name, value) in properties) e[name] = value;
+            return e;
+        }
+        (string, object?)[] Credit(CompetencyMetrics c) =>
+        [
+            ("competency", c.Competency), ("asOf", month), ("acrUsdTtm", c.AcrUsdTtm), ("peakMonthlyActiveUsers", c.PeakMonthlyActiveUsers),
+            ("customers", c.Customers), ("level", c.Level), ("nextLevel", c.NextLevel), ("progress", c.Progress),
+            ("incentiveEligibleAcrUsdTtm", c.IncentiveEligibleAcrUsdTtm), ("sources", c.Sources), ("rulesVersion", rules.RulesVersion),
+        ];
         return new Dictionary<string, List<TableEntity>>
         {
-            [TableNames.PartnerCredit] = Sorted(results.PartnerCredit.Select(r => CreditEntities.PartnerCreditEntity(r, month, results.RulesVersion, run))),
-            [TableNames.GlobalPartnerCredit] = Sorted(results.GlobalPartnerCredit.Select(r => CreditEntities.GlobalPartnerCreditEntity(r, month, results.RulesVersion, run))),
-            [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => CreditEntities.SubscriptionPartnerEntity(r, month, run))),
-            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r, run))),
+            [TableNames.PartnerCredit] = Sorted(results.PartnerCredit.Select(r => Row(Id(r.PartnerId), $"{month}|{r.Credit.Competency}",
+                [("partnerId", Id(r.PartnerId)), ("globalPartnerId", Id(r.GlobalPartnerId)),
+                 .. Credit(r.Credit)]))),
+            [TableNames.GlobalPartnerCredit] = Sorted(results.GlobalPartnerCredit.Select(r => Row(Id(r.GlobalPartnerId), $"{month}|{r.Credit.Competency}",
+                [("partnerId", Id(r.GlobalPartnerId)), ("locations", r.Locations),
+                 .. Credit(r.Credit)]))),
+            [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => Row(r.SubscriptionId.ToString("D"), $"{month}|{Id(r.PartnerId)}",
+                ("customerTenantId", r.CustomerTenantId.ToString("D")), ("partnerId", Id(r.PartnerId)), ("sources", r.Sources), ("isDpor", r.IsDpor),
+                ("workloads", string.Join(';', r.Workloads.ToString().Split(';', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)))))),
+            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => Row(Id(r.DporPartnerId), $"{r.Month}|{r.SubscriptionId:D}",
+                ("customerTenantId", r.CustomerTenantId.ToString("D")), ("acrUsd", r.AcrUsd), ("dporDays", r.DporDays), ("daysInMonth", r.DaysInMonth),
+                ("incentiveAcrUsd", r.IncentiveAcrUsd)))),
         };
     }
 

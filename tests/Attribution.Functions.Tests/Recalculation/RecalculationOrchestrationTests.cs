@@ -10,13 +10,9 @@ using Azure.Data.Tables;
 namespace Attribution.Functions.Tests.Recalculation;
 
 /// <summary>The real RecalculateCredit orchestrator on the Durable Task Framework's Azure Storage backend over Azurite.</summary>
-public sealed class RecalculationOrchestrationTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IClassFixture<RecordsFixture>
 {
     private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
-
-    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage);
-
-    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task The_orchestration_publishes_exactly_what_the_engine_computes_over_all_records()

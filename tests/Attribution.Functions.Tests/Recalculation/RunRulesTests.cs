@@ -19,13 +19,9 @@ namespace Attribution.Functions.Tests.Recalculation;
 /// Rules used to ride on the RecalculationRuns row and were dropped above 30,000 characters, so evidence was explained
 /// with the shipped rules. A run's rules are found exactly (by hash), or the read fails naming the run.
 /// </summary>
-public sealed class RunRulesTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IAsyncLifetime
+public sealed class RunRulesTests(SmallRecordsFixture azurite) : IClassFixture<SmallRecordsFixture>
 {
     private static readonly string FabrikamId = RecalculationHarness.Fabrikam.ToString(CultureInfo.InvariantCulture);
-
-    public Task InitializeAsync() => RecalculationHarness.LoadAsync(azurite.Storage, syntheticTenants: 20);
-
-    public Task DisposeAsync() => Task.CompletedTask;
 
     private ReadApi Api => new(azurite.Storage);
 

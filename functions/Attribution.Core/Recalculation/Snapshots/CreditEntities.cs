@@ -21,40 +21,37 @@ public static class CreditEntities
 
     public static TableEntity PartnerCreditEntity(PartnerCreditRow r, string asOf, string rulesVersion, string? runId = null)
     {
-        var e = new TableEntity(Num(r.PartnerId), $"{asOf}|{r.Competency}")
+        var e = new TableEntity(Num(r.PartnerId), $"{asOf}|{r.Credit.Competency}")
         {
             ["partnerId"] = Num(r.PartnerId),
             ["globalPartnerId"] = Num(r.GlobalPartnerId),
         };
-        return WithCredit(e, r.Competency, asOf, r.AcrUsdTtm, r.PeakMonthlyActiveUsers, r.Customers, r.Level, r.NextLevel, r.Progress,
-            r.IncentiveEligibleAcrUsdTtm, r.Sources, rulesVersion, runId);
+        return WithCredit(e, r.Credit, asOf, rulesVersion, runId);
     }
 
     public static TableEntity GlobalPartnerCreditEntity(GlobalPartnerCreditRow r, string asOf, string rulesVersion, string? runId = null)
     {
-        var e = new TableEntity(Num(r.GlobalPartnerId), $"{asOf}|{r.Competency}")
+        var e = new TableEntity(Num(r.GlobalPartnerId), $"{asOf}|{r.Credit.Competency}")
         {
             ["partnerId"] = Num(r.GlobalPartnerId),
             ["locations"] = r.Locations,
         };
-        return WithCredit(e, r.Competency, asOf, r.AcrUsdTtm, r.PeakMonthlyActiveUsers, r.Customers, r.Level, r.NextLevel, r.Progress,
-            r.IncentiveEligibleAcrUsdTtm, r.Sources, rulesVersion, runId);
+        return WithCredit(e, r.Credit, asOf, rulesVersion, runId);
     }
 
     // The properties PartnerCredit and GlobalPartnerCredit share (§4).
-    private static TableEntity WithCredit(TableEntity e, string competency, string asOf, double acr, double peak, int customers, string level,
-        string? nextLevel, double progress, double incentive, string sources, string rulesVersion, string? runId)
+    private static TableEntity WithCredit(TableEntity e, CompetencyMetrics c, string asOf, string rulesVersion, string? runId)
     {
-        e["competency"] = competency;
+        e["competency"] = c.Competency;
         e["asOf"] = asOf;
-        e["acrUsdTtm"] = acr;
-        e["peakMonthlyActiveUsers"] = peak;
-        e["customers"] = customers;
-        e["level"] = level;
-        e["nextLevel"] = nextLevel;
-        e["progress"] = progress;
-        e["incentiveEligibleAcrUsdTtm"] = incentive;
-        e["sources"] = sources;
+        e["acrUsdTtm"] = c.AcrUsdTtm;
+        e["peakMonthlyActiveUsers"] = c.PeakMonthlyActiveUsers;
+        e["customers"] = c.Customers;
+        e["level"] = c.Level;
+        e["nextLevel"] = c.NextLevel;
+        e["progress"] = c.Progress;
+        e["incentiveEligibleAcrUsdTtm"] = c.IncentiveEligibleAcrUsdTtm;
+        e["sources"] = c.Sources;
         e["rulesVersion"] = rulesVersion;
         if (runId is not null) e["runId"] = runId;
         return e;
