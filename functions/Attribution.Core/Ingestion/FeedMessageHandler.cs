@@ -38,7 +38,7 @@ public sealed record MessageSettlement(
 }
 
 /// <summary>The dead-letter reasons <see cref="FeedMessageHandler"/> gives (the `DeadLetterReason` of the message).</summary>
-public static class DeadLetterReasons
+internal static class DeadLetterReasons
 {
     /// <summary>The application property `source` is missing or not one of the seven sources.</summary>
     public const string UnknownSource = "UnknownSource";

@@ -9,7 +9,7 @@ namespace Attribution.Core.Recalculation.Snapshots;
 /// The published rows (§4) as table entities: the keys and properties every run writes to its snapshot and
 /// publish writes to the tables (publish adds `runId`, the run that last changed the row).
 /// </summary>
-public static class CreditEntities
+internal static class CreditEntities
 {
     public static readonly IReadOnlyList<string> PublishedTables =
         [TableNames.PartnerCredit, TableNames.GlobalPartnerCredit, TableNames.SubscriptionPartners, TableNames.IncentiveEligibility];

@@ -6,7 +6,7 @@ using Parquet.Schema;
 namespace Attribution.Core.Recalculation.Snapshots;
 
 /// <summary>Table entities ↔ Parquet files of a <see cref="SnapshotSchema"/> (one column per property, typed).</summary>
-public static class ParquetRows
+internal static class ParquetRows
 {
     /// <summary>Rows per row group: bounds the memory a reader needs per group.</summary>
     public const int RowGroupSize = 50_000;

@@ -7,7 +7,7 @@ namespace Attribution.Core.Recalculation.Snapshots;
 /// string.GetHashCode). With the same hash, range r of N ranges is the union of ranges r, r+M, … of M = k·N ranges,
 /// so a partner's reduce range and publish range line up when the publish ranges are a multiple of the reduce ranges.
 /// </summary>
-public static class PartitionRanges
+internal static class PartitionRanges
 {
     public static uint Hash(string key)
     {

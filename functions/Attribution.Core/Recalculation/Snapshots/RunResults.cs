@@ -14,7 +14,7 @@ public sealed class RunResults(StorageAccount storage)
     private readonly SnapshotStore _snapshots = new(storage);
     private readonly RecordStore _records = new(storage);
 
-    public SnapshotStore Snapshots => _snapshots;
+    internal SnapshotStore Snapshots => _snapshots;
 
     /// <summary>The reduce range a partner's (or a global partner's) partials go to.</summary>
     public static CreditScope ReduceScope(int range, int reduceRanges) =>

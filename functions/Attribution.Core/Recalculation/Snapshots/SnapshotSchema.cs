@@ -4,7 +4,7 @@ using Parquet.Schema;
 namespace Attribution.Core.Recalculation.Snapshots;
 
 /// <summary>Column types: text (required or optional), double, 32-bit integer, boolean.</summary>
-public enum ColumnKind
+internal enum ColumnKind
 {
     Text,
     OptionalText,
@@ -13,7 +13,7 @@ public enum ColumnKind
     Flag,
 }
 
-public sealed record SnapshotColumn(string Name, ColumnKind Kind)
+internal sealed record SnapshotColumn(string Name, ColumnKind Kind)
 {
     public DataField Field { get; } = Kind switch
     {
@@ -30,7 +30,7 @@ public sealed record SnapshotColumn(string Name, ColumnKind Kind)
 /// The Parquet schema of each snapshot table: the table's PartitionKey and RowKey, then its §4 properties with
 /// their table types (runId is not stored: a snapshot is one run's result set, named by its path).
 /// </summary>
-public sealed class SnapshotSchema
+internal sealed class SnapshotSchema
 {
     private SnapshotSchema(string table, params SnapshotColumn[] properties)
     {

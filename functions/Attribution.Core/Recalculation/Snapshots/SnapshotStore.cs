@@ -35,7 +35,7 @@ public sealed record RunManifest(
 /// `k{reduceRange}` (PartnerCredit, GlobalPartnerCredit). Every file is written whole by one idempotent step
 /// with a deterministic name, so a retried step overwrites it with the same content.
 /// </summary>
-public sealed class SnapshotStore(StorageAccount storage)
+internal sealed class SnapshotStore(StorageAccount storage)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

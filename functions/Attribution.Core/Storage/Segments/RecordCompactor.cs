@@ -4,7 +4,7 @@ using Azure;
 namespace Attribution.Core.Storage;
 
 /// <summary>What a compaction run did.</summary>
-public sealed record CompactionSummary(int BucketsCompacted, int SegmentsRemoved, int BlobsDeleted, long Version);
+internal sealed record CompactionSummary(int BucketsCompacted, int SegmentsRemoved, int BlobsDeleted, long Version);
 
 /// <summary>
 /// Keeps the read cost of a bucket bounded however many files and messages arrive: merges a bucket's live segments of
@@ -14,7 +14,7 @@ public sealed record CompactionSummary(int BucketsCompacted, int SegmentsRemoved
 /// stay readable for <see cref="RecordStoreOptions.Retention"/> so older snapshots still read; <see cref="CleanUpAsync"/>
 /// deletes them after it, and segments no commit names once older than <see cref="RecordStoreOptions.UncommittedGrace"/>.
 /// </summary>
-public sealed class RecordCompactor
+internal sealed class RecordCompactor
 {
     private readonly RecordLog _log;
 
