@@ -18,8 +18,7 @@ internal static class RunCommand
         var feeds = new Option<string?>("--feeds") { Description = "Folder of feed files (default: samples/feeds)." };
         var asOf = new Option<string?>("--as-of") { Description = "Month to compute (yyyy-MM); default: the last complete month, or the latest usage month when earlier." };
         var rules = new Option<string?>("--rules") { Description = "Rules file (default: the shipped rules)." };
-        var allowEmpty = AllowEmptyOption();
-        var command = new Command("run", "Ingest every feed file under a folder, recalculate, publish and print each partner's credit.") { feeds, asOf, rules, allowEmpty };
+        var command = new Command("run", "Ingest every feed file under a folder, recalculate, publish and print each partner's credit.") { feeds, asOf, rules };
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
@@ -36,29 +35,15 @@ internal static class RunCommand
             if (failed.Count > 0)
                 await context.Error.WriteLineAsync($"{failed.Count} file(s) failed as a whole ({string.Join(", ", failed)}); recalculating with what was stored, then exiting 1.");
 
-            var effective = await ResolveAsOfAsync(storage.Account, month, creditRules, parse.GetValue(allowEmpty), ct);
+            var lastComplete = RecalculationStarter.LastCompleteMonth(DateTimeOffset.UtcNow);
+            var latestUsage = ingested.Select(r => r.Result.LatestUsageMonth).Where(m => m is not null).Select(m => m!.Value).DefaultIfEmpty(lastComplete).Max();
+            var effective = month ?? (latestUsage < lastComplete ? latestUsage : lastComplete);
 
             var outcome = await Recalculator.RunAsync(storage.Account, effective, rulesJson, null, context, ct);
             await PrintOutcomeAsync(storage.Account, outcome, context, ct);
             return failed.Count > 0 ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;
-    }
-
-    public static Option<bool> AllowEmptyOption() =>
-        new("--allow-empty") { Description = "Recalculate and publish even when no usage is stored in the month's window." };
-
-    /// <summary>
-    /// The month `run` and `recalc` compute (one default rule for both, the one the function app uses too), refused when
-    /// no stored usage falls in its window unless the user allows an empty month.
-    /// </summary>
-    public static async Task<YearMonth> ResolveAsOfAsync(StorageAccount storage, YearMonth? given, CreditRules rules, bool allowEmpty, CancellationToken ct)
-    {
-        var usage = await new Core.Ingestion.IngestionStore(storage).UsageMonthsAsync(ct);
-        var asOf = given ?? RecalculationStarter.DefaultAsOf(DateTimeOffset.UtcNow, usage.Latest);
-        if (!allowEmpty && RecalculationStarter.EmptyWindowProblem(asOf, rules.WindowMonths, usage) is { } problem)
-            throw new CliException($"Not recalculating {asOf}: {problem} Pass --allow-empty to do it anyway.", ExitCodes.BadUsage);
-        return asOf;
     }
 
     private static string ResolveFeeds(string? given)
@@ -120,26 +105,23 @@ internal static class RecalcCommand
 {
     public static Command Create()
     {
-        var asOf = new Option<string?>("--as-of") { Description = "Month to compute (yyyy-MM); default: the last complete month, or the latest usage month when earlier." };
+        var asOf = new Option<string?>("--as-of") { Description = "Month to compute (yyyy-MM); default: the last complete month." };
         var rules = new Option<string?>("--rules") { Description = "Rules file (default: the shipped rules)." };
-        var allowEmpty = RunCommand.AllowEmptyOption();
         var scenario = new Option<string?>("--scenario") { Description = "Name of a what-if run: results are shown and kept apart, nothing is published." };
         var resume = new Option<bool>("--resume") { Description = "Finish an interrupted recalculation of the month with the rules it began with, and start nothing new." };
-        var command = new Command("recalc", "Recalculate every partner's credit and publish it.") { asOf, rules, scenario, resume, allowEmpty };
+        var command = new Command("recalc", "Recalculate every partner's credit and publish it.") { asOf, rules, scenario, resume };
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
             var resuming = parse.GetValue(resume);
             if (resuming && parse.GetValue(rules) is not null)
                 throw new CliException("--resume finishes a run with the rules it began with; it takes no --rules.", ExitCodes.BadUsage);
-            var (creditRules, rulesJson) = Commands.LoadRulesWithText(parse.GetValue(rules)); // validated before anything starts
-            var given = Commands.ParseAsOf(parse.GetValue(asOf));
+            var (_, rulesJson) = Commands.LoadRulesWithText(parse.GetValue(rules)); // validated before anything starts
+            var month = Commands.ParseAsOf(parse.GetValue(asOf)) ?? RecalculationStarter.LastCompleteMonth(DateTimeOffset.UtcNow);
             var name = parse.GetValue(scenario);
             if (name is not null && (name.Length is 0 or > 40 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
                 throw new CliException("--scenario takes 1-40 letters, digits, '-' or '_'.", ExitCodes.BadUsage);
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            // --resume finishes a run that already started, so the month's emptiness was settled then.
-            var month = await RunCommand.ResolveAsOfAsync(storage.Account, given, creditRules, resuming || parse.GetValue(allowEmpty), ct);
             var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, name, context, ct, resuming);
             await RunCommand.PrintOutcomeAsync(storage.Account, outcome, context, ct);
             return ExitCodes.Success;

@@ -7,7 +7,6 @@ namespace Attribution.Core.Ingestion;
 internal sealed class CountingSink : IFeedRecordSink
 {
     public long Records { get; private set; }
-    public YearMonth? EarliestUsageMonth { get; private set; }
     public YearMonth? LatestUsageMonth { get; private set; }
     public void Add(PartnerRecord partner, FeedLineage lineage) => Records++;
     public void Add(DporEvent dporEvent) => Records++;
@@ -17,6 +16,5 @@ internal sealed class CountingSink : IFeedRecordSink
     {
         Records++;
         if (LatestUsageMonth is null || usage.Month > LatestUsageMonth.Value) LatestUsageMonth = usage.Month;
-        if (EarliestUsageMonth is null || usage.Month < EarliestUsageMonth.Value) EarliestUsageMonth = usage.Month;
     }
 }

@@ -86,7 +86,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         // Pass 1: validate and hash.
         string sha256;
         string? wholeFileError = null;
-        Domain.YearMonth? latestUsage = null, earliestUsage = null;
+        Domain.YearMonth? latestUsage = null;
         await using (var raw = await open(cancellationToken).ConfigureAwait(false))
         {
             var observed = new ObservedStream(raw, hash: true);
@@ -107,7 +107,6 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
                         }
                     }
                     latestUsage = sink.LatestUsageMonth;
-                    earliestUsage = sink.EarliestUsageMonth;
                 }
                 catch (Exception e) when (e is FeedFormatException or InvalidDataException)
                 {
@@ -116,7 +115,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
                 sha256 = observed.FinishHash();
             }
         }
-        result = result with { ContentSha256 = sha256, EarliestUsageMonth = earliestUsage, LatestUsageMonth = latestUsage };
+        result = result with { ContentSha256 = sha256, LatestUsageMonth = latestUsage };
         if (wholeFileError is not null)
             return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = wholeFileError }, cancellationToken).ConfigureAwait(false);
 

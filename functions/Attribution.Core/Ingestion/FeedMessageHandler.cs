@@ -176,7 +176,6 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
                 RowsAccepted = accepted,
                 RowsRejected = rejected,
                 CompletedAt = _time.GetUtcNow(),
-                EarliestUsageMonth = m.EarliestUsageMonth,
                 LatestUsageMonth = m.LatestUsageMonth,
             };
             await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
@@ -266,7 +265,7 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
                     rows.Add(new PreparedRow(reader.Line, null, "", sink.Take()));
                 }
             }
-            return new PreparedMessage(null, id, source, sha256, rows, sink.EarliestUsageMonth, sink.LatestUsageMonth);
+            return new PreparedMessage(null, id, source, sha256, rows, sink.LatestUsageMonth);
         }
     }
 
@@ -311,11 +310,10 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
         FeedSource Source,
         string ContentSha256,
         IReadOnlyList<PreparedRow> Rows,
-        YearMonth? EarliestUsageMonth,
         YearMonth? LatestUsageMonth)
     {
         public static PreparedMessage Dead(string reason, string description) =>
-            new(new MessageSettlement(SettlementAction.DeadLetter, reason, description), "", default, "", [], null, null);
+            new(new MessageSettlement(SettlementAction.DeadLetter, reason, description), "", default, "", [], null);
     }
 
     /// <summary>Holds the records of the current row until it is known to be accepted; replayed into the writer later.</summary>
@@ -323,7 +321,6 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
     {
         private readonly List<Action<IFeedRecordSink>> _pending = [];
 
-        public YearMonth? EarliestUsageMonth { get; private set; }
         public YearMonth? LatestUsageMonth { get; private set; }
 
         public void Add(PartnerRecord partner, FeedLineage lineage) => _pending.Add(s => s.Add(partner, lineage));
@@ -334,7 +331,6 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
         {
             _pending.Add(s => s.Add(usage));
             if (LatestUsageMonth is null || usage.Month > LatestUsageMonth.Value) LatestUsageMonth = usage.Month;
-            if (EarliestUsageMonth is null || usage.Month < EarliestUsageMonth.Value) EarliestUsageMonth = usage.Month;
         }
 
         public Action<IFeedRecordSink>[] Take()

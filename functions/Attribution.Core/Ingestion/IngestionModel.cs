@@ -27,10 +27,7 @@ public sealed record FeedIngestionResult(
     string? Error = null,
     string? DuplicateOf = null)
 {
-    /// <summary>The earliest month among the file's usage rows (stored, so a recalculation can tell a month has no usage).</summary>
-    public Domain.YearMonth? EarliestUsageMonth { get; init; }
-
-    /// <summary>The latest month among the file's usage rows (stored; the default asOf never lies past it).</summary>
+    /// <summary>The latest month among the file's accepted usage rows (not stored; lets `run` pick a default asOf).</summary>
     public Domain.YearMonth? LatestUsageMonth { get; init; }
 
     /// <summary>The whole file or message could not be used (bad header, unreadable, storage failure).</summary>

@@ -30,28 +30,8 @@ public sealed class IngestionStore(StorageAccount storage)
             ["completedAt"] = r.CompletedAt,
             ["error"] = r.Error,
             ["duplicateOf"] = r.DuplicateOf,
-            // The months a usage ingestion covers: whether a month has usage is then known without reading a segment.
-            ["firstUsageMonth"] = r.EarliestUsageMonth?.ToString(),
-            ["lastUsageMonth"] = r.LatestUsageMonth?.ToString(),
         };
         await Ingestions.UpsertEntityAsync(e, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The months stored usage covers, from the completed usage ingestions' rows (a small partition: one row per file
-    /// or message), so a recalculation of a month with no usage can be refused before it starts.
-    /// </summary>
-    public async Task<UsageMonths> UsageMonthsAsync(CancellationToken cancellationToken = default)
-    {
-        var ranges = new List<(Domain.YearMonth First, Domain.YearMonth Last)>();
-        var unknown = false;
-        await foreach (var r in ListAsync(FeedSource.Usage, cancellationToken).ConfigureAwait(false))
-        {
-            if (r.Status is not (IngestionStatus.Succeeded or IngestionStatus.CompletedWithRejections) || r.RowsAccepted == 0) continue;
-            if (r.EarliestUsageMonth is { } first && r.LatestUsageMonth is { } last) ranges.Add((first, last));
-            else unknown = true; // ingested before the months were recorded: assume it may hold any month
-        }
-        return new UsageMonths(ranges, unknown);
     }
 
     /// <summary>The earlier ingestion that completed with the same content, if any.</summary>
@@ -156,21 +136,6 @@ public sealed class IngestionStore(StorageAccount storage)
             e.RowKey, source, e.GetString("fileName") ?? "", e.GetString("contentSha256"),
             Enum.TryParse<IngestionStatus>(e.GetString("status"), out var st) ? st : IngestionStatus.Running,
             e.GetInt64("rowsTotal") ?? 0, e.GetInt64("rowsAccepted") ?? 0, e.GetInt64("rowsRejected") ?? 0,
-            e.GetDateTimeOffset("startedAt") ?? default, e.GetDateTimeOffset("completedAt"), e.GetString("error"), e.GetString("duplicateOf"))
-        {
-            EarliestUsageMonth = Domain.YearMonth.TryParse(e.GetString("firstUsageMonth"), out var first) ? first : null,
-            LatestUsageMonth = Domain.YearMonth.TryParse(e.GetString("lastUsageMonth"), out var last) ? last : null,
-        };
+            e.GetDateTimeOffset("startedAt") ?? default, e.GetDateTimeOffset("completedAt"), e.GetString("error"), e.GetString("duplicateOf"));
     }
-}
-
-/// <summary>The months of stored usage, as the usage ingestions recorded them.</summary>
-public sealed record UsageMonths(IReadOnlyList<(Domain.YearMonth First, Domain.YearMonth Last)> Ranges, bool Unknown)
-{
-    /// <summary>The latest month any usage ingestion holds (null when none, or not recorded).</summary>
-    public Domain.YearMonth? Latest => Ranges.Count == 0 ? null : Ranges.Max(r => r.Last);
-
-    /// <summary>Whether some stored usage may fall in <paramref name="first"/>..<paramref name="last"/> (inclusive).</summary>
-    public bool MayHaveUsageIn(Domain.YearMonth first, Domain.YearMonth last) =>
-        Unknown || Ranges.Any(r => r.First <= last && r.Last >= first);
 }

@@ -55,24 +55,6 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
 
     public YearMonth DefaultAsOf() => LastCompleteMonth(_time.GetUtcNow());
 
-    /// <summary>
-    /// The month every host recalculates when none is given: the last complete month, or the latest month of stored
-    /// usage when that is earlier (feeds that stop before last month still get a month with usage in it).
-    /// </summary>
-    public static YearMonth DefaultAsOf(DateTimeOffset now, YearMonth? latestUsage) =>
-        latestUsage is { } latest && latest < LastCompleteMonth(now) ? latest : LastCompleteMonth(now);
-
-    /// <summary>Why <paramref name="asOf"/> must not be recalculated without an explicit allowance: no stored usage in its window.</summary>
-    public static string? EmptyWindowProblem(YearMonth asOf, int windowMonths, Ingestion.UsageMonths usage)
-    {
-        ArgumentNullException.ThrowIfNull(usage);
-        var first = asOf.AddMonths(1 - windowMonths);
-        if (usage.MayHaveUsageIn(first, asOf)) return null;
-        return $"no usage is stored for {first}..{asOf}, the window of {asOf}" +
-            (usage.Latest is { } latest ? $" (the latest usage month stored is {latest})" : " (no usage has been ingested)") +
-            "; publishing it would replace the results with nothing.";
-    }
-
     /// <summary>Why a month cannot be recalculated (its window would leave the calendar), or null.</summary>
     public static string? AsOfProblem(YearMonth asOf) =>
         asOf.Year is < MinAsOfYear or > 9999 ? $"asOf {asOf} is out of range: a recalculation month is between {MinAsOfYear}-01 and 9999-12." : null;
