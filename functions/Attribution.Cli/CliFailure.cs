@@ -14,6 +14,9 @@ internal static class CliFailure
         {
             case CliException cli:
                 return (cli.Message, cli.ExitCode);
+            case Core.Recalculation.EmptyWindowException empty:
+                // The month asked for (or defaulted to) is not worth recalculating as asked: a usage problem, fixed by the caller.
+                return ($"{empty.Message[..^1]} (--allow-empty).", ExitCodes.BadUsage);
             case RulesValidationException rules:
                 return (rules.Message, ExitCodes.Failure);
             case RunUnreadableException unreadable:

@@ -13,8 +13,10 @@ internal static class Recalculator
     public const string TaskHub = "AttributionLocal";
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(60);
 
+    /// <param name="asOf">The month; null: the one default of every start (<see cref="RecalculationStarter.DefaultAsOfAsync"/>).</param>
     /// <param name="resume">Finish the interrupted recalculation of this asOf with its own rules, and start nothing new.</param>
-    public static async Task<RecalculationOutcome> RunAsync(StorageAccount storage, YearMonth asOf, string rulesJson, string? scenario, CommandContext context, CancellationToken ct, bool resume = false)
+    /// <param name="allowEmpty">Start even when no usage falls in the month's window.</param>
+    public static async Task<RecalculationOutcome> RunAsync(StorageAccount storage, YearMonth? asOf, string rulesJson, string? scenario, CommandContext context, CancellationToken ct, bool resume = false, bool allowEmpty = false)
     {
         await storage.EnsureCreatedAsync();
         // The worker starts only once we know what to do about an interrupted run: started at once, it would resume
@@ -22,7 +24,8 @@ internal static class Recalculator
         var host = await LocalDurableHost.StartAsync(storage, TaskHub, startWorker: false);
         try
         {
-            return await RunOnAsync(host, storage, asOf, rulesJson, scenario, context, resume, ct);
+            var month = asOf ?? await new RecalculationStarter(host, records: new RecordStore(storage)).DefaultAsOfAsync(ct);
+            return await RunOnAsync(host, storage, month, rulesJson, scenario, context, resume, allowEmpty, ct);
         }
         finally
         {
@@ -37,7 +40,7 @@ internal static class Recalculator
         }
     }
 
-    private static async Task<RecalculationOutcome> RunOnAsync(LocalDurableHost host, StorageAccount storage, YearMonth asOf, string rulesJson, string? scenario, CommandContext context, bool resume, CancellationToken ct)
+    private static async Task<RecalculationOutcome> RunOnAsync(LocalDurableHost host, StorageAccount storage, YearMonth asOf, string rulesJson, string? scenario, CommandContext context, bool resume, bool allowEmpty, CancellationToken ct)
     {
         var instanceId = RecalculationStarter.InstanceIdFor(asOf, scenario);
         var interrupted = await host.GetStatusAsync(instanceId, ct) is { } status && RecalculationStarter.IsActive(status.State) ? status : null;
@@ -61,7 +64,8 @@ internal static class Recalculator
         await host.StartWorkerAsync(storage);
         if (interrupted is null)
         {
-            var start = await new RecalculationStarter(host).StartAsync(asOf, rulesJson, scenario, cancellationToken: ct);
+            // Refuses a month with no usage in its window (EmptyWindowException) before anything starts.
+            var start = await new RecalculationStarter(host, records: new RecordStore(storage)).StartAsync(asOf, rulesJson, scenario, cancellationToken: ct, allowEmpty: allowEmpty);
             if (!start.Started)
             {
                 // Another process started one for this asOf a moment ago; its result is what gets published.

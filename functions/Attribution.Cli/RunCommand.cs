@@ -18,7 +18,8 @@ internal static class RunCommand
         var feeds = new Option<string?>("--feeds") { Description = "Folder of feed files (default: samples/feeds)." };
         var asOf = new Option<string?>("--as-of") { Description = "Month to compute (yyyy-MM); default: the last complete month, or the latest usage month when earlier." };
         var rules = new Option<string?>("--rules") { Description = "Rules file (default: the shipped rules)." };
-        var command = new Command("run", "Ingest every feed file under a folder, recalculate, publish and print each partner's credit.") { feeds, asOf, rules };
+        var allowEmpty = AllowEmptyOption();
+        var command = new Command("run", "Ingest every feed file under a folder, recalculate, publish and print each partner's credit.") { feeds, asOf, rules, allowEmpty };
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
@@ -35,16 +36,18 @@ internal static class RunCommand
             if (failed.Count > 0)
                 await context.Error.WriteLineAsync($"{failed.Count} file(s) failed as a whole ({string.Join(", ", failed)}); recalculating with what was stored, then exiting 1.");
 
-            var lastComplete = RecalculationStarter.LastCompleteMonth(DateTimeOffset.UtcNow);
-            var latestUsage = ingested.Select(r => r.Result.LatestUsageMonth).Where(m => m is not null).Select(m => m!.Value).DefaultIfEmpty(lastComplete).Max();
-            var effective = month ?? (latestUsage < lastComplete ? latestUsage : lastComplete);
-
-            var outcome = await Recalculator.RunAsync(storage.Account, effective, rulesJson, null, context, ct);
+            // No --as-of: the default every start shares (last complete month, or the latest stored usage month when earlier).
+            var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, null, context, ct, allowEmpty: parse.GetValue(allowEmpty));
             await PrintOutcomeAsync(storage.Account, outcome, context, ct);
             return failed.Count > 0 ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;
     }
+
+    public static Option<bool> AllowEmptyOption() => new("--allow-empty")
+    {
+        Description = "Recalculate even a month with no usage in its window (otherwise refused: it would credit no one).",
+    };
 
     private static string ResolveFeeds(string? given)
     {
@@ -105,11 +108,12 @@ internal static class RecalcCommand
 {
     public static Command Create()
     {
-        var asOf = new Option<string?>("--as-of") { Description = "Month to compute (yyyy-MM); default: the last complete month." };
+        var asOf = new Option<string?>("--as-of") { Description = "Month to compute (yyyy-MM); default: the last complete month, or the latest usage month when earlier." };
         var rules = new Option<string?>("--rules") { Description = "Rules file (default: the shipped rules)." };
+        var allowEmpty = RunCommand.AllowEmptyOption();
         var scenario = new Option<string?>("--scenario") { Description = "Name of a what-if run: results are shown and kept apart, nothing is published." };
         var resume = new Option<bool>("--resume") { Description = "Finish an interrupted recalculation of the month with the rules it began with, and start nothing new." };
-        var command = new Command("recalc", "Recalculate every partner's credit and publish it.") { asOf, rules, scenario, resume };
+        var command = new Command("recalc", "Recalculate every partner's credit and publish it.") { asOf, rules, scenario, resume, allowEmpty };
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
@@ -117,12 +121,12 @@ internal static class RecalcCommand
             if (resuming && parse.GetValue(rules) is not null)
                 throw new CliException("--resume finishes a run with the rules it began with; it takes no --rules.", ExitCodes.BadUsage);
             var (_, rulesJson) = Commands.LoadRulesWithText(parse.GetValue(rules)); // validated before anything starts
-            var month = Commands.ParseAsOf(parse.GetValue(asOf)) ?? RecalculationStarter.LastCompleteMonth(DateTimeOffset.UtcNow);
+            var month = Commands.ParseAsOf(parse.GetValue(asOf));
             var name = parse.GetValue(scenario);
             if (name is not null && (name.Length is 0 or > 40 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
                 throw new CliException("--scenario takes 1-40 letters, digits, '-' or '_'.", ExitCodes.BadUsage);
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, name, context, ct, resuming);
+            var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, name, context, ct, resuming, parse.GetValue(allowEmpty));
             await RunCommand.PrintOutcomeAsync(storage.Account, outcome, context, ct);
             return ExitCodes.Success;
         });

@@ -22,4 +22,7 @@ internal static partial class RecalculationLog
 
     [LoggerMessage(11, LogLevel.Warning, "Recalculation for {AsOf} is already running (instance {InstanceId}); not started again.")]
     public static partial void RecalculationAlreadyRunning(this ILogger logger, string asOf, string instanceId);
+
+    [LoggerMessage(12, LogLevel.Warning, "Recalculation for {AsOf} skipped: {Reason}")]
+    public static partial void RecalculationSkippedEmpty(this ILogger logger, string asOf, string reason);
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Attribution.Core.Domain;
+using Attribution.Core.Rules;
+using Attribution.Core.Storage;
 
 namespace Attribution.Core.Recalculation;
 
@@ -38,11 +40,28 @@ public interface IRecalculationInstances
 public sealed record StartOutcome(bool Started, string InstanceId, string? RunId, string AsOf);
 
 /// <summary>
+/// The month asked for has no usage in its window: recalculating it would publish every partner at None. Refused
+/// unless asked for on purpose (allowEmpty), because it usually means a wrong month or feeds not yet ingested.
+/// </summary>
+public sealed class EmptyWindowException(YearMonth asOf, YearMonth windowStart, YearMonth? latestUsage)
+    : Exception($"No usage in the window of {asOf} ({windowStart} to {asOf}): " +
+        (latestUsage is { } l ? $"the latest usage is of {l}" : "no usage has been ingested") +
+        "; recalculating it would credit no one. Ingest its usage first, pick another month, or allow an empty month on purpose.")
+{
+    public YearMonth AsOf { get; } = asOf;
+    public YearMonth? LatestUsageMonth { get; } = latestUsage;
+}
+
+/// <summary>
 /// One recalculation per asOf at a time: the instance id is fixed per asOf and its state is checked before
 /// starting, because starting a fixed id alone could restart an instance that is still running.
 /// </summary>
 /// <param name="settings">Fan-out and retention (default: <see cref="RecalculationSettings.FromEnvironment"/>).</param>
-public sealed class RecalculationStarter(IRecalculationInstances instances, TimeProvider? timeProvider = null, RecalculationSettings? settings = null)
+/// <param name="records">
+/// The canonical records: with them the default month follows the latest usage and an empty window is refused (every
+/// host passes them; only tests of the orchestration alone leave them out).
+/// </param>
+public sealed class RecalculationStarter(IRecalculationInstances instances, TimeProvider? timeProvider = null, RecalculationSettings? settings = null, RecordStore? records = null)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
     private readonly RecalculationSettings _settings = settings ?? RecalculationSettings.FromEnvironment();
@@ -53,7 +72,22 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
     /// <summary>The month before the current one: the last complete month.</summary>
     public static YearMonth LastCompleteMonth(DateTimeOffset now) => YearMonth.Of(DateOnly.FromDateTime(now.UtcDateTime)).AddMonths(-1);
 
-    public YearMonth DefaultAsOf() => LastCompleteMonth(_time.GetUtcNow());
+    /// <summary>
+    /// The one default month of every start (CLI run and recalc, HTTP, timer): the last complete month, or the latest
+    /// month with usage when that is earlier (feeds arrive late; a month ahead of the usage would credit no one).
+    /// </summary>
+    public static YearMonth DefaultAsOf(DateTimeOffset now, YearMonth? latestUsage)
+    {
+        var lastComplete = LastCompleteMonth(now);
+        return latestUsage is { } l && l < lastComplete ? l : lastComplete;
+    }
+
+    /// <summary><see cref="DefaultAsOf(DateTimeOffset, YearMonth?)"/> now, over the stored usage (without records: the last complete month).</summary>
+    public async Task<YearMonth> DefaultAsOfAsync(CancellationToken cancellationToken = default)
+    {
+        var latest = records is null ? null : await (await records.LatestAsync(cancellationToken).ConfigureAwait(false)).LatestUsageMonthAsync(cancellationToken).ConfigureAwait(false);
+        return DefaultAsOf(_time.GetUtcNow(), latest);
+    }
 
     /// <summary>Why a month cannot be recalculated (its window would leave the calendar), or null.</summary>
     public static string? AsOfProblem(YearMonth asOf) =>
@@ -65,10 +99,12 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
     public static bool IsActive(InstanceState? state) => state is InstanceState.Pending or InstanceState.Running;
 
     /// <param name="shardCount">Shards of this run (0: the settings').</param>
-    public async Task<StartOutcome> StartAsync(YearMonth asOf, string rulesJson, string? scenario = null, int shardCount = 0, CancellationToken cancellationToken = default)
+    /// <param name="allowEmpty">Start even when no usage falls in the month's window (otherwise <see cref="EmptyWindowException"/>).</param>
+    public async Task<StartOutcome> StartAsync(YearMonth asOf, string rulesJson, string? scenario = null, int shardCount = 0, bool allowEmpty = false, CancellationToken cancellationToken = default)
     {
         if (scenario is not null && (scenario.Length is 0 or > 40 || !scenario.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
             throw new ArgumentException("A scenario name is 1-40 letters, digits, '-' or '_'.", nameof(scenario));
+        if (!allowEmpty && records is not null) await RefuseEmptyWindowAsync(asOf, rulesJson, cancellationToken).ConfigureAwait(false);
         var instanceId = InstanceIdFor(asOf, scenario);
         if (IsActive(await instances.GetStateAsync(instanceId, cancellationToken).ConfigureAwait(false)))
             return new StartOutcome(false, instanceId, null, asOf.ToString());
@@ -78,5 +114,14 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
             _settings.ReduceRanges, _settings.PublishRanges, _settings.HistoryRetention);
         var started = await instances.StartAsync(instanceId, request, cancellationToken).ConfigureAwait(false);
         return new StartOutcome(started, instanceId, started ? runId : null, asOf.ToString());
+    }
+
+    /// <summary>Throws <see cref="EmptyWindowException"/> when no stored usage falls in the month's window under these rules.</summary>
+    private async Task RefuseEmptyWindowAsync(YearMonth asOf, string rulesJson, CancellationToken cancellationToken)
+    {
+        var from = CreditRulesLoader.Parse(rulesJson).WindowStart(asOf);
+        var snapshot = await records!.LatestAsync(cancellationToken).ConfigureAwait(false);
+        if (await snapshot.HasUsageAsync(from, asOf, cancellationToken).ConfigureAwait(false)) return;
+        throw new EmptyWindowException(asOf, from, await snapshot.LatestUsageMonthAsync(cancellationToken).ConfigureAwait(false));
     }
 }

@@ -115,6 +115,79 @@ public sealed class RecordSnapshot
     public Task<List<DporEvent>> DporEventsAsync(int bucket, CancellationToken cancellationToken = default) =>
         ReadAsync(DporCodec.Instance, DporCodec.Key, Segments(RecordKind.Dpor, bucket), RowFilter.All, rangeReads: false, cancellationToken);
 
+    /// <summary>
+    /// The latest month any usage row has, or null when there is no usage: from the row groups' month statistics
+    /// (a footer read per usage segment), so the default month of a recalculation costs no scan of the usage.
+    /// </summary>
+    public async Task<YearMonth?> LatestUsageMonthAsync(CancellationToken cancellationToken = default)
+    {
+        YearMonth? latest = null;
+        var gate = new object();
+        await VisitUsageRowGroupsAsync(async (g, ct) =>
+        {
+            var max = UsageCodec.MonthRange(g)?.Max ?? (await UsageCodec.ReadMonthsAsync(g, ct).ConfigureAwait(false)).DefaultIfEmpty().Max();
+            if (g.RowCount > 0) lock (gate) latest = latest is { } l && l >= max ? l : max;
+            return false;
+        }, cancellationToken).ConfigureAwait(false);
+        return latest;
+    }
+
+    /// <summary>
+    /// Whether any usage row has a month in [from, to]. Row groups whose month statistics lie outside are skipped and
+    /// those with an end inside answer at once; only a group spanning the whole range has its month column read.
+    /// </summary>
+    public async Task<bool> HasUsageAsync(YearMonth from, YearMonth to, CancellationToken cancellationToken = default)
+    {
+        var found = false;
+        await VisitUsageRowGroupsAsync(async (g, ct) =>
+        {
+            if (g.RowCount == 0) return false;
+            bool hit;
+            if (UsageCodec.MonthRange(g) is var (min, max) && (max < from || min > to)) hit = false;
+            else if (UsageCodec.MonthRange(g) is var (lo, hi) && ((lo >= from && lo <= to) || (hi >= from && hi <= to))) hit = true;
+            else hit = (await UsageCodec.ReadMonthsAsync(g, ct).ConfigureAwait(false)).Any(m => m >= from && m <= to);
+            if (hit) found = true;
+            return hit;
+        }, cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    /// <summary>Opens every live usage segment (range reads) and visits its row groups until the visitor returns true.</summary>
+    private async Task VisitUsageRowGroupsAsync(Func<ParquetRowGroupReader, CancellationToken, Task<bool>> visit, CancellationToken cancellationToken)
+    {
+        var segments = _state.Live.Where(s => s.Kind == RecordKind.Usage && s.Rows > 0).OrderBy(s => s.Path, StringComparer.Ordinal).ToList();
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            await Parallel.ForEachAsync(segments, new ParallelOptions { MaxDegreeOfParallelism = ParallelSegmentReads, CancellationToken = done.Token }, async (segment, ct) =>
+            {
+                var blob = _log.Container.GetBlobClient(segment.Path);
+                try
+                {
+                    var stream = await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 64 * 1024 }, ct).ConfigureAwait(false);
+                    await using var reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct).ConfigureAwait(false);
+                    for (var i = 0; i < reader.RowGroupCount; i++)
+                    {
+                        using var group = reader.OpenRowGroupReader(i);
+                        if (await visit(group, ct).ConfigureAwait(false))
+                        {
+                            await done.CancelAsync().ConfigureAwait(false);
+                            return;
+                        }
+                    }
+                }
+                catch (RequestFailedException e) when (e.Status == 404)
+                {
+                    throw new RecordsUnavailableException($"Records version {Version} can no longer be read: its segment '{segment.Path}' is gone.", e);
+                }
+            }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (done.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // A visitor found what it looked for: the other reads were stopped.
+        }
+    }
+
     /// <summary>Everything stored for one customer tenant (evidence and the tenant view read a tenant at a time).</summary>
     public async Task<TenantRecords> TenantAsync(Guid tenant, YearMonth from, YearMonth to, CancellationToken cancellationToken = default)
     {

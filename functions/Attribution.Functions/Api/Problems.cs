@@ -33,6 +33,10 @@ public static class Problems
     public static ObjectResult Conflict(string detail, HttpRequest? request = null) =>
         Create(StatusCodes.Status409Conflict, "Conflict", detail, request?.Path);
 
+    /// <summary>The request is well formed but refused as asked (e.g. a recalculation of a month with no usage).</summary>
+    public static ObjectResult Unprocessable(string detail, HttpRequest? request = null) =>
+        Create(StatusCodes.Status422UnprocessableEntity, "Unprocessable request", detail, request?.Path);
+
     /// <summary>The run a read resolved cannot be read as it was computed (its snapshot or its rules are missing).</summary>
     public static ObjectResult RunUnreadable(string detail, HttpRequest? request = null) =>
         Create(StatusCodes.Status500InternalServerError, "Run results unreadable", detail, request?.Path);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Attribution.Core.Domain;
 using Attribution.Core.Recalculation;
+using Attribution.Core.Storage;
 using Attribution.Functions.Api;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -10,13 +11,15 @@ using Microsoft.DurableTask.Client;
 namespace Attribution.Functions.Recalculation;
 
 /// <summary>Body of POST /api/recalculations.</summary>
-public sealed record RecalculationStartBody(string? AsOf);
+/// <param name="AllowEmpty">Start even when no usage falls in the month's window (otherwise 422).</param>
+public sealed record RecalculationStartBody(string? AsOf, bool AllowEmpty = false);
 
 /// <summary>202 body: where to follow the run.</summary>
 public sealed record RecalculationAccepted(string InstanceId, string RunId, string AsOf, string StatusUrl);
 
 /// <summary>`POST /api/recalculations` and `GET /api/recalculations/{id}` over any <see cref="IRecalculationInstances"/>.</summary>
-public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, RecalculationSettings? settings = null)
+/// <param name="storage">The app's storage: its records set the default month and refuse an empty window.</param>
+public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, RecalculationSettings? settings = null, StorageAccount? storage = null)
 {
     [Function("StartRecalculation")]
     public Task<IActionResult> Start(
@@ -48,7 +51,7 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, R
                 return Problems.BadRequest($"The body is not valid JSON: {e.Message}", request);
             }
         }
-        var starter = new RecalculationStarter(instances, time, settings ?? RecalculationSettings.Default);
+        var starter = new RecalculationStarter(instances, time, settings ?? RecalculationSettings.Default, storage is null ? null : new RecordStore(storage));
         YearMonth asOf;
         if (body?.AsOf is { } text)
         {
@@ -57,9 +60,18 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, R
         }
         else
         {
-            asOf = starter.DefaultAsOf();
+            asOf = await starter.DefaultAsOfAsync(cancellationToken);
         }
-        var outcome = await starter.StartAsync(asOf, rules.Json, cancellationToken: cancellationToken);
+        StartOutcome outcome;
+        try
+        {
+            outcome = await starter.StartAsync(asOf, rules.Json, cancellationToken: cancellationToken, allowEmpty: body?.AllowEmpty ?? false);
+        }
+        catch (EmptyWindowException e)
+        {
+            // Well-formed but not worth doing as asked: 422, and the body's allowEmpty overrides it.
+            return Problems.Unprocessable($"{e.Message[..^1]} (\"allowEmpty\": true).", request);
+        }
         if (!outcome.Started)
             return Problems.Conflict($"A recalculation for {outcome.AsOf} is already running (instance {outcome.InstanceId}).", request);
         var statusUrl = $"{request.Scheme}://{request.Host}/api/recalculations/{Uri.EscapeDataString(outcome.InstanceId)}";

@@ -1,4 +1,5 @@
 using Attribution.Core.Recalculation;
+using Attribution.Core.Storage;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -6,10 +7,10 @@ using Microsoft.Extensions.Logging;
 namespace Attribution.Functions.Recalculation;
 
 /// <summary>
-/// Nightly (setting RECALC_SCHEDULE, e.g. "0 0 2 * * *"): recalculates the last complete month, unless a
-/// recalculation for that month is already running.
+/// Nightly (setting RECALC_SCHEDULE, e.g. "0 0 2 * * *"): recalculates the default month (the last complete one, or
+/// the latest usage month when earlier), unless a recalculation for it is running or its window has no usage (logged, skipped).
 /// </summary>
-public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider time, ILogger<ScheduledRecalculation> logger, RecalculationSettings? settings = null)
+public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider time, ILogger<ScheduledRecalculation> logger, RecalculationSettings? settings = null, StorageAccount? storage = null)
 {
     public const string ScheduleSetting = "RECALC_SCHEDULE";
 
@@ -22,8 +23,19 @@ public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider ti
 
     public async Task<StartOutcome> StartAsync(IRecalculationInstances instances, CancellationToken cancellationToken)
     {
-        var starter = new RecalculationStarter(instances, time, settings ?? RecalculationSettings.Default);
-        var outcome = await starter.StartAsync(starter.DefaultAsOf(), rules.Json, cancellationToken: cancellationToken);
+        var starter = new RecalculationStarter(instances, time, settings ?? RecalculationSettings.Default, storage is null ? null : new RecordStore(storage));
+        var asOf = await starter.DefaultAsOfAsync(cancellationToken);
+        StartOutcome outcome;
+        try
+        {
+            outcome = await starter.StartAsync(asOf, rules.Json, cancellationToken: cancellationToken);
+        }
+        catch (EmptyWindowException e)
+        {
+            // Nothing to credit yet: a timer has no one to ask, so it says why and waits for the next night.
+            logger.RecalculationSkippedEmpty(asOf.ToString(), e.Message);
+            return new StartOutcome(false, RecalculationStarter.InstanceIdFor(asOf, null), null, asOf.ToString());
+        }
         if (outcome.Started) logger.RecalculationStarted(outcome.AsOf, outcome.InstanceId, outcome.RunId!);
         else logger.RecalculationAlreadyRunning(outcome.AsOf, outcome.InstanceId);
         return outcome;

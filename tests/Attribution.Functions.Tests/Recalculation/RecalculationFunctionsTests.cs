@@ -157,6 +157,29 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
     }
 
     [Fact]
+    public async Task Post_of_a_month_with_no_usage_is_a_422_problem_unless_allowEmpty_and_the_timer_skips_it()
+    {
+        // This class ingests no usage: every month's window is empty.
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        var http = new RecalculationHttp(Rules, TimeProvider.System, storage: azurite.Storage);
+
+        var refused = AssertProblem(await http.StartAsync(Post("""{"asOf":"1990-01"}"""), host, default), 422);
+        Assert.StartsWith("No usage in the window of 1990-01 (1989-02 to 1990-01): no usage has been ingested", refused.Detail);
+        Assert.Contains("allowEmpty", refused.Detail);
+        Assert.Null(await host.GetStatusAsync("recalc-1990-01", default));
+
+        var accepted = Assert.IsType<ObjectResult>(await http.StartAsync(Post("""{"asOf":"1990-01","allowEmpty":true}"""), host, default));
+        Assert.Equal(202, accepted.StatusCode);
+        await host.WaitAsync("recalc-1990-01", TimeSpan.FromMinutes(3));
+
+        var timer = new ScheduledRecalculation(Rules, new FixedTime(new DateTimeOffset(1991, 6, 1, 2, 0, 0, TimeSpan.Zero)), NullLogger<ScheduledRecalculation>.Instance, storage: azurite.Storage);
+        var skipped = await timer.StartAsync(host, default);
+        Assert.False(skipped.Started);
+        Assert.Equal("1991-05", skipped.AsOf);
+        Assert.Null(await host.GetStatusAsync("recalc-1991-05", default));
+    }
+
+    [Fact]
     public void Invalid_rules_in_the_app_setting_fail_at_start_up_naming_the_field()
     {
         var bad = CreditRulesLoader.DefaultJson.Replace("\"windowMonths\": 12", "\"windowMonths\": 0", StringComparison.Ordinal);

@@ -283,6 +283,21 @@ internal sealed class UsageCodec : SegmentCodec<UsageRecord>
         }
     }
 
+    /// <summary>A row group's month statistics (min, max), or null when it was written without them.</summary>
+    public static (YearMonth Min, YearMonth Max)? MonthRange(ParquetRowGroupReader g) =>
+        g.GetStatistics(MonthField) is { MinValue: string min, MaxValue: string max } && YearMonth.TryParse(min, out var a) && YearMonth.TryParse(max, out var b)
+            ? (a, b) : null;
+
+    /// <summary>Every row's month of a row group (only that column is read).</summary>
+    public static async Task<List<YearMonth>> ReadMonthsAsync(ParquetRowGroupReader g, CancellationToken ct)
+    {
+        var months = await ReadStringsAsync(g, MonthField, (int)g.RowCount, ct).ConfigureAwait(false);
+        var list = new List<YearMonth>(months.Length);
+        foreach (var m in months)
+            list.Add(YearMonth.TryParse(m.Span, out var month) ? month : throw new InvalidDataException($"Usage segment row has month '{m}'."));
+        return list;
+    }
+
     private static bool MayHoldMonths(ParquetRowGroupReader g, RowFilter filter)
     {
         if (filter.From is null && filter.To is null) return true;
