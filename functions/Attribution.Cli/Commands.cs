@@ -111,5 +111,6 @@ internal static class CommandRegistry
         ExplainCommand.Create(),
         GenerateCommand.Create(),
         ListenCommand.Create(),
+        Report.ReportCommand.Create(),
     ];
 }
