@@ -109,8 +109,16 @@ internal static partial class ReportCharts
         var svg = plot.GetSvgXml(Width, height);
         svg = XmlProlog().Replace(svg, "");
         svg = Namespace().Replace(svg, "");
+        // The charts share one document: their clip-path ids get a prefix of their own so no chart clips by another's.
+        var prefix = "chart" + Interlocked.Increment(ref _charts).ToString(System.Globalization.CultureInfo.InvariantCulture) + "-";
+        svg = LocalReference().Replace(svg, m => m.Groups[1].Value + prefix + m.Groups[2].Value);
         return svg.Trim();
     }
+
+    private static int _charts;
+
+    [GeneratedRegex(@"(\bid=""|url\(#|href=""#)([^""\)]+)")]
+    private static partial Regex LocalReference();
 
     [GeneratedRegex(@"<\?xml[^>]*\?>")]
     private static partial Regex XmlProlog();
