@@ -90,7 +90,7 @@ internal static class CreditReportBuilder
 
         return new CreditReport(run.AsOf, run.RunId, rules.RulesVersion, partners.Count, competencies, levelsOf, counts,
             ranked.Take(HeatMapPartners).ToList(), Origin(partners), months, monthly,
-            await ReportChanges.ComputeAsync(reader, run, months, levelsOf, names, ct));
+            await ReportChanges.ComputeAsync(storage, run, names, ct));
     }
 
     /// <summary>Each top partner's figures in each published month, read from that month's own published run.</summary>

@@ -149,9 +149,9 @@ internal static class ReportHtml
         }
         if (c.Movers.Count > 0)
         {
-            h.Append("<h3>Largest ACR movers</h3><table><thead><tr><th>partner</th><th>name</th><th class=\"num\">before</th><th class=\"num\">now</th><th class=\"num\">change</th></tr></thead><tbody>\n");
+            h.Append("<h3>Largest ACR movers</h3><table><thead><tr><th>partner</th><th>name</th><th>competency</th><th class=\"num\">before</th><th class=\"num\">now</th><th class=\"num\">change</th></tr></thead><tbody>\n");
             foreach (var m in c.Movers)
-                h.Append(CultureInfo.InvariantCulture, $"<tr class=\"{(m.Delta > 0 ? "up" : "down")}\" data-partner=\"{E(m.PartnerId)}\" data-delta=\"{N(m.Delta)}\"><td>{E(m.PartnerId)}</td><td>{E(m.Name ?? "")}</td><td class=\"num\">{m.PreviousAcrUsdTtm:N0}</td><td class=\"num\">{m.AcrUsdTtm:N0}</td><td class=\"num\">{m.Delta:+#,0;-#,0;0}</td></tr>\n");
+                h.Append(CultureInfo.InvariantCulture, $"<tr class=\"{(m.Delta > 0 ? "up" : "down")}\" data-partner=\"{E(m.PartnerId)}\" data-competency=\"{E(m.Competency)}\" data-delta=\"{N(m.Delta)}\"><td>{E(m.PartnerId)}</td><td>{E(m.Name ?? "")}</td><td>{E(m.Competency)}</td><td class=\"num\">{m.PreviousAcrUsdTtm:N0}</td><td class=\"num\">{m.AcrUsdTtm:N0}</td><td class=\"num\">{m.Delta:+#,0;-#,0;0}</td></tr>\n");
             h.Append("</tbody></table>\n");
         }
         h.Append("</section>\n");
