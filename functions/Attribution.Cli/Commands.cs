@@ -109,6 +109,7 @@ internal static class CommandRegistry
         ReadCommands.Subscription(),
         RejectsCommand.Create(),
         ExplainCommand.Create(),
+        ChangesCommand.Create(),
         GenerateCommand.Create(),
         ListenCommand.Create(),
     ];
