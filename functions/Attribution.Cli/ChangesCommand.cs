@@ -31,6 +31,8 @@ internal static class ChangesCommand
             var limit = parse.GetValue(top);
             if (limit < 1) throw new CliException("--top must be at least 1.", ExitCodes.BadUsage);
             var name = parse.GetValue(scenario);
+            if (name is not null && (name.Length is 0 or > 40 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+                throw new CliException("--scenario takes 1-40 letters, digits, '-' or '_'.", ExitCodes.BadUsage);
 
             await using var storage = await CliStorage.OpenAsync(parse, ct);
             var changes = new CreditChanges(storage.Account);

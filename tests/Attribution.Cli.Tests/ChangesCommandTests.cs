@@ -192,6 +192,7 @@ public sealed class ChangesCommandTests(ChangesFixture fixture) : IClassFixture<
     [InlineData(2, "not both", "--since", "2026-09", "--scenario", "lower")]
     [InlineData(2, "--top must be at least 1", "--top", "0")]
     [InlineData(2, "--since 'Sept' is not a month", "--since", "Sept")]
+    [InlineData(2, "--scenario takes", "--scenario", "no spaces")]
     public async Task Nothing_to_compare_is_one_clear_error_line_and_an_exit_code(int exitCode, string message, params string[] args)
     {
         var (code, output, error) = await CliRunner.RunAsync(["changes", .. args, "--storage", Conn]);
