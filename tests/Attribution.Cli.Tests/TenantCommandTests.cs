@@ -205,6 +205,7 @@ public sealed class TenantCommandTests(TenantCommandFixture fixture) : IClassFix
         var v = await JsonAsync("tenant", Alpine, "--partner", "7890123");
         var litware = Assert.Single(v.GetProperty("partners").EnumerateArray());
         Assert.Equal("2026-06", S(litware, "creditedTo"));
+        Assert.Contains(litware.GetProperty("reasons").EnumerateArray(), r => r.GetString()!.Contains("ended 2026-06-30: nothing after 2026-06", StringComparison.Ordinal));
         Assert.All(v.GetProperty("associations").EnumerateArray(), a => Assert.Equal("7890123", S(a, "partnerId")));
 
         // Fabrikam has nothing with Trey Research.

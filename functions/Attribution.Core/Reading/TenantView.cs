@@ -263,7 +263,7 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
     private static string AssociationStatus(Association a, long credited, YearMonth? from, YearMonth? to, Window window, CreditPolicy policy, List<UsageRecord> usage)
     {
         if (from is null) return NotInWindow(a.ValidFrom, a.ValidTo, window);
-        var inForce = $"in force {from} … {to}";
+        var inForce = $"in force {from} … {to}{Bounds(a.ValidFrom, a.ValidTo, window)}";
         if (policy == CreditPolicy.DporOnly) return $"{inForce}, but the credit policy is dporOnly: only the DPOR is credited.";
         if (credited > 0) return $"{inForce}; credits {credited} usage row(s).";
         var inMonths = usage.Where(u => u.Month >= from.Value && u.Month <= to!.Value).ToList();
@@ -276,11 +276,20 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
     private static string DporStatus(DporSegment seg, long credited, YearMonth? from, YearMonth? to, Window window, Guid subscription, List<UsageRecord> usage)
     {
         if (from is null) return NotInWindow(seg.From, seg.To, window);
-        var inForce = $"DPOR {from} … {to} (a month counts when the designation holds on at least one day)";
+        var inForce = $"DPOR {from} … {to}{Bounds(seg.From, seg.To, window)} (a month counts when the designation holds on at least one day)";
         if (credited > 0) return $"{inForce}; credits {credited} usage row(s).";
         return usage.Any(u => u.SubscriptionId == subscription && u.Month >= from.Value && u.Month <= to!.Value)
             ? $"{inForce}, but credits no usage row."
             : $"{inForce}, but no usage of the subscription in those months.";
+    }
+
+    /// <summary>Why the in-force months are fewer than the window's: it started or ended inside it.</summary>
+    private static string Bounds(DateOnly validFrom, DateOnly? validTo, Window window)
+    {
+        var parts = new List<string>();
+        if (YearMonth.Of(validFrom) > window.From) parts.Add($"starts {Day(validFrom)}: nothing before {YearMonth.Of(validFrom)}");
+        if (validTo is { } end && YearMonth.Of(end) < window.To) parts.Add($"ended {Day(end)}: nothing after {YearMonth.Of(end)}");
+        return parts.Count == 0 ? "" : $" ({string.Join("; ", parts)})";
     }
 
     private static string NotInWindow(DateOnly validFrom, DateOnly? validTo, Window window) =>
