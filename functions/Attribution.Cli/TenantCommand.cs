@@ -25,8 +25,18 @@ internal static class TenantCommand
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             long? partnerId = parse.GetValue(partner) is { } p ? Commands.ParsePartnerId(p) : null;
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var view = await new TenantReader(storage.Account).ReadAsync(tenant, month, partnerId, ct)
-                ?? throw new CliException($"Customer tenant {tenant} has no stored records (usage in the window, associations or DPOR events).");
+            TenantView? view;
+            try
+            {
+                view = await new TenantReader(storage.Account).ReadAsync(tenant, month, partnerId, ct);
+            }
+            catch (Core.Storage.RecordsUnavailableException e)
+            {
+                // The run's records version was compacted away: said as it is (recalculate), not as an unexpected failure.
+                throw new CliException(e.Message);
+            }
+            if (view is null)
+                throw new CliException($"Customer tenant {tenant} has no stored records (usage in the window, associations or DPOR events).");
             if (parse.GetValue(json))
             {
                 await context.Out.WriteLineAsync(JsonSerializer.Serialize(view, Commands.Json));

@@ -50,6 +50,11 @@ public sealed class TenantApi(StorageAccount storage)
         {
             return Problems.RunUnreadable(e.Message, request);
         }
+        catch (RecordsUnavailableException e)
+        {
+            // The run's records version was compacted away: the view cannot be read as the run computed it.
+            return Problems.RunUnreadable(e.Message, request);
+        }
         return view is null
             ? Problems.NotFound($"Customer tenant {id} has no stored records (usage in the window, associations or DPOR events).", request)
             : new OkObjectResult(view);
