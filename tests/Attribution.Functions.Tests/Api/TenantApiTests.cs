@@ -51,6 +51,32 @@ public sealed class TenantApiTests(PublishedSamplesFixture data) : IClassFixture
         Assert.Equal(["1234568", "3456789", "8901234"], published.Select(p => p.PartnerId).Order(StringComparer.Ordinal));
     }
 
+    [Theory]
+    [InlineData("085ae8c6-9639-4735-bcb4-fc74c396af32")]
+    [InlineData("3d581895-9d1f-4841-8daf-9df15c1216c8")]
+    [InlineData("a43b868b-8cb7-4b96-9df3-13d95e29f180")]
+    [InlineData("bbdc79ef-c388-417b-bdef-d3cf4e4665d2")]
+    [InlineData("c5db956e-2ec2-4fa5-b99d-b6559031fb3e")]
+    [InlineData("caf3e770-6092-4a33-8995-f6c713416dfb")]
+    [InlineData("e969650a-1b9f-42f3-a895-9ad6a19e2f62")]
+    [InlineData("f928a468-7d40-43da-aa39-a63ea1fb9834")]
+    public async Task Every_sample_tenants_credited_partners_are_the_published_subscription_partners(string tenant)
+    {
+        var v = Ok<TenantView>(await Api.TenantAsync(Get($"/api/tenants/{tenant}"), tenant, default));
+        foreach (var sub in v.Subscriptions)
+        {
+            // What the view's walk credits on the subscription (from its usage rows) against what the run published.
+            var walked = v.Usage.Where(u => u.SubscriptionId == sub.SubscriptionId).SelectMany(u => u.CreditedPartners)
+                .GroupBy(c => c.PartnerId)
+                .Select(g => $"{g.Key} {string.Join(';', g.SelectMany(c => c.Sources.Split(';')).Distinct().Order(StringComparer.Ordinal))} " +
+                    string.Join(';', v.Usage.Where(u => u.SubscriptionId == sub.SubscriptionId && u.CreditedPartners.Any(c => c.PartnerId == g.Key)).Select(u => u.Workload).Distinct().Order(StringComparer.Ordinal)))
+                .Order(StringComparer.Ordinal);
+            Assert.Equal(sub.Published!.Select(p => $"{p.PartnerId} {p.Sources} {p.Workloads}").Order(StringComparer.Ordinal), walked);
+            Assert.All(sub.Published!, p => Assert.Equal(p.IsDpor, sub.DporOnLastDay == p.PartnerId));
+        }
+        Assert.All(v.Partners, p => Assert.Equal(p.Credited, v.Usage.Any(u => u.CreditedPartners.Any(c => c.PartnerId == p.PartnerId))));
+    }
+
     [Fact]
     public async Task PartnerId_focuses_the_answer_on_one_partner()
     {
