@@ -184,12 +184,20 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
         }
 
         var timelines = new List<DporTimelineView>();
+        // DPOR events that make no period of their own: a same-day later event overrides them.
+        var overridden = new List<(long Partner, string Reason)>();
         foreach (var sub in prepared.Subscriptions.Where(s => s.Segments.Length > 0 || t.DporEvents.Any(e => e.SubscriptionId == s.Id)).OrderBy(s => s.Id))
         {
             var events = t.DporEvents.Where(e => e.SubscriptionId == sub.Id).ToList();
             events.Sort(DporTimeline.Compare);
             var eventViews = events.Select((e, k) => new DporEventView(Day(e.EffectiveDate), e.Action == DporAction.Set ? "set" : "remove", Id(e.PartnerId),
                 k + 1 == events.Count || events[k + 1].EffectiveDate != e.EffectiveDate, Ref(e.Lineage))).ToList();
+            foreach (var (e, view) in events.Zip(eventViews).Where(x => !x.Second.Counts))
+            {
+                var winner = eventViews.Last(x => x.EffectiveDate == view.EffectiveDate);
+                overridden.Add((e.PartnerId, $"Its DPOR event ({view.Action} {view.EffectiveDate} on subscription {sub.Id:D}, {Where(view.FeedRecord)}) does not count: " +
+                    $"a later-ingested event of the same day wins ({winner.Action} {winner.PartnerId}, {Where(winner.FeedRecord)})."));
+            }
             var dporNow = sub.Segments.FirstOrDefault(s => s.Contains(lastDay));
             var periods = new List<DporPeriodView>();
             for (var k = 0; k < sub.Segments.Length; k++)
@@ -214,9 +222,10 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
             dporOnLastDay.GetValueOrDefault(s.ToString("D")),
             run is null ? null : published.GetValueOrDefault(s, []))).ToList();
 
-        var partnerIds = associations.Select(a => a.Partner).Concat(collector.Partners.Keys).ToHashSet();
+        var partnerIds = associations.Select(a => a.Partner).Concat(collector.Partners.Keys).Concat(overridden.Select(o => o.Partner)).ToHashSet();
         if (partnerId is { } focus) partnerIds = [focus];
         var partners = partnerIds.Order().Select(p => Partner(p, collector, shard, associations.Where(a => a.Partner == p).Select(a => a.View).ToList(),
+            overridden.Where(o => o.Partner == p).Select(o => o.Reason).ToList(),
             directory.GetValueOrDefault(p), globalOf, rules.CreditPolicy, lastDay, prepared)).ToList();
 
         var usage = collector.Rows
@@ -232,14 +241,15 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
             timelines, subscriptions, usage);
     }
 
-    private static TenantPartnerView Partner(long partnerId, TenantCollector collector, ShardCredit shard, List<TenantAssociationView> associations,
+    private static TenantPartnerView Partner(long partnerId, TenantCollector collector, ShardCredit shard, List<TenantAssociationView> associations, List<string> overridden,
         PartnerRecord? record, Dictionary<long, long> globalOf, CreditPolicy policy, DateOnly lastDay, PreparedShard prepared)
     {
         collector.Partners.TryGetValue(partnerId, out var acc);
         var incentive = shard.IncentiveEligibility.Where(r => r.DporPartnerId == partnerId).Sum(r => r.IncentiveAcrUsd);
         var isDpor = prepared.Subscriptions.Any(s => PreparedShard.IsDporOn(s, partnerId, lastDay));
         var reasons = new List<string>();
-        if (associations.Count == 0) reasons.Add("No association or DPOR designation with this customer is stored.");
+        if (associations.Count == 0 && overridden.Count == 0) reasons.Add("No association or DPOR designation with this customer is stored.");
+        reasons.AddRange(overridden);
         foreach (var a in associations)
             reasons.Add($"{a.Source}{(a.Program is { } p ? $" ({p})" : "")} {Scope(a)}, {a.ValidFrom} … {a.ValidTo ?? "open"}: {a.Status}");
         if (acc is not null)
@@ -256,6 +266,8 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
             [.. (acc?.Subscriptions ?? []).Select(s => s.ToString("D"))],
             acc?.From.ToString(), acc?.To.ToString(), acc?.Rows ?? 0, isDpor, incentive, reasons);
     }
+
+    private static string Where(FeedRecordView r) => $"{r.File ?? r.IngestionId} line {r.Line}";
 
     private static string Scope(TenantAssociationView a) =>
         (a.SubscriptionId is { } s ? $"subscription {s}" : "tenant-wide") + (a.Workloads == "*" ? "" : $", workloads {a.Workloads}");
