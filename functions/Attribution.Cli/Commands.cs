@@ -107,6 +107,7 @@ internal static class CommandRegistry
         RecalcCommand.Create(),
         ReadCommands.Partner(),
         ReadCommands.Subscription(),
+        TenantCommand.Create(),
         RejectsCommand.Create(),
         ExplainCommand.Create(),
         ChangesCommand.Create(),

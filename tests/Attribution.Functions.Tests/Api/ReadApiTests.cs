@@ -211,6 +211,6 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
                 }
             }
         }
-        Assert.Equal(8, routes); // GET /changes is the eighth
+        Assert.Equal(9, routes); // GET /changes and GET /tenants/{tenantId} are the eighth and ninth
     }
 }

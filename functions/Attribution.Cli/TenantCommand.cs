@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Attribution.Core.Feeds;
+using Attribution.Core.Reading;
+using Spectre.Console;
+
+namespace Attribution.Cli;
+
+/// <summary>`attribution tenant ID`: a customer's view — its usage, associations, DPOR timeline and who it credits, and why not.</summary>
+internal static class TenantCommand
+{
+    public static Command Create()
+    {
+        var id = new Argument<string>("ID") { Description = "Customer tenant ID (GUID)." };
+        var asOf = new Option<string?>("--as-of") { Description = "Month (yyyy-MM); default: the latest published (nothing published: the default recalculation month)." };
+        var partner = new Option<string?>("--partner") { Description = "Focus on one partner: why it is, or is not, credited on this customer." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document." };
+        var command = new Command("tenant", "Show what is stored and in force for a customer tenant, and which partners it credits.") { id, asOf, partner, json };
+        command.SetAction(async (parse, ct) =>
+        {
+            var context = Commands.Current;
+            if (ValueRules.ParseGuid(parse.GetValue(id)!, out var tenant) is { } problem)
+                throw new CliException($"Customer tenant ID {problem}.", ExitCodes.BadUsage);
+            var month = Commands.ParseAsOf(parse.GetValue(asOf));
+            long? partnerId = parse.GetValue(partner) is { } p ? Commands.ParsePartnerId(p) : null;
+            await using var storage = await CliStorage.OpenAsync(parse, ct);
+            TenantView? view;
+            try
+            {
+                view = await new TenantReader(storage.Account).ReadAsync(tenant, month, partnerId, ct);
+            }
+            catch (Core.Storage.RecordsUnavailableException e)
+            {
+                // The run's records version was compacted away: said as it is (recalculate), not as an unexpected failure.
+                throw new CliException(e.Message);
+            }
+            if (view is null)
+                throw new CliException($"Customer tenant {tenant} has no stored records (usage in the window, associations or DPOR events).");
+            if (parse.GetValue(json))
+            {
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(view, Commands.Json));
+                return ExitCodes.Success;
+            }
+            Print(context, view);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static string N(double? v, string format = "N2") => v?.ToString(format, CultureInfo.InvariantCulture) ?? "";
+
+    private static string Ref(FeedRecordView r) => $"{r.File ?? "?"}:{r.Line} ({r.IngestionId})";
+
+    private static string Short(string? id) => id is null ? "" : id.Length > 8 ? id[..8] + "…" : id;
+
+    private static void Print(CommandContext context, TenantView v)
+    {
+        var c = context.Console;
+        c.MarkupLine($"Customer tenant [bold]{v.CustomerTenantId}[/] as of {v.AsOf} (window {v.WindowFrom} … {v.WindowTo}; " +
+            (v.Published ? $"published run {Markup.Escape(v.RunId ?? "")}, " : "not published, ") + $"rules {Markup.Escape(v.RulesVersion)}, policy {v.CreditPolicy})");
+        if (v.Note is { } note) c.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
+
+        c.MarkupLine("[bold]Partners[/]");
+        var partners = new Table().Border(TableBorder.Simple).AddColumn("partner").AddColumn("name").AddColumn("credited").AddColumn("sources")
+            .AddColumn("workloads").AddColumn("months").AddColumn("DPOR").AddColumn(new TableColumn("incentive USD").RightAligned()).AddColumn("why");
+        foreach (var p in v.Partners)
+            partners.AddRow(Markup.Escape(p.PartnerId + (p.GlobalPartnerId != p.PartnerId ? $" (global {p.GlobalPartnerId})" : "")), Markup.Escape(p.Name ?? ""),
+                p.Credited ? $"yes, {p.CreditedRows} row(s)" : "no", p.Sources, p.Workloads,
+                p.CreditedFrom is null ? "" : $"{p.CreditedFrom} … {p.CreditedTo}", p.IsDpor ? "yes" : "", p.IsDpor || p.IncentiveAcrUsd > 0 ? N(p.IncentiveAcrUsd) : "",
+                Markup.Escape(string.Join("\n", p.Reasons)));
+        c.Write(partners);
+
+        c.MarkupLine("[bold]Associations[/]");
+        var associations = new Table().Border(TableBorder.Simple).AddColumn("source").AddColumn("partner").AddColumn("scope").AddColumn("workloads")
+            .AddColumn("valid").AddColumn("in force (window)").AddColumn(new TableColumn("rows").RightAligned()).AddColumn("feed record").AddColumn("status");
+        foreach (var a in v.Associations)
+            associations.AddRow(Markup.Escape(a.Source + (a.Program is { } pr ? $" ({pr})" : "")), a.PartnerId,
+                a.SubscriptionId is { } s ? $"subscription {Short(s)}" : a.Scope, Markup.Escape(a.Workloads), $"{a.ValidFrom} … {a.ValidTo ?? "open"}",
+                a.InForceFrom is null ? "no" : $"{a.InForceFrom} … {a.InForceTo}", a.CreditedRows.ToString(CultureInfo.InvariantCulture),
+                Markup.Escape(Ref(a.FeedRecord)), Markup.Escape(a.Status));
+        c.Write(associations);
+
+        c.MarkupLine("[bold]DPOR timeline[/]");
+        var dpor = new Table().Border(TableBorder.Simple).AddColumn("subscription").AddColumn("date").AddColumn("action").AddColumn("partner")
+            .AddColumn("counts").AddColumn("feed record");
+        foreach (var t in v.DporTimelines)
+        {
+            foreach (var e in t.Events)
+                dpor.AddRow(t.SubscriptionId, e.EffectiveDate, e.Action, e.PartnerId, e.Counts ? "yes" : "no (same-day later event wins)", Markup.Escape(Ref(e.FeedRecord)));
+            var periods = string.Join("; ", t.Periods.Select(p => $"{p.PartnerId} {p.From} … {p.To ?? "open"} ({p.DaysInWindow} day(s) in the window)"));
+            dpor.AddRow(t.SubscriptionId, "", "periods", Markup.Escape(periods.Length == 0 ? "none" : periods), "", $"DPOR on {v.AsOf}'s last day: {t.DporOnLastDay ?? "none"}");
+        }
+        c.Write(dpor);
+
+        c.MarkupLine($"[bold]Usage[/] ({v.Usage.Count} row(s) in the window)");
+        var usage = new Table().Border(TableBorder.Simple).AddColumn("month").AddColumn("subscription").AddColumn("workload")
+            .AddColumn(new TableColumn("revenue").RightAligned()).AddColumn(new TableColumn("users").RightAligned()).AddColumn("credited").AddColumn("feed record");
+        foreach (var u in v.Usage)
+            usage.AddRow(u.Month, Short(u.SubscriptionId), u.Workload, N(u.ConsumedRevenueUsd), u.ActiveUsers?.ToString(CultureInfo.InvariantCulture) ?? "",
+                Markup.Escape(u.CreditedPartners.Count == 0 ? "nobody" : string.Join(", ", u.CreditedPartners.Select(p => $"{p.PartnerId} ({p.Sources})"))),
+                Markup.Escape(Ref(u.FeedRecord)));
+        c.Write(usage);
+    }
+}
