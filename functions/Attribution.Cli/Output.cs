@@ -90,6 +90,9 @@ internal enum Fit
     /// <summary>Wraps between words (never inside one).</summary>
     Wrap,
 
+    /// <summary>Free text quoted as it was (a rejected row): wraps between words, and inside one only when it is longer than the column.</summary>
+    Fold,
+
     /// <summary>Never wraps: ids, numbers.</summary>
     Keep,
 
@@ -132,20 +135,12 @@ internal sealed class CliTable(params CliColumn[] columns)
     public void Write(IAnsiConsole console)
     {
         var width = console.Profile.Width;
-        var shown = Enumerable.Range(0, columns.Length).ToList();
-        int[] widths;
-        while (true)
-        {
-            var available = width - (shown.Count * (1 + PadRight) + 1);
-            var min = shown.Select(MinWidth).ToArray();
-            var max = shown.Select(MaxWidth).ToArray();
-            if (min.Sum() <= available || !shown.Any(i => columns[i].Drop > 0))
-            {
-                widths = Distribute(shown, min, max, available);
-                break;
-            }
-            shown.Remove(shown.Where(i => columns[i].Drop > 0).MaxBy(i => columns[i].Drop));
-        }
+        // Leave columns out rather than squeeze wrapping text into a sliver (a name one word a line); only when even
+        // that cannot fit do wrapping columns go down to their longest word.
+        var shown = Fitting(width, i => columns[i].Fit is Fit.Wrap or Fit.Fold ? Math.Max(MinWidth(i), Math.Min(MaxWidth(i), Comfortable)) : MinWidth(i))
+            ?? Fitting(width, MinWidth)
+            ?? [.. Enumerable.Range(0, columns.Length).Where(i => columns[i].Drop == 0)];
+        var widths = Distribute(shown, [.. shown.Select(MinWidth)], [.. shown.Select(MaxWidth)], width - Overhead(shown.Count));
 
         var table = new Table().Border(TableBorder.Simple);
         var legend = new List<string>();
@@ -175,6 +170,23 @@ internal sealed class CliTable(params CliColumn[] columns)
             console.MarkupLine($"[grey]{Markup.Escape($"Left out at {width} columns: {string.Join(", ", left)} (wider: --width N or COLUMNS; every field: --format json or csv).")}[/]");
     }
 
+    /// <summary>Columns wider than this are narrowed before any is left out; narrower ones only when nothing else can give.</summary>
+    private const int Comfortable = 12;
+
+    private static int Overhead(int columnCount) => columnCount * (1 + PadRight) + 1;
+
+    /// <summary>The columns left after leaving out the droppable ones, highest Drop first, until their widths fit; null when none do.</summary>
+    private List<int>? Fitting(int width, Func<int, int> minWidth)
+    {
+        var shown = Enumerable.Range(0, columns.Length).ToList();
+        while (shown.Sum(minWidth) > width - Overhead(shown.Count))
+        {
+            if (!shown.Any(i => columns[i].Drop > 0)) return null;
+            shown.Remove(shown.Where(i => columns[i].Drop > 0).MaxBy(i => columns[i].Drop));
+        }
+        return shown;
+    }
+
     private int MinWidth(int i)
     {
         var column = columns[i];
@@ -184,6 +196,7 @@ internal sealed class CliTable(params CliColumn[] columns)
             Fit.Keep => _rows.Select(r => r[i].Text.Length).DefaultIfEmpty(0).Max(),
             Fit.Wrap => _rows.Select(r => LongestWord(r[i].Text)).DefaultIfEmpty(0).Max(),
             // A list can always be cut down to "…"; a path to its file name.
+            Fit.Fold => Math.Min(_rows.Select(r => LongestWord(r[i].Text)).DefaultIfEmpty(0).Max(), 20),
             Fit.List => Math.Min(_rows.Select(r => r[i].Text.Length).DefaultIfEmpty(0).Max(), 6),
             _ => _rows.Select(r => System.IO.Path.GetFileName(r[i].Text).Length).DefaultIfEmpty(0).Max(),
         };
@@ -193,12 +206,18 @@ internal sealed class CliTable(params CliColumn[] columns)
     private int MaxWidth(int i) =>
         Math.Max(columns[i].Header.Length, _rows.Select(r => r[i].Text.Split('\n').Max(l => l.Length)).DefaultIfEmpty(0).Max());
 
-    /// <summary>Every column at its widest, then the widest wrapping ones narrowed first (down to their longest word), lists and paths last.</summary>
+    /// <summary>Every column at its widest, then the wrapping ones narrowed (down to their longest word), lists and paths last.</summary>
     private int[] Distribute(List<int> shown, int[] min, int[] max, int available)
     {
         var widths = (int[])max.Clone();
-        foreach (var give in new[] { new[] { Fit.Wrap }, new[] { Fit.List, Fit.Path } })
+        foreach (var give in new[] { new[] { Fit.Wrap, Fit.Fold }, new[] { Fit.List, Fit.Path } })
         {
+            // Each gives in proportion to what it can spare (a long name keeps more than a short cell), the rest one by one.
+            var group = Enumerable.Range(0, shown.Count).Where(k => give.Contains(columns[shown[k]].Fit)).ToList();
+            var spare = group.Sum(k => widths[k] - min[k]);
+            var excess = widths.Sum() - available;
+            if (excess > 0 && spare > 0)
+                foreach (var k in group) widths[k] -= (int)Math.Min(widths[k] - min[k], (long)excess * (widths[k] - min[k]) / spare);
             while (widths.Sum() > available)
             {
                 var candidates = Enumerable.Range(0, shown.Count).Where(k => give.Contains(columns[shown[k]].Fit) && widths[k] > min[k]).ToList();
