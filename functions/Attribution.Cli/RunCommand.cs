@@ -94,18 +94,21 @@ internal static class RunCommand
             await context.Out.WriteLineAsync(JsonSerializer.Serialize(new { files, recalculation, credit = listing }, Commands.Json));
             return;
         }
-        var what = outcome.Scenario is null ? "published" : $"scenario '{outcome.Scenario}' (not published)";
-        var headline = $"Credit as of {outcome.AsOf}, run {outcome.RunId}, {what}: {outcome.Partners} partners, {outcome.UsageRows:N0} usage rows in the window.";
+        // Short lines, so each reads whole (and greps whole, as bench/recalc.sh does) at 80 columns.
+        var headline = $"Credit as of {outcome.AsOf}: {outcome.Partners:N0} partners, {outcome.UsageRows:N0} usage rows in the window.";
+        var what = outcome.Scenario is null ? $"published, run {outcome.RunId}." : $"scenario '{outcome.Scenario}' (not published), run {outcome.RunId}.";
         if (format == OutputFormat.Csv)
         {
             // stdout holds the CSV alone; what a person would read goes to stderr.
-            await context.Error.WriteLineAsync(headline);
+            await context.Error.WriteLineAsync($"{headline} {what}");
             await PartnerListingOutput.WriteCsvAsync(context.Out, listing);
             return;
         }
         context.Console.WriteLine(headline);
+        context.Console.WriteLine(what);
         PartnerListingOutput.WriteTable(context, listing);
-        context.Console.MarkupLine($"[grey]engine {outcome.ComputeMs:N0} ms, storage {outcome.StorageMs:N0} ms; {outcome.RowsPublished:N0} rows published, {outcome.RowsRemoved:N0} stale rows removed.[/]");
+        context.Console.MarkupLine($"[grey]engine {outcome.ComputeMs:N0} ms, storage {outcome.StorageMs:N0} ms.[/]");
+        context.Console.MarkupLine($"[grey]{outcome.RowsPublished:N0} rows published, {outcome.RowsRemoved:N0} stale rows removed.[/]");
         context.Console.MarkupLine($"[grey]phases: compute {outcome.ComputeSeconds:N1} s, publish {outcome.PublishSeconds:N1} s.[/]");
     }
 }
