@@ -35,7 +35,15 @@ internal sealed class FormatOptions
         return new FormatOptions(format, json);
     }
 
+    /// <summary>The format asked for; JSON or CSV also keeps progress bars off stdout.</summary>
     public OutputFormat Get(ParseResult parse)
+    {
+        var chosen = Parse(parse);
+        if (Commands.Context.Value is { } context) context.MachineOutput = chosen != OutputFormat.Table;
+        return chosen;
+    }
+
+    private OutputFormat Parse(ParseResult parse)
     {
         var format = parse.GetValue(_format) switch
         {

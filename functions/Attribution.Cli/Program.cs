@@ -62,8 +62,11 @@ internal sealed record CommandContext(IAnsiConsole Console, TextWriter Out, Text
     /// <summary>The storage endpoints the command opened, so a storage failure names them.</summary>
     public string? StorageEndpoints { get; set; }
 
-    /// <summary>Progress bars only on an interactive terminal; redirected output stays quiet.</summary>
-    public bool Interactive => ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
+    /// <summary>JSON or CSV on stdout: no progress bar may draw there, even on a terminal.</summary>
+    public bool MachineOutput { get; set; }
+
+    /// <summary>Progress bars only on an interactive terminal showing a table; redirected output stays quiet.</summary>
+    public bool Interactive => !MachineOutput && ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
 }
 
 internal static class CliConsole
