@@ -90,6 +90,34 @@ public sealed class OutputFormatTests(OutputFormatFixture fixture) : IClassFixtu
         }
     }
 
+    [Theory]
+    [InlineData(80)]
+    [InlineData(120)]
+    public async Task Explain_and_subscription_tables_fit_and_keep_feed_record_ids_whole(int width)
+    {
+        var w = width.ToString(CultureInfo.InvariantCulture);
+        using var evidence = JsonDocument.Parse(await OkAsync("explain", "7890123", "--competency", "CloudPlatform", "--format", "json"));
+        var text = await OkAsync("explain", "7890123", "--competency", "CloudPlatform", "--width", w);
+        AssertFits(text, width);
+        foreach (var row in evidence.RootElement.GetProperty("rows").EnumerateArray())
+        {
+            Assert.Contains(row.GetProperty("month").GetString()!, text);
+            foreach (var a in row.GetProperty("associations").EnumerateArray())
+                Assert.Contains($"{a.GetProperty("feedRecord").GetProperty("ingestionId").GetString()} line {a.GetProperty("feedRecord").GetProperty("line").GetInt64()}", text);
+        }
+
+        var sub = (await fixture.Azurite.Storage.AllAsync("SubscriptionPartners")).First(e => e.GetBoolean("isDpor") == true).PartitionKey;
+        using var partners = JsonDocument.Parse(await OkAsync("subscription", sub, "--format", "json"));
+        var table = await OkAsync("subscription", sub, "--width", w);
+        AssertFits(table, width);
+        Assert.Contains(sub, table);
+        foreach (var p in partners.RootElement.GetProperty("partners").EnumerateArray())
+            Assert.Matches($@"(?<!\d){p.GetProperty("partnerId").GetString()}(?!\d)", table);
+        var csv = ParseCsv(await OkAsync("subscription", sub, "--format", "csv"));
+        Assert.Equal(["subscriptionId", "asOf", "partnerId", "isDpor", "customerTenantId", "sources", "workloads"], csv[0]);
+        Assert.Equal(partners.RootElement.GetProperty("partners").GetArrayLength(), csv.Count - 1);
+    }
+
     private static void AssertFits(string output, int width)
     {
         foreach (var line in output.Split('\n'))
@@ -196,6 +224,16 @@ public sealed class OutputFormatTests(OutputFormatFixture fixture) : IClassFixtu
         var filtered = ParseCsv(await OkAsync("partners", "--format", "csv", "--competency", "CloudPlatform", "--level", "Silver"));
         Assert.Equal(all.Count(p => p.Credit["CloudPlatform"].Level == "Silver"), filtered.Count - 1);
         Assert.All(filtered.Skip(1), r => Assert.Equal(("CloudPlatform", "Silver"), (r[4], r[5])));
+
+        // recalc (as run) prints the listing alone on stdout, its headline on stderr.
+        var (code, recalc, error) = await CliRunner.RunAsync("recalc", "--as-of", "2026-10", "--format", "csv", "--competency", "Security", "--sort", "users", "--storage", Conn);
+        Assert.True(code == 0, error);
+        Assert.Contains("Credit as of 2026-10", error);
+        var recalculated = ParseCsv(recalc);
+        Assert.Equal(ListingCsvHeader, recalculated[0]);
+        Assert.Equal(
+            all.OrderByDescending(p => p.Credit["Security"].Users).ThenBy(p => long.Parse(p.Id, CultureInfo.InvariantCulture)).Select(p => p.Id),
+            recalculated.Skip(1).Select(r => r[0]));
 
         var partner = ParseCsv(await OkAsync("partner", "2345678", "--format", "csv"));
         Assert.Equal(all.Single(p => p.Id == "2345678").Credit.Count, partner.Count - 1);
