@@ -88,7 +88,7 @@ internal static class RejectsCommand
             context.Console.MarkupLine($"[bold]{Markup.Escape(v.FileName)}[/] ({v.Source}, ingestion {v.IngestionId}, {v.Status}): " +
                 $"{v.RowsRejected.ToString("N0", CultureInfo.InvariantCulture)} of {v.RowsTotal.ToString("N0", CultureInfo.InvariantCulture)} row(s) rejected");
             if (v.Rejects.Count == 0) continue;
-            var table = new CliTable(new("line", Fit.Keep, Right: true), new("reason"), new("raw", Fit.Fold));
+            var table = new CliTable(new("line", Fit.Keep, Right: true), new("reason", Fit.Fold), new("raw", Fit.Fold)); // both quote the row as it was
             foreach (var r in v.Rejects)
                 table.AddRow(r.Line.ToString(CultureInfo.InvariantCulture), r.Reason, r.Raw);
             table.Write(context.Console);
