@@ -110,7 +110,10 @@ if [ "${API_READS:-0}" -gt 0 ]; then
   # Read latency on the data just published, on the same emulator (the api bench without its own ingest + recalc).
   bench_dll="$root/bench/Attribution.Benchmarks/bin/Release/net10.0/Attribution.Benchmarks.dll"
   [ -f "$bench_dll" ] || dotnet build -c Release "$root/bench/Attribution.Benchmarks" >/dev/null
-  dotnet "$bench_dll" api --storage "$conn" --reads "$API_READS" | tee -a "$summary"
+  scenario_reads=()
+  # Nothing published (RECALC_RUNS=0): read the scenario run's snapshot, the same files a published run has.
+  if [ "$recalc_runs" -eq 0 ] && [ "${SCENARIO:-0}" = 1 ]; then scenario_reads=(--scenario bench); fi
+  dotnet "$bench_dll" api --storage "$conn" --reads "$API_READS" "${scenario_reads[@]}" | tee -a "$summary"
 fi
 
 say "logs and summary: $work"

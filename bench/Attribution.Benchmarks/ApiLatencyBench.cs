@@ -15,7 +15,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Attribution.Benchmarks;
 
 /// <summary>
-/// `api [--tenants N] [--reads N]`: the read API's latency for partner reads, measured in-process against Azurite
+/// `api [--tenants N] [--reads N] [--storage CONN [--scenario NAME]]`: the read API's latency for partner reads, measured in-process against Azurite
 /// holding a published recalculation of generated data (handler + storage round trips; no HTTP host here).
 /// </summary>
 public static class ApiLatencyBench
@@ -31,8 +31,12 @@ public static class ApiLatencyBench
         // latency is measured on the same data without a second hour-long first publish into the emulator.
         if (existing is null) await PublishGeneratedAsync(storage, tenants);
 
+        // --scenario NAME reads a scenario run's snapshot (the same files a published run has) through the reader the
+        // API handlers call: the 100k read latency without first publishing 2.5 M rows into the emulator's table store.
+        var scenario = Array.IndexOf(args, "--scenario") is var s and >= 0 && s + 1 < args.Length ? args[s + 1] : null;
         var reader = new CreditReader(storage);
-        var run = (await reader.ResolveRunAsync(null))!;
+        var run = await reader.ResolveRunAsync(null, scenario)
+            ?? throw new InvalidOperationException(scenario is null ? "nothing published" : $"no run of scenario {scenario}");
         var partners = (await reader.AllPartnersAsync(run)).Select(p => p.PartnerId).ToList();
         var api = new ReadApi(storage);
         var rng = new Random(1);
@@ -53,15 +57,24 @@ public static class ApiLatencyBench
             return times;
         }
 
-        var credit = await Measure(id => api.PartnerCreditAsync(Request(""), id, default));
+        var evidenceService = new EvidenceService(storage);
+        static long Id(string id) => long.Parse(id, CultureInfo.InvariantCulture);
+        static IActionResult Found(object? view) => view is null ? new NotFoundResult() : new OkObjectResult(view);
+        var credit = scenario is null
+            ? await Measure(id => api.PartnerCreditAsync(Request(""), id, default))
+            : await Measure(async id => Found(await reader.PartnerAsync(Id(id), run, global: false)));
         var global = await Measure(async id =>
         {
-            var location = await reader.PartnerAsync(long.Parse(id, CultureInfo.InvariantCulture), run, global: false);
-            return await api.PartnerCreditAsync(Request("scope=global"), location!.GlobalPartnerId!, default);
+            var location = await reader.PartnerAsync(Id(id), run, global: false);
+            return scenario is null
+                ? await api.PartnerCreditAsync(Request("scope=global"), location!.GlobalPartnerId!, default)
+                : Found(await reader.PartnerAsync(Id(location!.GlobalPartnerId!), run, global: true));
         });
-        var evidence = await Measure(id => api.PartnerEvidenceAsync(Request("competency=CloudPlatform&pageSize=100"), id, default));
+        var evidence = scenario is null
+            ? await Measure(id => api.PartnerEvidenceAsync(Request("competency=CloudPlatform&pageSize=100"), id, default))
+            : await Measure(async id => Found(await evidenceService.ExplainAsync(Id(id), "CloudPlatform", run, 0, 100)));
 
-        Console.WriteLine($"Read API latency, in-process handler + Azurite, {partners.Count} partners{(existing is null ? $" from {tenants} generated tenants" : " already published")}, {reads} reads each:");
+        Console.WriteLine($"Read API latency, in-process handler + Azurite, {partners.Count} partners{(existing is null ? $" from {tenants} generated tenants" : scenario is null ? " already published" : $" of scenario {scenario}'s snapshot, through CreditReader/EvidenceService (what the handlers call)")}, {reads} reads each:");
         Console.WriteLine("| read | median ms | p95 ms | max ms |");
         Console.WriteLine("|---|---:|---:|---:|");
         void Row(string name, double[] t) =>

@@ -176,7 +176,7 @@ public static class IngestBench
     /// <summary>(b) Our parse+normalize: FeedRowReader + FeedRecordNormalizer into a counting sink; with <paramref name="hash"/>, exactly the ingestion's validation pass.</summary>
     internal static long ParseNormalize(string path, bool hash)
     {
-        var normalizer = new FeedRecordNormalizer(FeedSource.Usage, CreditRulesLoader.Default, "bench", IngestedAt);
+        var normalizer = new FeedRecordNormalizer(FeedSource.Usage, CreditRulesLoader.Default.ProductMap, "bench", IngestedAt);
         var sink = new CountingSink();
         long rows = 0, rejected = 0;
         using (var observed = new ObservedStream(File.OpenRead(path), hash))
@@ -197,7 +197,7 @@ public static class IngestBench
     {
         var list = new List<UsageRecord>();
         var sink = new ListSink(list);
-        var normalizer = new FeedRecordNormalizer(FeedSource.Usage, CreditRulesLoader.Default, "bench", IngestedAt);
+        var normalizer = new FeedRecordNormalizer(FeedSource.Usage, CreditRulesLoader.Default.ProductMap, "bench", IngestedAt);
         using var reader = FeedRowReader.Open(File.OpenRead(path), FeedSource.Usage, FeedFormat.Csv, gzip: false);
         while (reader.MoveNext()) normalizer.Normalize(reader, sink);
         return list;

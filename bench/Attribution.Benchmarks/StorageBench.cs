@@ -102,7 +102,7 @@ public static class StorageBench
     private static List<UsageRecord> ReadUsage(string path)
     {
         var sink = new UsageSink();
-        var normalizer = new FeedRecordNormalizer(FeedSource.Usage, CreditRulesLoader.Default, "bench", DateTimeOffset.UtcNow);
+        var normalizer = new FeedRecordNormalizer(FeedSource.Usage, CreditRulesLoader.Default.ProductMap, "bench", DateTimeOffset.UtcNow);
         using var reader = FeedRowReader.Open(File.OpenRead(path), FeedSource.Usage, FeedFormat.Csv, gzip: false);
         while (reader.MoveNext()) normalizer.Normalize(reader, sink);
         return sink.Rows;

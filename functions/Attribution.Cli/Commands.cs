@@ -129,7 +129,9 @@ internal static class CommandRegistry
         ReadCommands.Subscription(),
         RejectsCommand.Create(),
         ExplainCommand.Create(),
+        ChangesCommand.Create(),
         GenerateCommand.Create(),
         ListenCommand.Create(),
+        Report.ReportCommand.Create(),
     ];
 }

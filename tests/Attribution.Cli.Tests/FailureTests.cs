@@ -49,6 +49,7 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
         new[] { "partner", "1234567", "--global", "--json" },
         new[] { "explain", "1234567", "--competency", "CloudPlatform" },
         new[] { "subscription", Guid.NewGuid().ToString() },
+        new[] { "report", "--out", "{feeds}/report.html" },
         new[] { "listen", "--servicebus", "Endpoint=sb://127.0.0.1:1/;SharedAccessKeyName=k;SharedAccessKey=c2VjcmV0" },
     };
 

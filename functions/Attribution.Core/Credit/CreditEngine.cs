@@ -1,5 +1,4 @@
 using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
 using Attribution.Core.Rules;
 
 namespace Attribution.Core.Credit;

@@ -327,7 +327,7 @@ internal static class CreditSources
         var all = Enum.GetValues<AssociationSource>();
         var names = new string[1 << all.Length];
         for (var mask = 0; mask < names.Length; mask++)
-            names[mask] = string.Join(';', all.Where(s => (mask & (1 << (int)s)) != 0).Select(s => Feeds.FeedSources.Name(s)).Order(StringComparer.Ordinal));
+            names[mask] = string.Join(';', all.Where(s => (mask & (1 << (int)s)) != 0).Select(s => s.Name()).Order(StringComparer.Ordinal));
         return names;
     }
 

@@ -10,6 +10,20 @@ public enum AssociationSource : byte
     Dpor = 4,
 }
 
+/// <summary>The contract's lower-case names of the association sources (the published `sources` values).</summary>
+public static class AssociationSources
+{
+    public static string Name(this AssociationSource source) => source switch
+    {
+        AssociationSource.Sales => "sales",
+        AssociationSource.Csp => "csp",
+        AssociationSource.FastTrack => "fasttrack",
+        AssociationSource.Dap => "dap",
+        AssociationSource.Dpor => "dpor",
+        _ => throw new ArgumentOutOfRangeException(nameof(source)),
+    };
+}
+
 public enum DporAction : byte
 {
     Set = 0,

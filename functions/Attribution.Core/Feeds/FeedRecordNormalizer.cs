@@ -16,7 +16,7 @@ public interface IFeedRecordSink
 /// Turns one feed row into canonical records, applying the value rules of §2.2–2.3.
 /// The same code serves files (CSV, JSONL) and Service Bus records.
 /// </summary>
-public sealed class FeedRecordNormalizer(FeedSource source, CreditRules rules, string ingestionId, DateTimeOffset ingestedAt)
+public sealed class FeedRecordNormalizer(FeedSource source, ProductWorkloadMap products, string ingestionId, DateTimeOffset ingestedAt)
 {
     public const int MaxTextLength = 1000;
 
@@ -111,7 +111,7 @@ public sealed class FeedRecordNormalizer(FeedSource source, CreditRules rules, s
         {
             var product = row[FeedColumn.ProductName].Trim();
             if (product.IsEmpty) return Missing(row, FeedColumn.ProductName);
-            if (!rules.TryMapProduct(product, out workloads))
+            if (!products.TryMap(product, out workloads))
                 return $"{row.Label(FeedColumn.ProductName)}: product '{ValueRules.Show(product)}' is not in the rules' product-to-workload map";
         }
         else if (WorkloadList(row, FeedColumn.Workloads, required: false, out workloads) is { } e6) return e6;

@@ -46,16 +46,6 @@ public static class FeedSources
 
     public static string AllNames => string.Join(' ', All.Select(s => s.Name()));
 
-    public static string Name(this AssociationSource source) => source switch
-    {
-        AssociationSource.Sales => "sales",
-        AssociationSource.Csp => "csp",
-        AssociationSource.FastTrack => "fasttrack",
-        AssociationSource.Dap => "dap",
-        AssociationSource.Dpor => "dpor",
-        _ => throw new ArgumentOutOfRangeException(nameof(source)),
-    };
-
     /// <summary>
     /// Infers the source from a path the way the CLI does: the parent folder's name, else a file name
     /// starting with `{source}` followed by `_`, `-` or `.`.

@@ -81,7 +81,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         if (!FeedRowReader.TryDetectFormat(fileName, out var format, out var gzip))
             return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = $"Unsupported file type '{fileName}': expected .csv, .jsonl, .csv.gz or .jsonl.gz." }, cancellationToken).ConfigureAwait(false);
 
-        var normalizer = new FeedRecordNormalizer(source, rules, id, startedAt);
+        var normalizer = new FeedRecordNormalizer(source, rules.ProductMap, id, startedAt);
 
         // Pass 1: validate and hash.
         string sha256;

@@ -249,7 +249,7 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
                         $"The body is a JSON {root.ValueKind}: expected one record (an object) or an array of records.");
             }
 
-            var normalizer = new FeedRecordNormalizer(source, rules, id, startedAt);
+            var normalizer = new FeedRecordNormalizer(source, rules.ProductMap, id, startedAt);
             var sink = new BufferingSink();
             var rows = new List<PreparedRow>(elements.Count);
             using var reader = new MessageRecordReader(source, elements);

@@ -101,8 +101,14 @@ public sealed record RecalculationSettings(int Shards, int ReduceRanges, int Pub
     /// <summary>Fan-out sized by the data at Begin (<see cref="FanOutFor"/>; a count of 0 means that), 7 days of history.</summary>
     public static readonly RecalculationSettings Default = new(0, 0, 0, DefaultHistoryRetention);
 
-    /// <summary>Bucketed rows (usage, associations, DPOR events) one shard reads at most when the fan-out is sized by the data.</summary>
-    public const long RowsPerShard = 60_000;
+    /// <summary>
+    /// Bucketed rows (usage, associations, DPOR events) one shard reads at most when the fan-out is sized by the data.
+    /// Each shard writes one snapshot file per publish range it has rows for, and one partial per reduce range, so the
+    /// files of a run grow with shards × ranges: 60,000 made 128 × 256 of them (~180,000 small blobs) at 100k tenants,
+    /// which bound the shard step on the emulator's blob store. 100,000 rows (about 0.4 KB each in flight) quarters
+    /// the product for a few tens of MiB more per activity.
+    /// </summary>
+    public const long RowsPerShard = 100_000;
 
     /// <summary>
     /// The fan-out when no setting fixes it: one shard per <see cref="RowsPerShard"/> rows, rounded up to a power of two

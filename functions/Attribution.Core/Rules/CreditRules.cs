@@ -30,6 +30,25 @@ public sealed record CompetencyRule(string Name, WorkloadSet Workloads, IReadOnl
 /// <summary>A product-name phrase of the Partner Center reconciliation export and the workloads it means.</summary>
 public sealed record ProductWorkloadMapping(string Phrase, WorkloadSet Workloads);
 
+/// <summary>The product-name phrases of the rules, in order: what turns a reconciliation export's product into workloads.</summary>
+public sealed record ProductWorkloadMap(IReadOnlyList<ProductWorkloadMapping> Mappings)
+{
+    /// <summary>The first mapping whose phrase the product name contains, case-insensitively.</summary>
+    public bool TryMap(ReadOnlySpan<char> productName, out WorkloadSet workloads)
+    {
+        foreach (var m in Mappings)
+        {
+            if (productName.Contains(m.Phrase, StringComparison.OrdinalIgnoreCase))
+            {
+                workloads = m.Workloads;
+                return true;
+            }
+        }
+        workloads = default;
+        return false;
+    }
+}
+
 /// <summary>The rules file: every number of the credit semantics, versioned.</summary>
 public sealed record CreditRules(
     string RulesVersion,
@@ -41,20 +60,8 @@ public sealed record CreditRules(
     /// <summary>The first month of the window ending with <paramref name="asOf"/>.</summary>
     public YearMonth WindowStart(YearMonth asOf) => asOf.AddMonths(1 - WindowMonths);
 
-    /// <summary>The first mapping whose phrase the product name contains, case-insensitively.</summary>
-    public bool TryMapProduct(ReadOnlySpan<char> productName, out WorkloadSet workloads)
-    {
-        foreach (var m in ProductWorkloads)
-        {
-            if (productName.Contains(m.Phrase, StringComparison.OrdinalIgnoreCase))
-            {
-                workloads = m.Workloads;
-                return true;
-            }
-        }
-        workloads = default;
-        return false;
-    }
+    /// <summary>The product-name map alone: all a feed normalizer needs of the rules.</summary>
+    public ProductWorkloadMap ProductMap => new(ProductWorkloads);
 
     public static string MetricName(CreditMetric metric) => metric switch
     {

@@ -211,6 +211,6 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
                 }
             }
         }
-        Assert.Equal(7, routes);
+        Assert.Equal(8, routes); // GET /changes is the eighth
     }
 }

@@ -169,7 +169,7 @@ internal static class FeedRowRules
             if (!startOk) Bad("ChargeStartDate", "not M/d/yyyy h:mm:ss tt");
             if (!endOk) Bad("ChargeEndDate", "not M/d/yyyy h:mm:ss tt");
             if (startOk && endOk && end < start) Bad("ChargeEndDate", "before ChargeStartDate");
-            if (!rules.TryMapProduct(row["ProductName"], out _)) Bad("ProductName", "not in the product-workload map");
+            if (!rules.ProductMap.TryMap(row["ProductName"], out _)) Bad("ProductName", "not in the product-workload map");
         }
         return problems;
     }

@@ -1,0 +1,93 @@
+using Attribution.Core.Domain;
+using Attribution.Core.Feeds;
+using Attribution.Core.Ingestion;
+using Attribution.Core.Reading;
+using Attribution.Core.Rules;
+using Attribution.Core.Storage;
+using Attribution.Functions.Api;
+using Attribution.Functions.Tests.Recalculation;
+using Attribution.Testing;
+using Microsoft.AspNetCore.Mvc;
+using static Attribution.Functions.Tests.Api.ApiRequests;
+
+namespace Attribution.Functions.Tests.Api;
+
+/// <summary>
+/// The shipped samples only, published for 2026-09 and 2026-10; then the harness's restatement (Alpine prod's 2026-10
+/// Azure usage corrected to 12,345.67 USD; Proseware's Open licence re-sent ending before the window) and 2026-10 published again.
+/// </summary>
+public sealed class ChangesSamplesFixture : IAsyncLifetime
+{
+    private readonly AzuriteFixture _azurite = new();
+
+    public StorageAccount Storage => _azurite.Storage;
+
+    public async Task InitializeAsync()
+    {
+        await _azurite.InitializeAsync();
+        var ingestor = new FeedIngestor(Storage, CreditRulesLoader.Default);
+        foreach (var path in Directory.EnumerateFiles(TestPaths.Samples, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            if (!FeedRowReader.TryDetectFormat(path, out _, out _) || !FeedSources.TryInferFromPath(path, out var source)) continue;
+            Assert.Equal(IngestionStatus.Succeeded, (await ingestor.IngestFileAsync(path, source)).Status);
+        }
+        await using var host = await RecalculationHarness.HostAsync(Storage);
+        await RecalculationHarness.RecalculateAsync(host, new YearMonth(2026, 9));
+        await RecalculationHarness.RecalculateAsync(host, RecalculationHarness.AsOf);
+        await RecalculationHarness.RestateAsync(Storage);
+        await RecalculationHarness.RecalculateAsync(host, RecalculationHarness.AsOf);
+    }
+
+    public Task DisposeAsync() => _azurite.DisposeAsync();
+}
+
+public sealed class ChangesApiTests(ChangesSamplesFixture data) : IClassFixture<ChangesSamplesFixture>
+{
+    private ChangesApi Api => new(data.Storage);
+
+    private static void AssertProblem(IActionResult result, int status, string detail)
+    {
+        var obj = Assert.IsType<ObjectResult>(result);
+        Assert.Equal(status, obj.StatusCode);
+        Assert.Contains("application/problem+json", obj.ContentTypes);
+        Assert.Contains(detail, Assert.IsType<ProblemDetails>(obj.Value).Detail);
+    }
+
+    [Fact]
+    public async Task Changes_default_to_the_latest_published_month_against_the_one_before()
+    {
+        var view = Ok<CreditChangesView>(await Api.ChangesAsync(Get("/api/changes"), default));
+        Assert.Equal("months", view.Comparison);
+        Assert.Equal("2026-09", view.From.AsOf);
+        Assert.Equal("2026-10", view.To.AsOf);
+        // Proseware's only association, the Open licence on Trey Research, now ends before the window.
+        Assert.Equal(["8901234"], view.GonePartners);
+        Assert.Empty(view.NewPartners);
+        var smc = view.Competencies.Single(c => c.Competency == "SmallMidmarketCloud");
+        Assert.Equal(["8901234"], smc.GonePartners);
+        Assert.Empty(smc.Lost); // it was None (12 users, 1 customer) and is now not credited: no level lost
+
+        // The 2026-10 usage is all the window adds (usage starts 2025-11): Alpine prod 12,345.67 (restated; DPOR
+        // Fabrikam, EA Contoso US), Alpine dev 1,320.00 (DPOR Contoso DE, EA Contoso US), Wide World's Azure 700.00.
+        var cloud = view.Competencies.Single(c => c.Competency == "CloudPlatform");
+        Assert.Equal(["1234567", "2345678", "1234568", "6789012"], cloud.AcrUsdTtmMovers.Select(m => m.PartnerId));
+        Assert.Equal([13_665.67, 12_345.67, 1_320.00, 700.00], cloud.AcrUsdTtmMovers.Select(m => Math.Round(m.AcrUsdTtmChange, 2)));
+        Assert.Empty(cloud.Gained); // Contoso DE 7,400.50 stays under 15,000
+        Assert.Empty(cloud.Lost);
+
+        var explicitly = Ok<CreditChangesView>(await Api.ChangesAsync(Get("/api/changes", "asOf=2026-10&since=2026-09&top=1"), default));
+        Assert.Equal(["1234567"], explicitly.Competencies.Single(c => c.Competency == "CloudPlatform").AcrUsdTtmMovers.Select(m => m.PartnerId));
+    }
+
+    [Theory]
+    [InlineData("asOf=2026-09", 404, "No published month before 2026-09")]
+    [InlineData("asOf=2026-08", 404, "No published recalculation for 2026-08.")]
+    [InlineData("scenario=nope", 404, "Scenario 'nope' has no finished run.")]
+    [InlineData("since=2026-10", 400, "must be before 2026-10")]
+    [InlineData("since=2026-09&scenario=x", 400, "not both")]
+    [InlineData("asOf=10-2026", 400, "asOf '10-2026' is not a month")]
+    [InlineData("top=0", 400, "top '0' must be a whole number")]
+    [InlineData("scenario=a%20b", 400, "scenario takes")]
+    public async Task Nothing_to_compare_or_bad_input_is_a_problem(string query, int status, string detail) =>
+        AssertProblem(await Api.ChangesAsync(Get("/api/changes", query), default), status, detail);
+}
