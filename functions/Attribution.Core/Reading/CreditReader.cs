@@ -128,7 +128,10 @@ public sealed class CreditReader(StorageAccount storage)
     }
 
     /// <summary>Every partner's credit of a run (location scope, or global partners' with <paramref name="global"/>), ordered by partner id.</summary>
-    public async Task<List<PartnerCreditView>> AllPartnersAsync(RecalculationRun run, bool global = false, CancellationToken cancellationToken = default)
+    public Task<List<PartnerCreditView>> AllPartnersAsync(RecalculationRun run, CancellationToken cancellationToken = default) =>
+        AllPartnersAsync(run, global: false, cancellationToken);
+
+    public async Task<List<PartnerCreditView>> AllPartnersAsync(RecalculationRun run, bool global, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
         RequireSnapshot(run);
