@@ -131,8 +131,6 @@ internal sealed class CliTable(params CliColumn[] columns)
 
     private readonly List<CliCell[]> _rows = [];
 
-    public int RowCount => _rows.Count;
-
     public CliTable AddRow(params CliCell[] cells)
     {
         if (cells.Length != columns.Length) throw new ArgumentException($"{cells.Length} cells for {columns.Length} columns.", nameof(cells));
@@ -155,8 +153,9 @@ internal sealed class CliTable(params CliColumn[] columns)
         for (var k = 0; k < shown.Count; k++)
         {
             var column = columns[shown[k]];
-            var header = column.Short is { } s && LongestWord(column.Header) > widths[k] ? s : column.Header;
-            if (!ReferenceEquals(header, column.Header)) legend.Add($"{header} = {column.Header}");
+            var shortened = column.Short is not null && LongestWord(column.Header) > widths[k];
+            var header = shortened ? column.Short! : column.Header;
+            if (shortened) legend.Add($"{header} = {column.Header}");
             var tableColumn = new TableColumn(Markup.Escape(header)) { Width = widths[k], Padding = new Padding(0, 0, PadRight, 0) };
             if (column.Right) tableColumn.RightAligned();
             if (column.Fit == Fit.Keep) tableColumn.NoWrap();

@@ -153,7 +153,15 @@ internal static class PartnerListingOutput
     {
         var competencies = view.LevelCounts.Select(c => c.Competency).Distinct().ToList();
         var columns = new List<CliColumn> { new("partner", Fit.Keep), new("name"), global ? new("locations", Fit.List, Drop: 2) : new("global", Fit.Keep, Drop: 2) };
-        columns.AddRange(competencies.Select(c => new CliColumn(c, Short: CliTable.Initials(c))));
+        // Short headers must tell competencies apart: a repeated one is numbered (CP, CP2).
+        var shorts = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var c in competencies)
+        {
+            var initials = CliTable.Initials(c);
+            var name = initials;
+            for (var n = 2; !shorts.Add(name); n++) name = initials + n.ToString(CultureInfo.InvariantCulture);
+            columns.Add(new CliColumn(c, Short: name));
+        }
         columns.Add(new("incentive base USD", Right: true, Drop: 3));
         columns.Add(new("sources", Fit.List, Drop: 4));
         var table = new CliTable([.. columns]);
