@@ -30,12 +30,31 @@ internal static class Commands
         Recursive = true,
     };
 
+    public static readonly Option<int?> Width = CreateWidth();
+
+    private static Option<int?> CreateWidth()
+    {
+        var width = new Option<int?>("--width")
+        {
+            Description = $"Columns tables fit in (default: the terminal's width; redirected: COLUMNS, else 80). At least {CliConsole.MinWidth}.",
+            HelpName = "N",
+            Recursive = true,
+        };
+        width.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is { } n && n is < CliConsole.MinWidth or > 10_000)
+                result.AddError($"--width takes {CliConsole.MinWidth} to 10000 columns.");
+        });
+        return width;
+    }
+
     public static RootCommand Build()
     {
         var root = new RootCommand("attribution — partner attribution and competency credit: ingest feeds, recalculate, read results.");
         root.Options.Add(Storage);
         root.Options.Add(StorageTimeout);
         root.Options.Add(Verbose);
+        root.Options.Add(Width);
         root.Subcommands.Add(IngestCommand.Create());
         foreach (var command in ExtraCommands()) root.Subcommands.Add(command);
         return root;
@@ -106,6 +125,7 @@ internal static class CommandRegistry
         RunCommand.Create(),
         RecalcCommand.Create(),
         ReadCommands.Partner(),
+        PartnersCommand.Create(),
         ReadCommands.Subscription(),
         TenantCommand.Create(),
         RejectsCommand.Create(),

@@ -14,11 +14,12 @@ internal static class ExplainCommand
         var id = new Argument<string>("ID") { Description = "Location partner ID (MPN ID)." };
         var competency = new Option<string>("--competency") { Description = "Competency to explain (as named in the rules).", Required = true };
         var asOf = new Option<string?>("--as-of") { Description = "Month (yyyy-MM); default: the latest published." };
-        var json = new Option<bool>("--json") { Description = "Print one JSON document." };
-        var command = new Command("explain", "Explain a partner's credit on a competency: every credited usage row and why.") { id, competency, asOf, json };
+        var command = new Command("explain", "Explain a partner's credit on a competency: every credited usage row and why.") { id, competency, asOf };
+        var format = FormatOptions.AddTo(command, "one row per credited usage row and association");
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
+            var output = format.Get(parse);
             var partnerId = Commands.ParsePartnerId(parse.GetValue(id)!);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
@@ -34,9 +35,14 @@ internal static class ExplainCommand
                 throw new CliException(e.Message, ExitCodes.BadUsage);
             }
             if (evidence is null) throw new CliException($"Partner {partnerId} was credited on no usage as of {run.AsOf}.");
-            if (parse.GetValue(json))
+            if (output == OutputFormat.Json)
             {
                 await context.Out.WriteLineAsync(JsonSerializer.Serialize(evidence, Commands.Json));
+                return ExitCodes.Success;
+            }
+            if (output == OutputFormat.Csv)
+            {
+                await WriteCsvAsync(context.Out, evidence);
                 return ExitCodes.Success;
             }
             Print(context, evidence);
@@ -44,6 +50,19 @@ internal static class ExplainCommand
         });
         return command;
     }
+
+    /// <summary>One row per usage row and the association that credits it: every id whole, as the JSON has them.</summary>
+    private static Task WriteCsvAsync(TextWriter output, EvidenceView e) =>
+        Csv.WriteAsync(output,
+            ["partnerId", "competency", "asOf", "month", "customerTenantId", "subscriptionId", "workload", "consumedRevenueUsd", "activeUsers", "share",
+             "creditedRevenueUsd", "creditedActiveUsers", "dporDays", "daysInMonth", "usageIngestionId", "usageLine",
+             "associationSource", "validFrom", "validTo", "associationIngestionId", "associationLine"],
+            e.Rows.SelectMany(r => r.Associations.DefaultIfEmpty().Select(a => (IReadOnlyList<object?>)
+            [
+                e.PartnerId, e.Competency, e.AsOf, r.Month, r.CustomerTenantId, r.SubscriptionId, r.Workload, r.ConsumedRevenueUsd, r.ActiveUsers, r.Share,
+                r.CreditedRevenueUsd, r.CreditedActiveUsers, r.DporDays, r.DaysInMonth, r.UsageRecord.IngestionId, r.UsageRecord.Line,
+                a?.Source, a?.ValidFrom, a?.ValidTo, a?.FeedRecord.IngestionId, a?.FeedRecord.Line,
+            ])));
 
     private static string N(double v, string format = "N2") => v.ToString(format, CultureInfo.InvariantCulture);
 
@@ -59,18 +78,17 @@ internal static class ExplainCommand
             c.MarkupLine($"  {Markup.Escape(e.NextLevel!)} needs {gap.Metric} >= {N(gap.Required, "N0")}: has {N(gap.Current, gap.Metric == "acrUsdTtm" ? "N2" : "N0")}, {status}");
         }
         c.MarkupLine($"{e.TotalRows} credited usage row(s):");
-        c.MarkupLine("[grey](tenants and subscriptions shortened; --json has every id, and the usage rows' own feed records)[/]");
-        var table = new Table().Border(TableBorder.Simple).AddColumn("month").AddColumn("tenant").AddColumn("subscription").AddColumn("workload")
-            .AddColumn(new TableColumn("revenue").RightAligned()).AddColumn(new TableColumn("users").RightAligned()).AddColumn(new TableColumn("share").RightAligned())
-            .AddColumn("credited by: source, in force, feed record");
+        c.MarkupLine("[grey](tenants and subscriptions shortened; --format json or csv has every id, and the usage rows' own feed records)[/]");
+        var table = new CliTable(new("month", Fit.Keep), new("tenant", Fit.Keep, Drop: 2), new("subscription", Fit.Keep, Drop: 1), new("workload", Fit.Keep),
+            new("revenue", Right: true, Drop: 4), new("users", Right: true, Drop: 3), new("share", Right: true),
+            new("credited by: source, in force, feed record"));
         foreach (var r in e.Rows)
         {
             var why = string.Join("\n", r.Associations.Select(a =>
                 $"{a.Source} {a.ValidFrom}..{a.ValidTo ?? "open"}{(a.Source == "dpor" ? $" ({r.DporDays}/{r.DaysInMonth} days)" : "")}, {a.FeedRecord.IngestionId} line {a.FeedRecord.Line}"));
             table.AddRow(r.Month, r.CustomerTenantId[..8] + "…", r.SubscriptionId[..8] + "…", r.Workload,
-                r.ConsumedRevenueUsd is { } rev ? N(rev) : "", r.ActiveUsers?.ToString(CultureInfo.InvariantCulture) ?? "", N(r.Share, "0.###"),
-                Markup.Escape(why));
+                r.ConsumedRevenueUsd is { } rev ? N(rev) : "", r.ActiveUsers?.ToString(CultureInfo.InvariantCulture) ?? "", N(r.Share, "0.###"), why);
         }
-        c.Write(table);
+        table.Write(c);
     }
 }

@@ -15,36 +15,33 @@ internal static class IngestCommand
         var files = new Argument<string[]>("FILE") { Description = "Feed files (.csv, .jsonl, optionally .gz).", Arity = ArgumentArity.OneOrMore };
         var source = new Option<string?>("--source") { Description = $"Source of every file ({FeedSources.AllNames}); default: inferred from the folder or file name." };
         var rules = new Option<string?>("--rules") { Description = "Rules file (its product-to-workload map reads csp reconciliation exports)." };
-        var json = new Option<bool>("--json") { Description = "One JSON document on stdout: every file's outcome and its first rejected rows." };
-        var command = new Command("ingest", "Ingest feed files into storage.") { files, source, rules, json };
+        var command = new Command("ingest", "Ingest feed files into storage.") { files, source, rules };
+        var format = FormatOptions.AddTo(command, "one row per file (json adds each file's first rejected rows)");
         command.SetAction(async (parse, ct) =>
         {
+            var output = format.Get(parse);
             // Bad paths, sources and rules are reported before storage is touched.
             var inputs = ResolveInputs(parse.GetValue(files)!, Commands.ParseSource(parse.GetValue(source)));
             var creditRules = Commands.LoadRules(parse.GetValue(rules));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
             var results = await IngestAllAsync(storage.Account, creditRules, inputs, Commands.Current, ct);
-            var reasons = await FirstRejectsAsync(storage.Account, results, parse.GetValue(json) ? 20 : 3, ct);
-            if (parse.GetValue(json))
+            var reasons = await FirstRejectsAsync(storage.Account, results, output == OutputFormat.Json ? 20 : 3, ct);
+            var context = Commands.Current;
+            switch (output)
             {
-                var files = results.Select(r => new
-                {
-                    file = r.Path,
-                    source = r.Result.Source.Name(),
-                    ingestionId = r.Result.IngestionId,
-                    status = r.Result.Status.ToString(),
-                    rowsTotal = r.Result.RowsTotal,
-                    rowsAccepted = r.Result.RowsAccepted,
-                    rowsRejected = r.Result.RowsRejected,
-                    error = r.Result.Error,
-                    duplicateOf = r.Result.DuplicateOf,
-                    rejects = reasons.GetValueOrDefault(r.Result.IngestionId, []),
-                });
-                await Commands.Current.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(new { files }, Commands.Json));
-            }
-            else
-            {
-                Print(Commands.Current, results, reasons);
+                case OutputFormat.Json:
+                    await context.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(new { files = JsonFiles(results, reasons) }, Commands.Json));
+                    break;
+                case OutputFormat.Csv:
+                    await Csv.WriteAsync(context.Out,
+                        ["file", "source", "ingestionId", "status", "rowsTotal", "rowsAccepted", "rowsRejected", "error", "duplicateOf"],
+                        results.Select(r => (IReadOnlyList<object?>)
+                            [r.Path, r.Result.Source.Name(), r.Result.IngestionId, r.Result.Status.ToString(), r.Result.RowsTotal, r.Result.RowsAccepted, r.Result.RowsRejected, r.Result.Error, r.Result.DuplicateOf]));
+                    await PrintProblemsAsync(context.Error, results, reasons);
+                    break;
+                default:
+                    Print(context, results, reasons);
+                    break;
             }
             return results.Any(r => r.Result.FailedAsWhole) ? ExitCodes.Failure : ExitCodes.Success;
         });
@@ -121,21 +118,47 @@ internal static class IngestCommand
         return reasons;
     }
 
+    /// <summary>Every file's outcome and its first rejected rows, as `ingest --format json` prints them.</summary>
+    public static object JsonFiles(IReadOnlyList<(string Path, FeedIngestionResult Result)> results, IReadOnlyDictionary<string, List<RejectedRow>> reasons) =>
+        results.Select(r => new
+        {
+            file = r.Path,
+            source = r.Result.Source.Name(),
+            ingestionId = r.Result.IngestionId,
+            status = r.Result.Status.ToString(),
+            rowsTotal = r.Result.RowsTotal,
+            rowsAccepted = r.Result.RowsAccepted,
+            rowsRejected = r.Result.RowsRejected,
+            error = r.Result.Error,
+            duplicateOf = r.Result.DuplicateOf,
+            rejects = reasons.GetValueOrDefault(r.Result.IngestionId, []),
+        }).ToList();
+
+    /// <summary>With CSV on stdout, the files that failed or rejected rows are still said, on stderr.</summary>
+    public static async Task PrintProblemsAsync(TextWriter error, IReadOnlyList<(string Path, FeedIngestionResult Result)> results, IReadOnlyDictionary<string, List<RejectedRow>> reasons)
+    {
+        foreach (var (path, r) in results)
+        {
+            var name = Path.GetFileName(path);
+            if (r.Error is not null && r.Status != IngestionStatus.Duplicate) await error.WriteLineAsync($"{name}: {r.Error}");
+            foreach (var row in reasons.GetValueOrDefault(r.IngestionId) ?? []) await error.WriteLineAsync($"{name} line {row.Line}: {row.Reason}");
+        }
+    }
+
     public static void Print(CommandContext context, IReadOnlyList<(string Path, FeedIngestionResult Result)> results,
         IReadOnlyDictionary<string, List<RejectedRow>>? reasons = null)
     {
-        var table = new Table().Border(TableBorder.Simple)
-            .AddColumn("file").AddColumn("source").AddColumn("status")
-            .AddColumn(new TableColumn("rows").RightAligned()).AddColumn(new TableColumn("accepted").RightAligned())
-            .AddColumn(new TableColumn("rejected").RightAligned()).AddColumn("ingestion");
+        // The ingestion id is what `attribution rejects` takes; at narrow widths it gives way to the file and its counts.
+        var table = new CliTable(new("file", Fit.Path), new("source", Fit.Keep, Drop: 3), new("status", Fit.Keep),
+            new("rows", Right: true, Drop: 2), new("accepted", Right: true, Drop: 4), new("rejected", Right: true), new("ingestion", Fit.Keep, Drop: 5));
         foreach (var (path, r) in results)
         {
-            table.AddRow(Markup.Escape(path), r.Source.Name(), StatusMarkup(r.Status),
+            table.AddRow(path, r.Source.Name(), StatusCell(r.Status),
                 r.RowsTotal.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
                 r.RowsAccepted.ToString("N0", System.Globalization.CultureInfo.InvariantCulture),
                 r.RowsRejected.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), r.IngestionId);
         }
-        context.Console.Write(table);
+        table.Write(context.Console);
         foreach (var (path, r) in results.Where(x => x.Result.Error is not null))
             context.Console.MarkupLine($"[grey]{Markup.Escape(Path.GetFileName(path))}:[/] {Markup.Escape(r.Error!)}");
         foreach (var (path, r) in results)
@@ -148,12 +171,12 @@ internal static class IngestCommand
         }
     }
 
-    private static string StatusMarkup(IngestionStatus status) => status switch
+    private static CliCell StatusCell(IngestionStatus status) => status switch
     {
-        IngestionStatus.Succeeded => "[green]Succeeded[/]",
-        IngestionStatus.CompletedWithRejections => "[yellow]CompletedWithRejections[/]",
-        IngestionStatus.Duplicate => "[grey]Duplicate[/]",
-        IngestionStatus.Failed => "[red]Failed[/]",
+        IngestionStatus.Succeeded => new CliCell("Succeeded", "green"),
+        IngestionStatus.CompletedWithRejections => new CliCell("CompletedWithRejections", "yellow"),
+        IngestionStatus.Duplicate => new CliCell("Duplicate", "grey"),
+        IngestionStatus.Failed => new CliCell("Failed", "red"),
         _ => status.ToString(),
     };
 }

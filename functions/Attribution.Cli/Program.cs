@@ -27,7 +27,7 @@ public static class Program
             await stderr.WriteLineAsync("Run 'attribution --help' for usage.");
             return ExitCodes.BadUsage;
         }
-        var console = CliConsole.Create(stdout);
+        var console = CliConsole.Create(stdout, parse.GetValue(Commands.Width));
         var verbose = parse.GetValue(Commands.Verbose);
         var context = new CommandContext(console, stdout, stderr);
         try
@@ -62,13 +62,19 @@ internal sealed record CommandContext(IAnsiConsole Console, TextWriter Out, Text
     /// <summary>The storage endpoints the command opened, so a storage failure names them.</summary>
     public string? StorageEndpoints { get; set; }
 
-    /// <summary>Progress bars only on an interactive terminal; redirected output stays quiet.</summary>
-    public bool Interactive => ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
+    /// <summary>JSON or CSV on stdout: no progress bar may draw there, even on a terminal.</summary>
+    public bool MachineOutput { get; set; }
+
+    /// <summary>Progress bars only on an interactive terminal showing a table; redirected output stays quiet.</summary>
+    public bool Interactive => !MachineOutput && ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
 }
 
 internal static class CliConsole
 {
-    public static IAnsiConsole Create(TextWriter stdout)
+    /// <summary>Narrower than this, no table of ours fits.</summary>
+    public const int MinWidth = 40;
+
+    public static IAnsiConsole Create(TextWriter stdout, int? width)
     {
         var interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -78,8 +84,14 @@ internal static class CliConsole
             ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
         });
-        // Redirected output is read by scripts and logs: wide enough that tables do not wrap.
-        if (!interactive) console.Profile.Width = 200;
+        // A terminal's own width; redirected, what COLUMNS says (as `ls` and `git` do), else the classic 80.
+        // Scripts that want every field whatever the width ask for --format json or csv.
+        if (width is { } w) console.Profile.Width = w;
+        else if (!interactive) console.Profile.Width = RedirectedWidth(Environment.GetEnvironmentVariable("COLUMNS"));
         return console;
     }
+
+    /// <summary>COLUMNS when it is a usable width, else 80 (a stray or tiny value must not break the output).</summary>
+    public static int RedirectedWidth(string? columns) =>
+        int.TryParse(columns, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var c) && c >= MinWidth ? Math.Min(c, 10_000) : 80;
 }

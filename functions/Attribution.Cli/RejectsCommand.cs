@@ -18,11 +18,12 @@ internal static class RejectsCommand
         var file = new Option<string?>("--file") { Description = "The latest ingestion of this file name." };
         var source = new Option<string?>("--source") { Description = $"Every ingestion of one source ({FeedSources.AllNames}) that rejected rows." };
         var top = new Option<int>("--top") { Description = "Rows shown per ingestion.", DefaultValueFactory = _ => 50 };
-        var json = new Option<bool>("--json") { Description = "One JSON document on stdout." };
-        var command = new Command("rejects", "List rejected feed rows: line, reason and the row as it was.") { id, file, source, top, json };
+        var command = new Command("rejects", "List rejected feed rows: line, reason and the row as it was.") { id, file, source, top };
+        var format = FormatOptions.AddTo(command, "one row per rejected row");
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
+            var output = format.Get(parse);
             var ingestionId = parse.GetValue(id);
             var fileName = parse.GetValue(file);
             var feedSource = Commands.ParseSource(parse.GetValue(source));
@@ -41,9 +42,15 @@ internal static class RejectsCommand
                 views.Add(new RejectsView(ingestion.IngestionId, ingestion.Source.Name(), ingestion.FileName, ingestion.Status.ToString(),
                     ingestion.RowsTotal, ingestion.RowsRejected, rows, next is not null));
             }
-            if (parse.GetValue(json))
+            if (output == OutputFormat.Json)
             {
                 await context.Out.WriteLineAsync(JsonSerializer.Serialize(new { ingestions = views }, Commands.Json));
+                return ExitCodes.Success;
+            }
+            if (output == OutputFormat.Csv)
+            {
+                await Csv.WriteAsync(context.Out, ["ingestionId", "source", "fileName", "line", "reason", "raw"],
+                    views.SelectMany(v => v.Rejects.Select(r => (IReadOnlyList<object?>)[v.IngestionId, v.Source, v.FileName, r.Line, r.Reason, r.Raw])));
                 return ExitCodes.Success;
             }
             Print(context, views);
@@ -81,11 +88,10 @@ internal static class RejectsCommand
             context.Console.MarkupLine($"[bold]{Markup.Escape(v.FileName)}[/] ({v.Source}, ingestion {v.IngestionId}, {v.Status}): " +
                 $"{v.RowsRejected.ToString("N0", CultureInfo.InvariantCulture)} of {v.RowsTotal.ToString("N0", CultureInfo.InvariantCulture)} row(s) rejected");
             if (v.Rejects.Count == 0) continue;
-            var table = new Table().Border(TableBorder.Simple).Expand()
-                .AddColumn(new TableColumn("line").RightAligned().NoWrap()).AddColumn("reason").AddColumn("raw");
+            var table = new CliTable(new("line", Fit.Keep, Right: true), new("reason", Fit.Fold), new("raw", Fit.Fold)); // both quote the row as it was
             foreach (var r in v.Rejects)
-                table.AddRow(r.Line.ToString(CultureInfo.InvariantCulture), Markup.Escape(r.Reason), Markup.Escape(r.Raw));
-            context.Console.Write(table);
+                table.AddRow(r.Line.ToString(CultureInfo.InvariantCulture), r.Reason, r.Raw);
+            table.Write(context.Console);
             if (v.More) context.Console.MarkupLine($"[grey]… more: attribution rejects {v.IngestionId} --top N[/]");
         }
     }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
+using System.Text.Json;
 using Attribution.Core.Domain;
 using Attribution.Core.Reading;
 using Attribution.Core.Recalculation;
@@ -20,10 +20,15 @@ internal static class RunCommand
         var rules = new Option<string?>("--rules") { Description = "Rules file (default: the shipped rules)." };
         var allowEmpty = AllowEmptyOption();
         var command = new Command("run", "Ingest every feed file under a folder, recalculate, publish and print each partner's credit.") { feeds, asOf, rules, allowEmpty };
+        var listing = ListingOptions.AddTo(command);
+        var format = FormatOptions.AddTo(command, "one row per partner and listed competency; the ingestion outcome goes to stderr");
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
+            var output = format.Get(parse);
+            var query = listing.Get(parse);
             var (creditRules, rulesJson) = Commands.LoadRulesWithText(parse.GetValue(rules));
+            ListingOptions.Validate(creditRules, query);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             var folder = ResolveFeeds(parse.GetValue(feeds));
             var inputs = IngestCommand.DiscoverFeeds(folder);
@@ -31,14 +36,16 @@ internal static class RunCommand
 
             await using var storage = await CliStorage.OpenAsync(parse, ct);
             var ingested = await IngestCommand.IngestAllAsync(storage.Account, creditRules, inputs, context, ct);
-            IngestCommand.Print(context, ingested, await IngestCommand.FirstRejectsAsync(storage.Account, ingested, 3, ct));
+            var rejects = await IngestCommand.FirstRejectsAsync(storage.Account, ingested, output == OutputFormat.Json ? 20 : 3, ct);
+            if (output == OutputFormat.Table) IngestCommand.Print(context, ingested, rejects);
+            else if (output == OutputFormat.Csv) await IngestCommand.PrintProblemsAsync(context.Error, ingested, rejects);
             var failed = ingested.Where(r => r.Result.FailedAsWhole).Select(r => Path.GetFileName(r.Path)).ToList();
             if (failed.Count > 0)
                 await context.Error.WriteLineAsync($"{failed.Count} file(s) failed as a whole ({string.Join(", ", failed)}); recalculating with what was stored, then exiting 1.");
 
             // No --as-of: the default every start shares (last complete month, or the latest stored usage month when earlier).
             var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, null, context, ct, allowEmpty: parse.GetValue(allowEmpty));
-            await PrintOutcomeAsync(storage.Account, outcome, context, ct);
+            await PrintOutcomeAsync(storage.Account, outcome, query, output, context, ct, output == OutputFormat.Json ? IngestCommand.JsonFiles(ingested, rejects) : null);
             return failed.Count > 0 ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;
@@ -57,49 +64,52 @@ internal static class RunCommand
         return AzuriteHost.FindRepositoryRoot() is { } root ? Path.Combine(root, "samples", "feeds") : local;
     }
 
-    /// <summary>The per-partner summary: one row per location partner, one column per competency.</summary>
-    public static async Task PrintOutcomeAsync(StorageAccount storage, RecalculationOutcome outcome, CommandContext context, CancellationToken ct)
+    /// <summary>
+    /// The run's outcome and its partner listing (one row per partner, one column per competency), in the asked format.
+    /// JSON is one document: the files ingested (run), the recalculation, and the listing as `partners --format json`.
+    /// </summary>
+    public static async Task PrintOutcomeAsync(StorageAccount storage, RecalculationOutcome outcome, PartnerListingQuery query, OutputFormat format,
+        CommandContext context, CancellationToken ct, object? files = null)
     {
-        var reader = new CreditReader(storage);
         var runs = await new RunStore(storage).ListAsync(outcome.AsOf, ct);
         var run = runs.Single(r => r.RunId == outcome.RunId);
-        var partners = await reader.AllPartnersAsync(run, ct);
-        var names = new Dictionary<string, string>();
-        var records = await new RecordStore(storage).LatestAsync(ct);
-        await foreach (var p in records.PartnersAsync(ct))
-            if (p.PartnerName is not null) names[p.PartnerId.ToString(CultureInfo.InvariantCulture)] = p.PartnerName;
-
-        var competencies = partners.SelectMany(p => p.Competencies.Select(c => c.Competency)).Distinct().ToList();
-        var table = new Table().Border(TableBorder.Simple).AddColumn("partner").AddColumn("name").AddColumn("global");
-        foreach (var c in competencies) table.AddColumn(c);
-        table.AddColumn(new TableColumn("incentive base USD").RightAligned()).AddColumn("sources");
-        foreach (var p in partners)
+        var listing = await ListingOptions.ReadAsync(storage, run, query, ct);
+        if (format == OutputFormat.Json)
         {
-            var cells = new List<string> { p.PartnerId, Markup.Escape(names.GetValueOrDefault(p.PartnerId, "")), p.GlobalPartnerId ?? "" };
-            foreach (var name in competencies)
+            var recalculation = new
             {
-                var c = p.Competencies.FirstOrDefault(x => x.Competency == name);
-                cells.Add(c is null ? "" : LevelCell(c));
-            }
-            cells.Add((p.Competencies.Count > 0 ? p.Competencies[0].IncentiveEligibleAcrUsdTtm : 0).ToString("N2", CultureInfo.InvariantCulture));
-            cells.Add(string.Join(';', p.Competencies.SelectMany(c => c.Sources.Split(';', StringSplitOptions.RemoveEmptyEntries)).Distinct().Order(StringComparer.Ordinal)));
-            table.AddRow(cells.ToArray());
+                asOf = outcome.AsOf.ToString(),
+                runId = outcome.RunId,
+                scenario = outcome.Scenario,
+                published = outcome.Scenario is null,
+                partners = outcome.Partners,
+                usageRows = outcome.UsageRows,
+                rowsPublished = outcome.RowsPublished,
+                rowsRemoved = outcome.RowsRemoved,
+                computeMs = outcome.ComputeMs,
+                storageMs = outcome.StorageMs,
+                computeSeconds = outcome.ComputeSeconds,
+                publishSeconds = outcome.PublishSeconds,
+            };
+            await context.Out.WriteLineAsync(JsonSerializer.Serialize(new { files, recalculation, credit = listing }, Commands.Json));
+            return;
         }
-        var what = outcome.Scenario is null ? "published" : $"scenario '{Markup.Escape(outcome.Scenario)}' (not published)";
-        context.Console.MarkupLine($"Credit as of [bold]{outcome.AsOf}[/], run {outcome.RunId}, {what}: {outcome.Partners} partners, {outcome.UsageRows:N0} usage rows in the window.");
-        context.Console.Write(table);
-        context.Console.MarkupLine($"[grey]engine {outcome.ComputeMs:N0} ms, storage {outcome.StorageMs:N0} ms; {outcome.RowsPublished:N0} rows published, {outcome.RowsRemoved:N0} stale rows removed.[/]");
-        context.Console.MarkupLine($"[grey]phases: compute {outcome.ComputeSeconds:N1} s, publish {outcome.PublishSeconds:N1} s.[/]");
-    }
-
-    private static string LevelCell(CompetencyCredit c)
-    {
-        var level = c.Level switch
+        // Short lines, so each reads whole (and greps whole, as bench/recalc.sh does) at 80 columns.
+        var headline = $"Credit as of {outcome.AsOf}: {outcome.Partners:N0} partners, {outcome.UsageRows:N0} usage rows in the window.";
+        var what = outcome.Scenario is null ? $"published, run {outcome.RunId}." : $"scenario '{outcome.Scenario}' (not published), run {outcome.RunId}.";
+        if (format == OutputFormat.Csv)
         {
-            "None" => "[grey]None[/]",
-            var l => $"[bold]{Markup.Escape(l)}[/]",
-        };
-        return c.NextLevel is null ? level : $"{level} ({c.Progress:P0} to {Markup.Escape(c.NextLevel)})";
+            // stdout holds the CSV alone; what a person would read goes to stderr.
+            await context.Error.WriteLineAsync($"{headline} {what}");
+            await PartnerListingOutput.WriteCsvAsync(context.Out, listing);
+            return;
+        }
+        context.Console.WriteLine(headline);
+        context.Console.WriteLine(what);
+        PartnerListingOutput.WriteTable(context, listing);
+        context.Console.MarkupLine($"[grey]engine {outcome.ComputeMs:N0} ms, storage {outcome.StorageMs:N0} ms.[/]");
+        context.Console.MarkupLine($"[grey]{outcome.RowsPublished:N0} rows published, {outcome.RowsRemoved:N0} stale rows removed.[/]");
+        context.Console.MarkupLine($"[grey]phases: compute {outcome.ComputeSeconds:N1} s, publish {outcome.PublishSeconds:N1} s.[/]");
     }
 }
 
@@ -114,20 +124,25 @@ internal static class RecalcCommand
         var scenario = new Option<string?>("--scenario") { Description = "Name of a what-if run: results are shown and kept apart, nothing is published." };
         var resume = new Option<bool>("--resume") { Description = "Finish an interrupted recalculation of the month with the rules it began with, and start nothing new." };
         var command = new Command("recalc", "Recalculate every partner's credit and publish it.") { asOf, rules, scenario, resume, allowEmpty };
+        var listing = ListingOptions.AddTo(command);
+        var format = FormatOptions.AddTo(command, "one row per partner and listed competency");
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
+            var output = format.Get(parse);
+            var query = listing.Get(parse);
             var resuming = parse.GetValue(resume);
             if (resuming && parse.GetValue(rules) is not null)
                 throw new CliException("--resume finishes a run with the rules it began with; it takes no --rules.", ExitCodes.BadUsage);
-            var (_, rulesJson) = Commands.LoadRulesWithText(parse.GetValue(rules)); // validated before anything starts
+            var (creditRules, rulesJson) = Commands.LoadRulesWithText(parse.GetValue(rules)); // validated before anything starts
+            if (!resuming) ListingOptions.Validate(creditRules, query); // a resumed run has its own rules: checked against them after
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             var name = parse.GetValue(scenario);
             if (name is not null && (name.Length is 0 or > 40 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
                 throw new CliException("--scenario takes 1-40 letters, digits, '-' or '_'.", ExitCodes.BadUsage);
             await using var storage = await CliStorage.OpenAsync(parse, ct);
             var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, name, context, ct, resuming, parse.GetValue(allowEmpty));
-            await RunCommand.PrintOutcomeAsync(storage.Account, outcome, context, ct);
+            await RunCommand.PrintOutcomeAsync(storage.Account, outcome, query, output, context, ct);
             return ExitCodes.Success;
         });
         return command;

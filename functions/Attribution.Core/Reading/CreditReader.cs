@@ -127,20 +127,26 @@ public sealed class CreditReader(StorageAccount storage)
             run.RunId);
     }
 
-    /// <summary>Every partner's credit of a run (location scope), ordered by partner id.</summary>
-    public async Task<List<PartnerCreditView>> AllPartnersAsync(RecalculationRun run, CancellationToken cancellationToken = default)
+    /// <summary>Every partner's credit of a run (location scope, or global partners' with <paramref name="global"/>), ordered by partner id.</summary>
+    public Task<List<PartnerCreditView>> AllPartnersAsync(RecalculationRun run, CancellationToken cancellationToken = default) =>
+        AllPartnersAsync(run, global: false, cancellationToken);
+
+    public async Task<List<PartnerCreditView>> AllPartnersAsync(RecalculationRun run, bool global, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
         RequireSnapshot(run);
         var byPartner = new SortedDictionary<long, List<TableEntity>>();
-        await foreach (var e in _snapshots.ReadAllAsync(run.RunId, SnapshotSchema.PartnerCredit, run.PublishRanges, cancellationToken).ConfigureAwait(false))
+        var schema = global ? SnapshotSchema.GlobalPartnerCredit : SnapshotSchema.PartnerCredit;
+        await foreach (var e in _snapshots.ReadAllAsync(run.RunId, schema, run.PublishRanges, cancellationToken).ConfigureAwait(false))
         {
+            if (!e.RowKey.StartsWith(run.AsOf + "|", StringComparison.Ordinal)) continue;
             var id = long.Parse(e.PartitionKey, CultureInfo.InvariantCulture);
             if (!byPartner.TryGetValue(id, out var list)) byPartner[id] = list = [];
             list.Add(e);
         }
-        return byPartner.Select(kv => new PartnerCreditView(kv.Key.ToString(CultureInfo.InvariantCulture), run.AsOf, "location",
-            kv.Value.Select(ToCompetency).ToList(), kv.Value[0].GetString("globalPartnerId"), null, run.RunId, kv.Value[0].GetString("rulesVersion"), run.Scenario)).ToList();
+        return byPartner.Select(kv => new PartnerCreditView(kv.Key.ToString(CultureInfo.InvariantCulture), run.AsOf, global ? "global" : "location",
+            kv.Value.Select(ToCompetency).ToList(), global ? null : kv.Value[0].GetString("globalPartnerId"), global ? kv.Value[0].GetString("locations") : null,
+            run.RunId, kv.Value[0].GetString("rulesVersion"), run.Scenario)).ToList();
     }
 
     private static CompetencyCredit ToCompetency(TableEntity e) => new(
