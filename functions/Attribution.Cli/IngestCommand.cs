@@ -3,6 +3,7 @@ using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Attribution.Cli;
@@ -82,7 +83,7 @@ internal static class IngestCommand
     public static async Task<List<(string Path, FeedIngestionResult Result)>> IngestAllAsync(
         StorageAccount storage, CreditRules rules, IReadOnlyList<(string Path, FeedSource Source)> inputs, CommandContext context, CancellationToken ct)
     {
-        var ingestor = new FeedIngestor(storage, rules);
+        var ingestor = new FeedIngestor(storage, rules, logger: context.Logs.CreateLogger<FeedIngestor>());
         var results = new List<(string, FeedIngestionResult)>();
         if (context.Interactive)
         {
@@ -90,12 +91,18 @@ internal static class IngestCommand
             {
                 foreach (var (path, source) in inputs)
                 {
-                    var task = progress.AddTask(Markup.Escape(Path.GetFileName(path)), maxValue: Math.Max(1, new FileInfo(path).Length));
-                    var reporter = new Progress<IngestionProgress>(p =>
+                    var name = Path.GetFileName(path);
+                    var task = progress.AddTask(Markup.Escape(name), maxValue: Math.Max(1, new FileInfo(path).Length));
+                    var file = System.Diagnostics.Stopwatch.StartNew();
+                    var pass = (Phase: IngestionPhase.Validating, Started: TimeSpan.Zero);
+                    // Synchronous (not Progress<T>, which posts to the thread pool): reports arrive in order.
+                    var reporter = new Reporter(p =>
                     {
                         // Two passes over the file: validation is the first half of the bar, writing the second.
                         var half = task.MaxValue / 2;
                         task.Value = p.Phase == IngestionPhase.Validating ? p.BytesRead / 2.0 : half + p.BytesRead / 2.0;
+                        if (p.Phase != pass.Phase) pass = (p.Phase, file.Elapsed);
+                        task.Description = Markup.Escape(ProgressText.Ingest(name, p.Phase, p.Rows, file.Elapsed - pass.Started, task.Value / task.MaxValue, file.Elapsed));
                     });
                     results.Add((path, await ingestor.IngestFileAsync(path, source, reporter, ct)));
                     task.Value = task.MaxValue;
@@ -108,6 +115,11 @@ internal static class IngestCommand
                 results.Add((path, await ingestor.IngestFileAsync(path, source, null, ct)));
         }
         return results;
+    }
+
+    private sealed class Reporter(Action<IngestionProgress> report) : IProgress<IngestionProgress>
+    {
+        public void Report(IngestionProgress value) => report(value);
     }
 
     /// <summary>The first rejected rows of each file that had some, so the reasons are seen where the counts are.</summary>

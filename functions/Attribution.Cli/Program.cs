@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 
 namespace Attribution.Cli;
@@ -29,7 +31,8 @@ public static class Program
         }
         var console = CliConsole.Create(stdout);
         var verbose = parse.GetValue(Commands.Verbose);
-        var context = new CommandContext(console, stdout, stderr);
+        using var logs = CliLogging.For(verbose, stderr);
+        var context = new CommandContext(console, stdout, stderr) { Logs = logs };
         try
         {
             Commands.Context.Value = context;
@@ -59,6 +62,9 @@ public static class Program
 /// <summary>What a command writes to: a Spectre console over stdout (plain when redirected), and stderr.</summary>
 internal sealed record CommandContext(IAnsiConsole Console, TextWriter Out, TextWriter Error)
 {
+    /// <summary>The domain's loggers: stderr with --verbose, none otherwise (<see cref="CliLogging"/>).</summary>
+    public ILoggerFactory Logs { get; init; } = NullLoggerFactory.Instance;
+
     /// <summary>The storage endpoints the command opened, so a storage failure names them.</summary>
     public string? StorageEndpoints { get; set; }
 
