@@ -55,7 +55,9 @@ public static class TelemetrySetup
             .WithLogging(l =>
             {
                 if (export) l.AddAzureMonitorLogExporter(Exporter);
-            })
+            },
+            // The rendered line as the message (the template's values stay properties): readable in a traces query.
+            o => o.IncludeFormattedMessage = true)
             // The worker's own spans and resource attributes, correlated with the host's invocation.
             .UseFunctionsWorkerDefaults();
         return export;
