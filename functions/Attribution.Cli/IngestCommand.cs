@@ -94,17 +94,22 @@ internal static class IngestCommand
                     var name = Path.GetFileName(path);
                     var task = progress.AddTask(Markup.Escape(name), maxValue: Math.Max(1, new FileInfo(path).Length));
                     var file = System.Diagnostics.Stopwatch.StartNew();
-                    var pass = (Phase: IngestionPhase.Validating, Started: TimeSpan.Zero);
+                    (IngestionPhase Phase, long Rows, TimeSpan At)? last = null;
                     // Synchronous (not Progress<T>, which posts to the thread pool): reports arrive in order.
                     var reporter = new Reporter(p =>
                     {
                         // Two passes over the file: validation is the first half of the bar, writing the second.
                         var half = task.MaxValue / 2;
                         task.Value = p.Phase == IngestionPhase.Validating ? p.BytesRead / 2.0 : half + p.BytesRead / 2.0;
-                        if (p.Phase != pass.Phase) pass = (p.Phase, file.Elapsed);
-                        task.Description = Markup.Escape(ProgressText.Ingest(name, p.Phase, p.Rows, file.Elapsed - pass.Started, task.Value / task.MaxValue, file.Elapsed));
+                        // The pace since the previous report of the same pass (the first of a pass has none yet).
+                        var now = file.Elapsed;
+                        var rate = last is { } l && l.Phase == p.Phase && now > l.At ? (p.Rows - l.Rows) / (now - l.At).TotalSeconds : (double?)null;
+                        last = (p.Phase, p.Rows, now);
+                        task.Description = Markup.Escape(ProgressText.Ingest(name, p.Phase, p.Rows, rate, task.Value / task.MaxValue, now));
                     });
-                    results.Add((path, await ingestor.IngestFileAsync(path, source, reporter, ct)));
+                    var result = await ingestor.IngestFileAsync(path, source, reporter, ct);
+                    results.Add((path, result));
+                    task.Description = Markup.Escape(ProgressText.Ingested(name, result.RowsTotal, file.Elapsed));
                     task.Value = task.MaxValue;
                 }
             });

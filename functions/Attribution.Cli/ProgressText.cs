@@ -9,17 +9,24 @@ namespace Attribution.Cli;
 internal static class ProgressText
 {
     /// <summary>"usage-2025.csv: writing 120,000 rows, 40,000 rows/s, ETA 1m05s".</summary>
-    /// <param name="rows">Rows read in this pass so far.</param>
-    /// <param name="passElapsed">Time spent in this pass so far (the rate is this pass's).</param>
+    /// <param name="rows">Rows read in this pass so far (each file is read twice: validating, then writing).</param>
+    /// <param name="rowsPerSecond">The pass's current pace; null when not yet known (its first report).</param>
     /// <param name="fraction">How much of the whole file's work is done (both passes), 0 to 1.</param>
     /// <param name="elapsed">Time spent on the file so far (the ETA extrapolates it).</param>
-    public static string Ingest(string file, IngestionPhase phase, long rows, TimeSpan passElapsed, double fraction, TimeSpan elapsed)
+    public static string Ingest(string file, IngestionPhase phase, long rows, double? rowsPerSecond, double fraction, TimeSpan elapsed)
     {
         var pass = phase == IngestionPhase.Validating ? "validating" : "writing";
         var text = string.Create(CultureInfo.InvariantCulture, $"{file}: {pass} {rows:N0} rows");
-        if (RowsPerSecond(rows, passElapsed) is { } rate) text += string.Create(CultureInfo.InvariantCulture, $", {rate:N0} rows/s");
+        if (rowsPerSecond is { } rate) text += string.Create(CultureInfo.InvariantCulture, $", {rate:N0} rows/s");
         if (Eta(fraction, elapsed) is { } eta) text += $", ETA {Duration(eta)}";
         return text;
+    }
+
+    /// <summary>"usage-2025.csv: 120,000 rows in 3s, 40,000 rows/s": the file's whole ingestion (both passes).</summary>
+    public static string Ingested(string file, long rows, TimeSpan elapsed)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture, $"{file}: {rows:N0} rows in {Duration(elapsed)}");
+        return RowsPerSecond(rows, elapsed) is { } rate ? text + string.Create(CultureInfo.InvariantCulture, $", {rate:N0} rows/s") : text;
     }
 
     /// <summary>Rows per second, or null before any time has passed.</summary>

@@ -9,15 +9,24 @@ public sealed class ProgressTextTests
     [Fact]
     public void A_file_shows_its_pass_rows_rate_and_the_time_left_at_the_pace_so_far()
     {
-        // 120,000 rows in the 3 s of this pass: 40,000 rows/s; a quarter of the file's work in 20 s leaves 60 s.
-        var text = ProgressText.Ingest("usage-2025.csv", IngestionPhase.Writing, 120_000, TimeSpan.FromSeconds(3), 0.25, TimeSpan.FromSeconds(20));
+        // A quarter of the file's work in 20 s leaves 60 s.
+        var text = ProgressText.Ingest("usage-2025.csv", IngestionPhase.Writing, 120_000, 40_000, 0.25, TimeSpan.FromSeconds(20));
         Assert.Equal("usage-2025.csv: writing 120,000 rows, 40,000 rows/s, ETA 1m00s", text);
+    }
+
+    [Fact]
+    public void A_finished_file_shows_its_rows_and_its_pace_over_both_passes()
+    {
+        // 90,000 rows in 4.5 s: 20,000 rows/s; 4.5 s reads as 5s (rounded up).
+        Assert.Equal("usage.csv: 90,000 rows in 5s, 20,000 rows/s", ProgressText.Ingested("usage.csv", 90_000, TimeSpan.FromSeconds(4.5)));
+        Assert.Equal("empty.csv: 0 rows in 0s", ProgressText.Ingested("empty.csv", 0, TimeSpan.Zero));
     }
 
     [Fact]
     public void Before_any_time_or_work_there_is_no_rate_and_no_eta()
     {
-        Assert.Equal("a.csv: validating 0 rows", ProgressText.Ingest("a.csv", IngestionPhase.Validating, 0, TimeSpan.Zero, 0, TimeSpan.Zero));
+        Assert.Equal("a.csv: validating 65,536 rows", ProgressText.Ingest("a.csv", IngestionPhase.Validating, 65_536, null, 0, TimeSpan.Zero));
+        Assert.Null(ProgressText.RowsPerSecond(10, TimeSpan.Zero));
         Assert.Null(ProgressText.Eta(0, TimeSpan.FromSeconds(5)));
         Assert.Equal(TimeSpan.Zero, ProgressText.Eta(1, TimeSpan.FromSeconds(5)));
     }
