@@ -32,7 +32,7 @@ public static class Program
         var console = CliConsole.Create(stdout);
         var verbose = parse.GetValue(Commands.Verbose);
         using var logs = CliLogging.For(verbose, stderr);
-        var context = new CommandContext(console, stdout, stderr) { Logs = logs };
+        var context = new CommandContext(console, stdout, stderr) { Logs = logs, Verbose = verbose };
         try
         {
             Commands.Context.Value = context;
@@ -68,8 +68,11 @@ internal sealed record CommandContext(IAnsiConsole Console, TextWriter Out, Text
     /// <summary>The storage endpoints the command opened, so a storage failure names them.</summary>
     public string? StorageEndpoints { get; set; }
 
-    /// <summary>Progress bars only on an interactive terminal; redirected output stays quiet.</summary>
-    public bool Interactive => ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
+    /// <summary>--verbose: the domain's log lines on stderr take the place of the progress display.</summary>
+    public bool Verbose { get; init; }
+
+    /// <summary>Progress bars only on an interactive terminal, and not under the log lines of --verbose; redirected output stays quiet.</summary>
+    public bool Interactive => !Verbose && ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
 }
 
 internal static class CliConsole

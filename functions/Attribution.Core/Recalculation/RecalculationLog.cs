@@ -14,16 +14,16 @@ internal static partial class RecalculationLog
     [LoggerMessage(2002, LogLevel.Information, "BeginRecalculation: run {RunId} for {AsOf} reads records version {RecordsVersion} with rules {RulesVersion}: {Shards} shards, {ReduceRanges} reduce ranges, {PublishRanges} publish ranges ({ElapsedMs:0} ms).")]
     public static partial void Begun(this ILogger logger, string runId, string asOf, long recordsVersion, string rulesVersion, int shards, int reduceRanges, int publishRanges, double elapsedMs);
 
-    [LoggerMessage(2003, LogLevel.Information, "ComputeCreditShard: run {RunId} shard {Shard}/{Shards}: {UsageRows} usage rows, {Partners} partners; read {ReadMs:0} ms, compute {ComputeMs:0} ms, write {WriteMs:0} ms.")]
+    [LoggerMessage(2003, LogLevel.Information, "ComputeCreditShard: run {RunId} shard {Shard} of {Shards}: {UsageRows} usage rows, {Partners} partners; read {ReadMs:0} ms, compute {ComputeMs:0} ms, write {WriteMs:0} ms.")]
     public static partial void ShardComputed(this ILogger logger, string runId, int shard, int shards, long usageRows, int partners, double readMs, double computeMs, double writeMs);
 
-    [LoggerMessage(2004, LogLevel.Information, "ReduceCreditRange: run {RunId} range {Range}/{Ranges}: {Partners} partners, {GlobalPartners} global partners; read {ReadMs:0} ms, compute {ComputeMs:0} ms, write {WriteMs:0} ms.")]
+    [LoggerMessage(2004, LogLevel.Information, "ReduceCreditRange: run {RunId} range {Range} of {Ranges}: {Partners} partners, {GlobalPartners} global partners; read {ReadMs:0} ms, compute {ComputeMs:0} ms, write {WriteMs:0} ms.")]
     public static partial void RangeReduced(this ILogger logger, string runId, int range, int ranges, int partners, int globalPartners, double readMs, double computeMs, double writeMs);
 
     [LoggerMessage(2005, LogLevel.Information, "BeginPublish: run {RunId} for {AsOf} publishing over {BaseRunId} ({ElapsedMs:0} ms).")]
     public static partial void PublishBegun(this ILogger logger, string runId, string asOf, string baseRunId, double elapsedMs);
 
-    [LoggerMessage(2006, LogLevel.Information, "PublishCreditRange: run {RunId} range {Range}/{Ranges}: {Written} rows written, {Removed} removed ({ElapsedMs:0} ms).")]
+    [LoggerMessage(2006, LogLevel.Information, "PublishCreditRange: run {RunId} range {Range} of {Ranges}: {Written} rows written, {Removed} removed ({ElapsedMs:0} ms).")]
     public static partial void RangePublished(this ILogger logger, string runId, int range, int ranges, long written, long removed, double elapsedMs);
 
     [LoggerMessage(2007, LogLevel.Warning, "PublishCreditRange: run {RunId} range {Range} skipped: the run is no longer publishing.")]
