@@ -26,7 +26,7 @@ internal static class Commands
 
     public static readonly Option<bool> Verbose = new("--verbose")
     {
-        Description = "On failure, also print the exception detail.",
+        Description = "Log what the domain does (ingestions, each recalculation step, the publish) to stderr; on failure, also print the exception detail.",
         Recursive = true,
     };
 

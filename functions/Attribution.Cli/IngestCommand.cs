@@ -3,6 +3,7 @@ using Attribution.Core.Feeds;
 using Attribution.Core.Ingestion;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Attribution.Cli;
@@ -79,7 +80,7 @@ internal static class IngestCommand
     public static async Task<List<(string Path, FeedIngestionResult Result)>> IngestAllAsync(
         StorageAccount storage, CreditRules rules, IReadOnlyList<(string Path, FeedSource Source)> inputs, CommandContext context, CancellationToken ct)
     {
-        var ingestor = new FeedIngestor(storage, rules);
+        var ingestor = new FeedIngestor(storage, rules, logger: context.Logs.CreateLogger<FeedIngestor>());
         var results = new List<(string, FeedIngestionResult)>();
         if (context.Interactive)
         {
@@ -87,14 +88,25 @@ internal static class IngestCommand
             {
                 foreach (var (path, source) in inputs)
                 {
-                    var task = progress.AddTask(Markup.Escape(Path.GetFileName(path)), maxValue: Math.Max(1, new FileInfo(path).Length));
-                    var reporter = new Progress<IngestionProgress>(p =>
+                    var name = Path.GetFileName(path);
+                    var task = progress.AddTask(Markup.Escape(name), maxValue: Math.Max(1, new FileInfo(path).Length));
+                    var file = System.Diagnostics.Stopwatch.StartNew();
+                    (IngestionPhase Phase, long Rows, TimeSpan At)? last = null;
+                    // Synchronous (not Progress<T>, which posts to the thread pool): reports arrive in order.
+                    var reporter = new Reporter(p =>
                     {
                         // Two passes over the file: validation is the first half of the bar, writing the second.
                         var half = task.MaxValue / 2;
                         task.Value = p.Phase == IngestionPhase.Validating ? p.BytesRead / 2.0 : half + p.BytesRead / 2.0;
+                        // The pace since the previous report of the same pass (the first of a pass has none yet).
+                        var now = file.Elapsed;
+                        var rate = last is { } l && l.Phase == p.Phase && now > l.At ? (p.Rows - l.Rows) / (now - l.At).TotalSeconds : (double?)null;
+                        last = (p.Phase, p.Rows, now);
+                        task.Description = Markup.Escape(ProgressText.Ingest(name, p.Phase, p.Rows, rate, task.Value / task.MaxValue, now));
                     });
-                    results.Add((path, await ingestor.IngestFileAsync(path, source, reporter, ct)));
+                    var result = await ingestor.IngestFileAsync(path, source, reporter, ct);
+                    results.Add((path, result));
+                    task.Description = Markup.Escape(ProgressText.Ingested(name, result.RowsTotal, file.Elapsed));
                     task.Value = task.MaxValue;
                 }
             });
@@ -105,6 +117,11 @@ internal static class IngestCommand
                 results.Add((path, await ingestor.IngestFileAsync(path, source, null, ct)));
         }
         return results;
+    }
+
+    private sealed class Reporter(Action<IngestionProgress> report) : IProgress<IngestionProgress>
+    {
+        public void Report(IngestionProgress value) => report(value);
     }
 
     /// <summary>The first rejected rows of each file that had some, so the reasons are seen where the counts are.</summary>

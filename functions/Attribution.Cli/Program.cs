@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 
 namespace Attribution.Cli;
@@ -29,7 +31,8 @@ public static class Program
         }
         var console = CliConsole.Create(stdout, parse.GetValue(Commands.Width));
         var verbose = parse.GetValue(Commands.Verbose);
-        var context = new CommandContext(console, stdout, stderr);
+        using var logs = CliLogging.For(verbose, stderr);
+        var context = new CommandContext(console, stdout, stderr) { Logs = logs, Verbose = verbose };
         try
         {
             Commands.Context.Value = context;
@@ -59,14 +62,20 @@ public static class Program
 /// <summary>What a command writes to: a Spectre console over stdout (plain when redirected), and stderr.</summary>
 internal sealed record CommandContext(IAnsiConsole Console, TextWriter Out, TextWriter Error)
 {
+    /// <summary>The domain's loggers: stderr with --verbose, none otherwise (<see cref="CliLogging"/>).</summary>
+    public ILoggerFactory Logs { get; init; } = NullLoggerFactory.Instance;
+
     /// <summary>The storage endpoints the command opened, so a storage failure names them.</summary>
     public string? StorageEndpoints { get; set; }
 
     /// <summary>JSON or CSV on stdout: no progress bar may draw there, even on a terminal.</summary>
     public bool MachineOutput { get; set; }
 
-    /// <summary>Progress bars only on an interactive terminal showing a table; redirected output stays quiet.</summary>
-    public bool Interactive => !MachineOutput && ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
+    /// <summary>--verbose: the domain's log lines on stderr take the place of the progress display.</summary>
+    public bool Verbose { get; init; }
+
+    /// <summary>Progress bars only on an interactive terminal showing a table, and not under the log lines of --verbose; redirected output stays quiet.</summary>
+    public bool Interactive => !MachineOutput && !Verbose && ReferenceEquals(Out, System.Console.Out) && !System.Console.IsOutputRedirected && !System.Console.IsErrorRedirected;
 }
 
 internal static class CliConsole

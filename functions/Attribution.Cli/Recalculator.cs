@@ -21,7 +21,7 @@ internal static class Recalculator
         await storage.EnsureCreatedAsync();
         // The worker starts only once we know what to do about an interrupted run: started at once, it would resume
         // that run, with the rules it began with, before we could refuse to adopt it.
-        var host = await LocalDurableHost.StartAsync(storage, TaskHub, startWorker: false);
+        var host = await LocalDurableHost.StartAsync(storage, TaskHub, startWorker: false, loggerFactory: context.Logs);
         try
         {
             var month = asOf ?? await new RecalculationStarter(host, records: new RecordStore(storage)).DefaultAsOfAsync(ct);
@@ -61,7 +61,9 @@ internal static class Recalculator
             throw new CliException($"There is no interrupted recalculation for {asOf}{(scenario is null ? "" : $" (scenario {scenario})")} to resume.");
         }
 
-        await host.StartWorkerAsync(storage);
+        // Interactive: the worker's finished steps drive the status line (shards n/m, reduce, publish).
+        var progress = new RecalculationProgress(publishes: scenario is null);
+        await host.StartWorkerAsync(storage, context.Logs, afterActivity: context.Interactive ? progress.ObserveAsync : null);
         if (interrupted is null)
         {
             // Refuses a month with no usage in its window (EmptyWindowException) before anything starts.
@@ -74,8 +76,19 @@ internal static class Recalculator
         }
         if (!context.Interactive) return await WaitAsync(host, storage, instanceId, ct);
         RecalculationOutcome? outcome = null;
-        await context.Console.Status().StartAsync($"Recalculating credit for {asOf}...", async _ =>
-            outcome = await WaitAsync(host, storage, instanceId, ct));
+        await context.Console.Status().StartAsync(Markup.Escape(ProgressText.Recalculation(asOf.ToString(), progress.Now)), async status =>
+        {
+            void Show(RecalculationProgress.Snapshot now) => status.Status = Markup.Escape(ProgressText.Recalculation(asOf.ToString(), now));
+            progress.Changed += Show;
+            try
+            {
+                outcome = await WaitAsync(host, storage, instanceId, ct);
+            }
+            finally
+            {
+                progress.Changed -= Show;
+            }
+        });
         return outcome!;
     }
 

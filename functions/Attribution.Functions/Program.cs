@@ -7,6 +7,7 @@ using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
@@ -25,7 +26,8 @@ namespace Attribution.Functions
             services.AddSingleton(_ => StorageAccount.FromSettings(name => configuration[name]));
             services.AddSingleton(_ => AppRules.Load(configuration[AppRules.SettingName]));
             services.AddSingleton(sp => sp.GetRequiredService<AppRulesSource>().Rules);
-            services.AddSingleton(sp => new FeedIngestor(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<CreditRules>()));
+            services.AddSingleton(sp => new FeedIngestor(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<CreditRules>(),
+                sp.GetService<TimeProvider>(), sp.GetService<ILogger<FeedIngestor>>()));
             services.AddSingleton(TimeProvider.System);
             services.AddRecalculation(); // the orchestrator and its steps: the same registration the local worker uses
             // Fan-out (RECALC_SHARDS, RECALC_REDUCE_RANGES, RECALC_PUBLISH_RANGES) and history retention (RECALC_HISTORY_RETENTION_DAYS).

@@ -3,6 +3,7 @@ using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -35,6 +36,9 @@ public static class TelemetrySetup
             if (clientId is not null) o.Credential = new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId));
         }
         var export = !string.IsNullOrWhiteSpace(connection);
+        // The domain's loggers (categories "Attribution.*": ingestion, each recalculation step, the orchestrator's
+        // phases) at Information whatever a host's default level is, so they reach the log exporter.
+        services.AddLogging(l => l.AddFilter(Core.Telemetry.Name, LogLevel.Information));
         // Exporters per signal (not the all-in-one UseAzureMonitorExporter), so each is wired where it is used.
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("attribution-functions"))
@@ -51,7 +55,9 @@ public static class TelemetrySetup
             .WithLogging(l =>
             {
                 if (export) l.AddAzureMonitorLogExporter(Exporter);
-            })
+            },
+            // The rendered line as the message (the template's values stay properties): readable in a traces query.
+            o => o.IncludeFormattedMessage = true)
             // The worker's own spans and resource attributes, correlated with the host's invocation.
             .UseFunctionsWorkerDefaults();
         return export;

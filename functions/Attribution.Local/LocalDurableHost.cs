@@ -75,14 +75,18 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     /// <summary>Starts (or, after <see cref="StopWorkerAsync"/>, restarts) the worker that runs orchestrations and activities.</summary>
     public async Task StartWorkerAsync(StorageAccount storage, ILoggerFactory? loggerFactory = null, ActivityInterceptor? beforeActivity = null, ActivityObserver? afterActivity = null)
     {
-        // The same registration the function app makes; this host supplies the task hub's history for the purge step.
+        // The same registration the function app makes; this host supplies the task hub's history for the purge step,
+        // and the loggers the steps (ILogger<T>) and the orchestrator's replay-safe logger write to.
+        var logs = loggerFactory ?? NullLoggerFactory.Instance;
         var services = new ServiceCollection()
             .AddSingleton(storage)
             .AddSingleton<IRecalculationHistory>(this)
+            .AddSingleton(logs)
+            .AddSingleton(typeof(ILogger<>), typeof(Logger<>))
             .AddRecalculation()
             .BuildServiceProvider();
-        var factory = DurableTaskShimFactory.Default;
-        var worker = new TaskHubWorker(_service, loggerFactory ?? NullLoggerFactory.Instance);
+        var factory = new DurableTaskShimFactory(null, logs);
+        var worker = new TaskHubWorker(_service, logs);
         worker.AddTaskOrchestrations(new Creator<TaskOrchestration>(nameof(RecalculateCredit),
             () => factory.CreateOrchestration(nameof(RecalculateCredit), services.GetRequiredService<RecalculateCredit>())));
         var registered = new List<string>();

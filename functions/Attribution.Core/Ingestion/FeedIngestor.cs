@@ -2,6 +2,8 @@ using System.IO.Compression;
 using Attribution.Core.Feeds;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Attribution.Core.Ingestion;
 
@@ -21,9 +23,10 @@ public delegate Task<Stream> FeedContentOpener(CancellationToken cancellationTok
 /// </list>
 /// Used by the blob-triggered function and the CLI alike.
 /// </summary>
-public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, TimeProvider? timeProvider = null)
+public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, TimeProvider? timeProvider = null, ILogger<FeedIngestor>? logger = null)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly ILogger _log = logger ?? NullLogger<FeedIngestor>.Instance;
     private readonly IngestionStore _store = new(storage);
 
     /// <summary>Parallel batch submissions of rejected rows.</summary>
@@ -50,6 +53,11 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         var startedAt = _time.GetUtcNow();
         var id = IngestionStore.NewIngestionId(startedAt);
         var result = new FeedIngestionResult(id, source, fileName, null, IngestionStatus.Running, 0, 0, 0, startedAt, null);
+        _log.IngestionStarted(id, source.Name(), fileName, totalBytes);
+        using var span = Telemetry.Source.StartActivity("IngestFeed");
+        span?.SetTag("attribution.ingestion_id", id);
+        span?.SetTag("attribution.source", source.Name());
+        span?.SetTag("attribution.file", fileName);
         // Recorded before any work so an attempt that dies part-way is visible as Running (until another attempt on
         // the same content takes over and marks it Failed).
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
@@ -107,6 +115,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
                         }
                     }
                     latestUsage = sink.LatestUsageMonth;
+                    _log.Validated(id, rows, (_time.GetUtcNow() - startedAt).TotalMilliseconds);
                 }
                 catch (Exception e) when (e is FeedFormatException or InvalidDataException)
                 {
@@ -249,6 +258,9 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         return finished;
     }
 
+    /// <summary>Rows stored (accepted) and rejected, by source: the ingestion's throughput on a dashboard.</summary>
+    private static readonly System.Diagnostics.Metrics.Counter<long> IngestedRows = Telemetry.Meter.CreateCounter<long>("attribution.ingestion.rows", "{row}");
+
     /// <summary>What the write pass got to: once committed, a later failure must not mark the row Failed.</summary>
     private sealed class Attempt
     {
@@ -265,6 +277,12 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
     {
         result = result with { CompletedAt = _time.GetUtcNow() };
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
+        // Logged once the row says so: every way out of an ingestion that records its end comes through here.
+        if (result.Status == IngestionStatus.Failed) _log.IngestionFailed(result.IngestionId, result.Source.Name(), result.FileName, result.Error);
+        _log.IngestionEnded(result.IngestionId, result.Status.ToString(), result.Source.Name(), result.FileName, result.RowsTotal, result.RowsAccepted, result.RowsRejected,
+            (result.CompletedAt.Value - result.StartedAt).TotalMilliseconds);
+        IngestedRows.Add(result.RowsAccepted, new KeyValuePair<string, object?>("source", result.Source.Name()), new KeyValuePair<string, object?>("outcome", "accepted"));
+        IngestedRows.Add(result.RowsRejected, new KeyValuePair<string, object?>("source", result.Source.Name()), new KeyValuePair<string, object?>("outcome", "rejected"));
         return result;
     }
 }

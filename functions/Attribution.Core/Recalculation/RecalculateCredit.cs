@@ -1,4 +1,5 @@
 using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
 
 namespace Attribution.Core.Recalculation;
 
@@ -26,6 +27,8 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
+        // Replay-safe: the orchestrator runs again from the top after every activity; its phase logs must not.
+        var log = context.CreateReplaySafeLogger<RecalculateCredit>();
         try
         {
             string? rolledForward = null;
@@ -35,6 +38,7 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
                     nameof(FindInterruptedPublish), new InterruptedPublishQuery(input.AsOf, input.RunId), Retry);
                 if (interrupted is not null)
                 {
+                    log.RollingForward(input.RunId, input.AsOf, interrupted.RunId);
                     await PublishAsync(context, interrupted);
                     rolledForward = interrupted.RunId;
                 }
@@ -42,6 +46,7 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
 
             var begin = context.CurrentUtcDateTime; // the orchestration clock: replay-safe phase timings
             var begun = await context.CallActivityAsync<BeginResult>(nameof(BeginRecalculation), input, Retry);
+            log.PhaseBegun(input.RunId, input.AsOf, begun.RecordsVersion, begun.Shards);
 
             var shardTasks = new List<Task<ShardSummary>>(begun.Shards);
             for (var shard = 0; shard < begun.Shards; shard++)
@@ -50,6 +55,7 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
                     new ShardWork(input.RunId, input.AsOf, begun.RulesHash, shard, begun.Shards, begun.RecordsVersion, begun.ReduceRanges, begun.PublishRanges), Retry));
             }
             var shards = await Task.WhenAll(shardTasks);
+            log.PhaseComputed(input.RunId, input.AsOf, shards.Length, shards.Sum(s => s.UsageRowsInWindow), begun.ReduceRanges);
 
             var reduceTasks = new List<Task<ReduceSummary>>(begun.ReduceRanges);
             for (var range = 0; range < begun.ReduceRanges; range++)
@@ -58,6 +64,7 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
                     new ReduceWork(input.RunId, input.AsOf, begun.RulesHash, range, begun.ReduceRanges, begun.Shards, begun.PublishRanges), Retry));
             }
             var reduced = await Task.WhenAll(reduceTasks);
+            log.PhaseReduced(input.RunId, input.AsOf, reduced.Length, reduced.Sum(r => r.Partners), reduced.Sum(r => r.GlobalPartners));
 
             var computed = context.CurrentUtcDateTime;
             var partners = reduced.Sum(r => r.Partners);
@@ -71,17 +78,20 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
                 var plan = await context.CallActivityAsync<PublishPlan>(nameof(BeginPublish),
                     new PublishStart(input.RunId, input.AsOf, partners, usageRows), Retry);
                 (counts, publishMs) = await PublishAsync(context, plan);
+                log.PhasePublished(input.RunId, input.AsOf, counts.Sum(c => c.Written), counts.Sum(c => c.Removed));
             }
             else
             {
                 await context.CallActivityAsync(nameof(CompleteScenarioRun),
                     new CompleteScenarioWork(input.RunId, input.AsOf, partners, usageRows), Retry);
+                log.PhaseScenarioKept(input.RunId, input.AsOf, input.Scenario!);
             }
 
             var published = context.CurrentUtcDateTime;
             var purged = await PurgeAsync(context, input);
             var compute = shards.Sum(s => s.ComputeMs) + reduced.Sum(r => r.ComputeMs);
             var storage = shards.Sum(s => s.ReadMs + s.WriteMs) + reduced.Sum(r => r.ReadMs + r.WriteMs) + publishMs;
+            log.PhaseFinished(input.RunId, input.AsOf, (computed - begin).TotalSeconds, (published - computed).TotalSeconds);
             return new RecalculationOutcome(input.RunId, input.AsOf, input.Scenario, publish, partners, globals, usageRows, compute, storage,
                 counts.Sum(c => c.Written), counts.Sum(c => c.Removed), begun.RecordsVersion, rolledForward, purged,
                 (computed - begin).TotalSeconds, (published - computed).TotalSeconds);
@@ -90,6 +100,7 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
         {
             // Record why, so RecalculationRuns never shows a dead run as Running (a run that began publishing stays
             // Publishing, for the next start to roll forward); then fail the orchestration.
+            log.PhaseFailed(input.RunId, input.AsOf, e.FailureDetails.ErrorMessage);
             await context.CallActivityAsync(nameof(FailRecalculation), new RunFailure(input.RunId, input.AsOf, e.FailureDetails.ErrorMessage), Retry);
             throw;
         }

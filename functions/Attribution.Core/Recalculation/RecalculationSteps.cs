@@ -7,6 +7,8 @@ using Attribution.Core.Storage;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Attribution.Core.Recalculation;
 
@@ -40,7 +42,7 @@ public static class RecalculationSteps
         services.TryAddSingleton(sp => new SnapshotPublisher(sp.GetRequiredService<StorageAccount>()));
         services.TryAddTransient<RecalculateCredit>();
         // The history is the host's (a Durable client binding in the app): resolved only when the step is built.
-        services.TryAddTransient(sp => new PurgeRecalculationHistory(sp.GetRequiredService<IRecalculationHistory>()));
+        services.TryAddTransient(sp => new PurgeRecalculationHistory(sp.GetRequiredService<IRecalculationHistory>(), sp.GetService<ILogger<PurgeRecalculationHistory>>()));
         foreach (var activity in Activities) services.TryAddTransient(activity);
         return services;
     }
@@ -62,13 +64,17 @@ public abstract class RecalculationStep<TInput, TOutput> : TaskActivity<TInput, 
 }
 
 /// <summary>A run of this asOf that began publishing and never finished: the orchestration rolls it forward first.</summary>
-public sealed class FindInterruptedPublish(StorageAccount storage, RunStore runs) : RecalculationStep<InterruptedPublishQuery, PublishPlan?>
+public sealed class FindInterruptedPublish(StorageAccount storage, RunStore runs, ILogger<FindInterruptedPublish>? logger = null) : RecalculationStep<InterruptedPublishQuery, PublishPlan?>
 {
+    private readonly ILogger _log = logger ?? NullLogger<FindInterruptedPublish>.Instance;
+
     public override async Task<PublishPlan?> RunAsync(InterruptedPublishQuery input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         await storage.EnsureCreatedAsync().ConfigureAwait(false);
-        return await runs.InterruptedPublishAsync(input.AsOf, input.RunId, cancellationToken).ConfigureAwait(false);
+        var interrupted = await runs.InterruptedPublishAsync(input.AsOf, input.RunId, cancellationToken).ConfigureAwait(false);
+        if (interrupted is not null) _log.InterruptedPublishFound(input.RunId, input.AsOf, interrupted.RunId);
+        return interrupted;
     }
 }
 
@@ -77,12 +83,15 @@ public sealed class FindInterruptedPublish(StorageAccount storage, RunStore runs
 /// content hash, the fan-out (sized by the records unless set); records them in the run's manifest and its
 /// RecalculationRuns row (Running).
 /// </summary>
-public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, RunResults results, RulesStore rules, RecordStore records)
+public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, RunResults results, RulesStore rules, RecordStore records, ILogger<BeginRecalculation>? logger = null)
     : RecalculationStep<RecalculationRequest, BeginResult>
 {
+    private readonly ILogger _log = logger ?? NullLogger<BeginRecalculation>.Instance;
+
     public override async Task<BeginResult> RunAsync(RecalculationRequest input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var clock = Stopwatch.StartNew();
         await storage.EnsureCreatedAsync().ConfigureAwait(false);
         var parsed = CreditRulesLoader.Parse(input.RulesJson);
         var manifest = await results.Snapshots.ReadManifestAsync(input.RunId, cancellationToken).ConfigureAwait(false);
@@ -98,6 +107,7 @@ public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, Ru
                 Positive(input.PublishRanges, fanOut.PublishRanges)), cancellationToken).ConfigureAwait(false);
         }
         await runs.BeginAsync(input, manifest, parsed.WindowMonths, parsed.RulesVersion, cancellationToken).ConfigureAwait(false);
+        _log.Begun(input.RunId, input.AsOf, manifest.RecordsVersion, parsed.RulesVersion, manifest.Shards, manifest.ReduceRanges, manifest.PublishRanges, clock.Elapsed.TotalMilliseconds);
         return new BeginResult(input.RunId, manifest.RulesHash, manifest.RecordsVersion, manifest.Shards, manifest.ReduceRanges, manifest.PublishRanges);
     }
 
@@ -105,8 +115,10 @@ public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, Ru
 }
 
 /// <summary>Reads the shard's buckets at the run's version, computes, writes its snapshot rows and its partials.</summary>
-public sealed class ComputeCreditShard(RunResults results, RulesStore rules) : RecalculationStep<ShardWork, ShardSummary>
+public sealed class ComputeCreditShard(RunResults results, RulesStore rules, ILogger<ComputeCreditShard>? logger = null) : RecalculationStep<ShardWork, ShardSummary>
 {
+    private readonly ILogger _log = logger ?? NullLogger<ComputeCreditShard>.Instance;
+
     public override async Task<ShardSummary> RunAsync(ShardWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -122,14 +134,17 @@ public sealed class ComputeCreditShard(RunResults results, RulesStore rules) : R
         clock.Restart();
         var rows = await results.WriteShardAsync(input, shard, cancellationToken).ConfigureAwait(false);
         var writeMs = clock.Elapsed.TotalMilliseconds;
+        _log.ShardComputed(input.RunId, input.Shard, input.ShardCount, shardInput.Usage.Count, shard.Partners.Count, readMs, computeMs, writeMs);
         return new ShardSummary(input.Shard, shardInput.Usage.Count, shardInput.Associations.Count, shardInput.DporEvents.Count, shard.Partners.Count,
             readMs, computeMs, writeMs, shard.UsageRowsInWindow, rows);
     }
 }
 
 /// <summary>Merges one partner range's partials from every shard and writes its PartnerCredit and GlobalPartnerCredit rows.</summary>
-public sealed class ReduceCreditRange(RunResults results, RulesStore rules) : RecalculationStep<ReduceWork, ReduceSummary>
+public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILogger<ReduceCreditRange>? logger = null) : RecalculationStep<ReduceWork, ReduceSummary>
 {
+    private readonly ILogger _log = logger ?? NullLogger<ReduceCreditRange>.Instance;
+
     public override async Task<ReduceSummary> RunAsync(ReduceWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -144,23 +159,32 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules) : Re
 
         clock.Restart();
         var rows = await results.WriteReduceAsync(input, finished, cancellationToken).ConfigureAwait(false);
-        return new ReduceSummary(input.Range, finished.Partners, finished.GlobalPartners, rows, readMs, computeMs, clock.Elapsed.TotalMilliseconds);
+        var writeMs = clock.Elapsed.TotalMilliseconds;
+        _log.RangeReduced(input.RunId, input.Range, input.ReduceRanges, finished.Partners, finished.GlobalPartners, readMs, computeMs, writeMs);
+        return new ReduceSummary(input.Range, finished.Partners, finished.GlobalPartners, rows, readMs, computeMs, writeMs);
     }
 }
 
 /// <summary>Records the run as Publishing over the currently published run, before any table is written.</summary>
-public sealed class BeginPublish(RunStore runs) : RecalculationStep<PublishStart, PublishPlan>
+public sealed class BeginPublish(RunStore runs, ILogger<BeginPublish>? logger = null) : RecalculationStep<PublishStart, PublishPlan>
 {
-    public override Task<PublishPlan> RunAsync(PublishStart input, CancellationToken cancellationToken)
+    private readonly ILogger _log = logger ?? NullLogger<BeginPublish>.Instance;
+
+    public override async Task<PublishPlan> RunAsync(PublishStart input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return runs.BeginPublishAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        var plan = await runs.BeginPublishAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken).ConfigureAwait(false);
+        _log.PublishBegun(plan.RunId, plan.AsOf, plan.BaseRunId ?? "no published run", clock.Elapsed.TotalMilliseconds);
+        return plan;
     }
 }
 
 /// <summary>Diffs one publish range against the base run and writes only what changed.</summary>
-public sealed class PublishCreditRange(RunStore runs, SnapshotPublisher publisher) : RecalculationStep<PublishRangeWork, PublishRangeSummary>
+public sealed class PublishCreditRange(RunStore runs, SnapshotPublisher publisher, ILogger<PublishCreditRange>? logger = null) : RecalculationStep<PublishRangeWork, PublishRangeSummary>
 {
+    private readonly ILogger _log = logger ?? NullLogger<PublishCreditRange>.Instance;
+
     public override async Task<PublishRangeSummary> RunAsync(PublishRangeWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -168,53 +192,76 @@ public sealed class PublishCreditRange(RunStore runs, SnapshotPublisher publishe
         // A late message of an instance that ended (terminated, or finished by a later start's roll-forward) must not
         // write over what came after: only a run still Publishing is published.
         var run = await runs.GetAsync(input.Plan.AsOf, input.Plan.RunId, cancellationToken).ConfigureAwait(false);
-        if (run is not { Status: RunStatus.Publishing }) return new PublishRangeSummary(input.Range, [], clock.Elapsed.TotalMilliseconds, Skipped: true);
+        if (run is not { Status: RunStatus.Publishing })
+        {
+            _log.RangePublishSkipped(input.Plan.RunId, input.Range);
+            return new PublishRangeSummary(input.Range, [], clock.Elapsed.TotalMilliseconds, Skipped: true);
+        }
         var counts = await publisher.PublishRangeAsync(input.Plan, input.Range, cancellationToken).ConfigureAwait(false);
+        _log.RangePublished(input.Plan.RunId, input.Range, input.Plan.PublishRanges, counts.Sum(c => c.Written), counts.Sum(c => c.Removed), clock.Elapsed.TotalMilliseconds);
         return new PublishRangeSummary(input.Range, counts, clock.Elapsed.TotalMilliseconds);
     }
 }
 
 /// <summary>The flip (one transaction on the asOf's RecalculationRuns partition), then the clean-up of files no reader can reach.</summary>
-public sealed class CompletePublish(RunStore runs, RunResults results) : RecalculationStep<CompletePublishWork, bool>
+public sealed class CompletePublish(RunStore runs, RunResults results, ILogger<CompletePublish>? logger = null) : RecalculationStep<CompletePublishWork, bool>
 {
+    private readonly ILogger _log = logger ?? NullLogger<CompletePublish>.Instance;
+
     public override async Task<bool> RunAsync(CompletePublishWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var clock = Stopwatch.StartNew();
         await runs.CompletePublishAsync(input.Plan, input.Counts, cancellationToken).ConfigureAwait(false);
+        foreach (var table in input.Counts) _log.TablePublished(input.Plan.RunId, input.Plan.AsOf, table.Table, table.Written, table.Removed);
+        _log.PublishCompleted(input.Plan.RunId, input.Plan.AsOf, clock.Elapsed.TotalMilliseconds);
         await results.CleanUpAsync(await runs.ListAsync(input.Plan.AsOf, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return true;
     }
 }
 
 /// <summary>A scenario run is done: its snapshot is kept apart, nothing is published.</summary>
-public sealed class CompleteScenarioRun(RunStore runs, RunResults results) : RecalculationStep<CompleteScenarioWork, bool>
+public sealed class CompleteScenarioRun(RunStore runs, RunResults results, ILogger<CompleteScenarioRun>? logger = null) : RecalculationStep<CompleteScenarioWork, bool>
 {
+    private readonly ILogger _log = logger ?? NullLogger<CompleteScenarioRun>.Instance;
+
     public override async Task<bool> RunAsync(CompleteScenarioWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var clock = Stopwatch.StartNew();
         await runs.CompleteUnpublishedAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken).ConfigureAwait(false);
+        _log.ScenarioCompleted(input.RunId, input.AsOf, clock.Elapsed.TotalMilliseconds);
         await results.CleanUpAsync(await runs.ListAsync(input.AsOf, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return true;
     }
 }
 
 /// <summary>Records why a run failed, so RecalculationRuns never shows a dead run as Running.</summary>
-public sealed class FailRecalculation(RunStore runs) : RecalculationStep<RunFailure, bool>
+public sealed class FailRecalculation(RunStore runs, ILogger<FailRecalculation>? logger = null) : RecalculationStep<RunFailure, bool>
 {
+    private readonly ILogger _log = logger ?? NullLogger<FailRecalculation>.Instance;
+
     public override async Task<bool> RunAsync(RunFailure input, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(input);
         await runs.FailAsync(input, cancellationToken).ConfigureAwait(false);
+        _log.RunFailed(input.RunId, input.AsOf, input.Error);
         return true;
     }
 }
 
 /// <summary>Durable hygiene at the end of every recalculation: purges finished instances older than the retention.</summary>
-public sealed class PurgeRecalculationHistory(IRecalculationHistory history) : RecalculationStep<PurgeWork, int>
+public sealed class PurgeRecalculationHistory(IRecalculationHistory history, ILogger<PurgeRecalculationHistory>? logger = null) : RecalculationStep<PurgeWork, int>
 {
-    public override Task<int> RunAsync(PurgeWork input, CancellationToken cancellationToken)
+    private readonly ILogger _log = logger ?? NullLogger<PurgeRecalculationHistory>.Instance;
+
+    public override async Task<int> RunAsync(PurgeWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return history.PurgeAsync(input.CreatedBefore, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        var purged = await history.PurgeAsync(input.CreatedBefore, cancellationToken).ConfigureAwait(false);
+        _log.HistoryPurged(purged, input.CreatedBefore, clock.Elapsed.TotalMilliseconds);
+        return purged;
     }
 }
 
