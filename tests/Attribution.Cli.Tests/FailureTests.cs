@@ -86,10 +86,10 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
         var storage = StorageAccount.FromConnectionString(host.ConnectionString);
         await storage.EnsureCreatedAsync();
 
+        // The first pass begins once the attempt is recorded as Running: pull the plug then.
+        using var validating = new TraceSignal("ValidateFeed", $"127.0.0.1:{host.BlobPort}");
         var ingest = CliRunner.RunAsync("ingest", path, "--storage", host.ConnectionString, "--storage-timeout", "3");
-        // Wait for the attempt to be recorded as Running, then pull the plug.
-        var ingestions = new IngestionStore(storage);
-        while (!ingest.IsCompleted && !await AnyRunningAsync(ingestions)) await Task.Delay(20);
+        await validating.WaitAsync(ingest);
         Assert.False(ingest.IsCompleted, "the ingestion ended before storage could be stopped");
         await host.StopAsync();
 
@@ -105,24 +105,17 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
         Assert.Matches($@"usage\s+Succeeded\s+{rows:N0}\s+{rows:N0}\s+0", output);
     }
 
-    private static async Task<bool> AnyRunningAsync(IngestionStore ingestions)
-    {
-        await foreach (var r in ingestions.ListAsync(FeedSource.Usage))
-            if (r.Status == IngestionStatus.Running) return true;
-        return false;
-    }
-
     [Fact]
     public async Task Storage_stopped_during_a_recalculation_fails_in_one_line_within_the_bound()
     {
         await using var host = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true });
-        var storage = StorageAccount.FromConnectionString(host.ConnectionString);
         var (ingested, _, ingestError) = await CliRunner.RunAsync(["ingest", .. SampleFiles(), "--storage", host.ConnectionString]);
         Assert.True(ingested == 0, ingestError);
 
+        // BeginRecalculation has recorded the run when its span ends: pull the plug then, before the shards.
+        using var begun = new TraceSignal(nameof(BeginRecalculation), $"127.0.0.1:{host.BlobPort}", whenStopped: true);
         var recalc = CliRunner.RunAsync("recalc", "--as-of", "2026-10", "--storage", host.ConnectionString, "--storage-timeout", "3");
-        var runs = new RunStore(storage);
-        while (!recalc.IsCompleted && (await runs.ListAsync("2026-10")).Count == 0) await Task.Delay(20);
+        await begun.WaitAsync(recalc);
         Assert.False(recalc.IsCompleted, "the recalculation ended before storage could be stopped");
         await host.StopAsync();
 

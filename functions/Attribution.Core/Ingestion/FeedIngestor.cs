@@ -58,6 +58,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         span?.SetTag("attribution.ingestion_id", id);
         span?.SetTag("attribution.source", source.Name());
         span?.SetTag("attribution.file", fileName);
+        span?.SetTag("attribution.storage", storage.Blobs.Uri.Authority);
         // Recorded before any work so an attempt that dies part-way is visible as Running (until another attempt on
         // the same content takes over and marks it Failed).
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
@@ -95,33 +96,37 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         string sha256;
         string? wholeFileError = null;
         Domain.YearMonth? latestUsage = null;
-        await using (var raw = await open(cancellationToken).ConfigureAwait(false))
+        // Its own span: the first pass begins once the attempt is recorded as Running.
+        using (Telemetry.Source.StartActivity("ValidateFeed"))
         {
-            var observed = new ObservedStream(raw, hash: true);
-            await using (observed.ConfigureAwait(false))
+            await using (var raw = await open(cancellationToken).ConfigureAwait(false))
             {
-                try
+                var observed = new ObservedStream(raw, hash: true);
+                await using (observed.ConfigureAwait(false))
                 {
-                    using var reader = FeedRowReader.Open(observed, source, format, gzip);
-                    var sink = new CountingSink();
-                    long rows = 0;
-                    while (reader.MoveNext())
+                    try
                     {
-                        normalizer.Normalize(reader, sink);
-                        if ((++rows & 0xFFFF) == 0)
+                        using var reader = FeedRowReader.Open(observed, source, format, gzip);
+                        var sink = new CountingSink();
+                        long rows = 0;
+                        while (reader.MoveNext())
                         {
-                            cancellationToken.ThrowIfCancellationRequested();
-                            progress?.Report(new IngestionProgress(IngestionPhase.Validating, observed.BytesRead, totalBytes, rows));
+                            normalizer.Normalize(reader, sink);
+                            if ((++rows & 0xFFFF) == 0)
+                            {
+                                cancellationToken.ThrowIfCancellationRequested();
+                                progress?.Report(new IngestionProgress(IngestionPhase.Validating, observed.BytesRead, totalBytes, rows));
+                            }
                         }
+                        latestUsage = sink.LatestUsageMonth;
+                        _log.Validated(id, rows, (_time.GetUtcNow() - startedAt).TotalMilliseconds);
                     }
-                    latestUsage = sink.LatestUsageMonth;
-                    _log.Validated(id, rows, (_time.GetUtcNow() - startedAt).TotalMilliseconds);
+                    catch (Exception e) when (e is FeedFormatException or InvalidDataException)
+                    {
+                        wholeFileError = e is FeedFormatException ? e.Message : $"The file cannot be read: {e.Message}";
+                    }
+                    sha256 = observed.FinishHash();
                 }
-                catch (Exception e) when (e is FeedFormatException or InvalidDataException)
-                {
-                    wholeFileError = e is FeedFormatException ? e.Message : $"The file cannot be read: {e.Message}";
-                }
-                sha256 = observed.FinishHash();
             }
         }
         result = result with { ContentSha256 = sha256, LatestUsageMonth = latestUsage };

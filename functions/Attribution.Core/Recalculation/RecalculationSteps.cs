@@ -59,8 +59,18 @@ public abstract class RecalculationStep<TInput, TOutput> : TaskActivity<TInput, 
     /// <summary>The Durable Task entry point (the local worker gives no cancellation).</summary>
     public sealed override Task<TOutput> RunAsync(TaskActivityContext context, TInput input) => RunAsync(input, CancellationToken.None);
 
-    /// <summary>The step itself; the function app's trigger passes the host's cancellation.</summary>
-    public abstract Task<TOutput> RunAsync(TInput input, CancellationToken cancellationToken);
+    /// <summary>
+    /// The step, in one trace span named after it (the Durable host's own spans say which orchestration called it);
+    /// the function app's trigger passes the host's cancellation.
+    /// </summary>
+    public async Task<TOutput> RunAsync(TInput input, CancellationToken cancellationToken)
+    {
+        using var span = Telemetry.Source.StartActivity(GetType().Name);
+        return await ExecuteAsync(input, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The step itself.</summary>
+    protected abstract Task<TOutput> ExecuteAsync(TInput input, CancellationToken cancellationToken);
 }
 
 /// <summary>A run of this asOf that began publishing and never finished: the orchestration rolls it forward first.</summary>
@@ -68,7 +78,7 @@ public sealed class FindInterruptedPublish(StorageAccount storage, RunStore runs
 {
     private readonly ILogger _log = logger ?? NullLogger<FindInterruptedPublish>.Instance;
 
-    public override async Task<PublishPlan?> RunAsync(InterruptedPublishQuery input, CancellationToken cancellationToken)
+    protected override async Task<PublishPlan?> ExecuteAsync(InterruptedPublishQuery input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         await storage.EnsureCreatedAsync().ConfigureAwait(false);
@@ -88,9 +98,12 @@ public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, Ru
 {
     private readonly ILogger _log = logger ?? NullLogger<BeginRecalculation>.Instance;
 
-    public override async Task<BeginResult> RunAsync(RecalculationRequest input, CancellationToken cancellationToken)
+    protected override async Task<BeginResult> ExecuteAsync(RecalculationRequest input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
+        Activity.Current?.SetTag("attribution.run_id", input.RunId);
+        Activity.Current?.SetTag("attribution.as_of", input.AsOf);
+        Activity.Current?.SetTag("attribution.storage", storage.Blobs.Uri.Authority);
         var clock = Stopwatch.StartNew();
         await storage.EnsureCreatedAsync().ConfigureAwait(false);
         var parsed = CreditRulesLoader.Parse(input.RulesJson);
@@ -119,7 +132,7 @@ public sealed class ComputeCreditShard(RunResults results, RulesStore rules, ILo
 {
     private readonly ILogger _log = logger ?? NullLogger<ComputeCreditShard>.Instance;
 
-    public override async Task<ShardSummary> RunAsync(ShardWork input, CancellationToken cancellationToken)
+    protected override async Task<ShardSummary> ExecuteAsync(ShardWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         var credit = await rules.GetAsync(input.RulesHash, cancellationToken).ConfigureAwait(false);
@@ -145,7 +158,7 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILog
 {
     private readonly ILogger _log = logger ?? NullLogger<ReduceCreditRange>.Instance;
 
-    public override async Task<ReduceSummary> RunAsync(ReduceWork input, CancellationToken cancellationToken)
+    protected override async Task<ReduceSummary> ExecuteAsync(ReduceWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         var credit = await rules.GetAsync(input.RulesHash, cancellationToken).ConfigureAwait(false);
@@ -170,7 +183,7 @@ public sealed class BeginPublish(RunStore runs, ILogger<BeginPublish>? logger = 
 {
     private readonly ILogger _log = logger ?? NullLogger<BeginPublish>.Instance;
 
-    public override async Task<PublishPlan> RunAsync(PublishStart input, CancellationToken cancellationToken)
+    protected override async Task<PublishPlan> ExecuteAsync(PublishStart input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
@@ -185,7 +198,7 @@ public sealed class PublishCreditRange(RunStore runs, SnapshotPublisher publishe
 {
     private readonly ILogger _log = logger ?? NullLogger<PublishCreditRange>.Instance;
 
-    public override async Task<PublishRangeSummary> RunAsync(PublishRangeWork input, CancellationToken cancellationToken)
+    protected override async Task<PublishRangeSummary> ExecuteAsync(PublishRangeWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
@@ -208,7 +221,7 @@ public sealed class CompletePublish(RunStore runs, RunResults results, ILogger<C
 {
     private readonly ILogger _log = logger ?? NullLogger<CompletePublish>.Instance;
 
-    public override async Task<bool> RunAsync(CompletePublishWork input, CancellationToken cancellationToken)
+    protected override async Task<bool> ExecuteAsync(CompletePublishWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
@@ -225,7 +238,7 @@ public sealed class CompleteScenarioRun(RunStore runs, RunResults results, ILogg
 {
     private readonly ILogger _log = logger ?? NullLogger<CompleteScenarioRun>.Instance;
 
-    public override async Task<bool> RunAsync(CompleteScenarioWork input, CancellationToken cancellationToken)
+    protected override async Task<bool> ExecuteAsync(CompleteScenarioWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
@@ -241,7 +254,7 @@ public sealed class FailRecalculation(RunStore runs, ILogger<FailRecalculation>?
 {
     private readonly ILogger _log = logger ?? NullLogger<FailRecalculation>.Instance;
 
-    public override async Task<bool> RunAsync(RunFailure input, CancellationToken cancellationToken)
+    protected override async Task<bool> ExecuteAsync(RunFailure input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         await runs.FailAsync(input, cancellationToken).ConfigureAwait(false);
@@ -255,7 +268,7 @@ public sealed class PurgeRecalculationHistory(IRecalculationHistory history, ILo
 {
     private readonly ILogger _log = logger ?? NullLogger<PurgeRecalculationHistory>.Instance;
 
-    public override async Task<int> RunAsync(PurgeWork input, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(PurgeWork input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
