@@ -103,12 +103,12 @@ public sealed record RecalculationSettings(int Shards, int ReduceRanges, int Pub
 
     /// <summary>
     /// Bucketed rows (usage, associations, DPOR events) one shard reads at most when the fan-out is sized by the data.
-    /// Each shard writes one snapshot file per publish range it has rows for, and one partial per reduce range, so the
-    /// files of a run grow with shards × ranges: 60,000 made 128 × 256 of them (~180,000 small blobs) at 100k tenants,
-    /// which bound the shard step on the emulator's blob store. 100,000 rows (about 0.4 KB each in flight) quarters
-    /// the product for a few tens of MiB more per activity.
+    /// Each shard writes one snapshot file per publish range it has rows for and one partial per reduce range, so a
+    /// run's files grow with shards × ranges: at 100k tenants 60,000 rows a shard made ~180,000 small blobs and
+    /// 100,000 rows ~33,000, and the emulator's blob store (one Node process) served them at ~90 requests/s.
+    /// 250,000 rows (about 0.4 KB each in flight) cuts that to ~8,000 for ~100 MiB more at the CLI's peak.
     /// </summary>
-    public const long RowsPerShard = 100_000;
+    public const long RowsPerShard = 250_000;
 
     /// <summary>
     /// The fan-out when no setting fixes it: one shard per <see cref="RowsPerShard"/> rows, rounded up to a power of two
