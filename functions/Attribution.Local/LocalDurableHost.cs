@@ -34,8 +34,12 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
 
     public string TaskHub { get; }
 
-    /// <summary>Activities one local worker runs at once.</summary>
-    public static int MaxConcurrentActivities { get; } = Math.Max(2, 2 * Environment.ProcessorCount);
+    /// <summary>
+    /// Activities one local worker runs at once: one per core (at least two). Each holds up to a shard of ~250,000
+    /// rows; at 100k tenants two per core peaked at 991 MiB against 490 MiB for one per core, and the emulator, not
+    /// the CPU, bounds the wall time (119 s against 88 s for the whole recalculation).
+    /// </summary>
+    public static int MaxConcurrentActivities { get; } = Math.Max(2, Environment.ProcessorCount);
 
     /// <summary>Runs before every activity (name, input): an extension point for tracing or for holding work in tests.</summary>
     public delegate Task ActivityInterceptor(string activityName, object? input);

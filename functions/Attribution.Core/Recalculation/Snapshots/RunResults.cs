@@ -53,17 +53,19 @@ public sealed class RunResults(StorageAccount storage)
         ArgumentNullException.ThrowIfNull(shard);
         var part = SnapshotStore.ShardPart(work.Shard);
         var asOf = work.AsOf;
-        var written = await Task.WhenAll(
-            _snapshots.WriteAsync(work.RunId, SnapshotSchema.SubscriptionPartners, part,
-                shard.SubscriptionPartners.Select(r => CreditEntities.SubscriptionPartnerEntity(r, asOf)), work.PublishRanges, cancellationToken),
-            _snapshots.WriteAsync(work.RunId, SnapshotSchema.IncentiveEligibility, part,
-                shard.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r)), work.PublishRanges, cancellationToken),
-            _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
-                shard.SubscriptionPartners.Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken)).ConfigureAwait(false);
+        // One table at a time: a table's rows are held as entities while they are split and encoded, and a shard's
+        // three tables at once held three times that (most of a shard's peak memory).
+        long written = 0;
+        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.SubscriptionPartners, part,
+            shard.SubscriptionPartners.Select(r => CreditEntities.SubscriptionPartnerEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.IncentiveEligibility, part,
+            shard.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
+            shard.SubscriptionPartners.Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         await Parallel.ForEachAsync(Enumerable.Range(0, work.ReduceRanges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
             await _snapshots.WritePartialAsync(work.RunId, range, work.Shard, CreditEngine.Slice(shard, ReduceScope(range, work.ReduceRanges)), ct).ConfigureAwait(false))
             .ConfigureAwait(false);
-        return written.Sum();
+        return written;
     }
 
     /// <summary>Every shard's partials of one reduce range, in shard order (so sums are in a fixed order).</summary>
