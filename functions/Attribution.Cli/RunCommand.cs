@@ -68,12 +68,18 @@ internal static class RunCommand
     /// The run's outcome and its partner listing (one row per partner, one column per competency), in the asked format.
     /// JSON is one document: the files ingested (run), the recalculation, and the listing as `partners --format json`.
     /// </summary>
+    /// <summary>Partner rows the run/recalc summary table shows when --top is not given.</summary>
+    public const int SummaryRows = 50;
+
     public static async Task PrintOutcomeAsync(StorageAccount storage, RecalculationOutcome outcome, PartnerListingQuery query, OutputFormat format,
         CommandContext context, CancellationToken ct, object? files = null)
     {
         var runs = await new RunStore(storage).ListAsync(outcome.AsOf, ct);
         var run = runs.Single(r => r.RunId == outcome.RunId);
-        var listing = await ListingOptions.ReadAsync(storage, run, query, ct);
+        // A summary, not the listing: at program scale (tens of thousands of partners) the table shows the first
+        // SummaryRows in the asked order; `partners`, --top or --format json/csv give every one.
+        var summarised = format == OutputFormat.Table && query.Top is null;
+        var listing = await ListingOptions.ReadAsync(storage, run, summarised ? query with { Top = SummaryRows } : query, ct);
         if (format == OutputFormat.Json)
         {
             var recalculation = new
@@ -107,6 +113,8 @@ internal static class RunCommand
         context.Console.WriteLine(headline);
         context.Console.WriteLine(what);
         PartnerListingOutput.WriteTable(context, listing);
+        if (summarised && listing.Partners.Count < listing.Matching)
+            context.Console.WriteLine($"The first {SummaryRows} are shown: 'attribution partners' (or --top N, --format csv) lists all {listing.Matching:N0}.");
         context.Console.MarkupLine($"[grey]engine {outcome.ComputeMs:N0} ms, storage {outcome.StorageMs:N0} ms.[/]");
         context.Console.MarkupLine($"[grey]{outcome.RowsPublished:N0} rows published, {outcome.RowsRemoved:N0} stale rows removed.[/]");
         context.Console.MarkupLine($"[grey]phases: compute {outcome.ComputeSeconds:N1} s, publish {outcome.PublishSeconds:N1} s.[/]");

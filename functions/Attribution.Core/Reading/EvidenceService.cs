@@ -121,6 +121,9 @@ public sealed class EvidenceService(StorageAccount storage)
     }
 
     /// <summary>Null when the partner was credited on nothing in the run.</summary>
+    /// <summary>Tenants whose records one explanation reads at once.</summary>
+    private const int TenantReadsInFlight = 16;
+
     public async Task<EvidenceView?> ExplainAsync(long partnerId, string competency, RecalculationRun run, int offset = 0, int pageSize = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -136,9 +139,13 @@ public sealed class EvidenceService(StorageAccount storage)
         var usage = new List<UsageRecord>();
         var associations = new List<Association>();
         var dpor = new List<DporEvent>();
-        foreach (var tenant in tenants)
+        // Each tenant is a few range reads of its bucket; a partner with hundreds of customers waited on them one
+        // after another (p95 1.7 s at 100k tenants). In parallel, gathered in tenant order so the rows stay in order.
+        var perTenant = new TenantRecords[tenants.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, tenants.Count), new ParallelOptions { MaxDegreeOfParallelism = TenantReadsInFlight, CancellationToken = cancellationToken },
+            async (i, ct) => perTenant[i] = await records.TenantAsync(tenants[i], rules.WindowStart(asOf), asOf, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        foreach (var t in perTenant)
         {
-            var t = await records.TenantAsync(tenant, rules.WindowStart(asOf), asOf, cancellationToken).ConfigureAwait(false);
             usage.AddRange(t.Usage);
             associations.AddRange(t.Associations);
             dpor.AddRange(t.DporEvents);
