@@ -61,45 +61,48 @@ internal static class TenantCommand
             (v.Published ? $"published run {Markup.Escape(v.RunId ?? "")}, " : "not published, ") + $"rules {Markup.Escape(v.RulesVersion)}, policy {v.CreditPolicy})");
         if (v.Note is { } note) c.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
 
+        // CliTable: fits the console's width, wraps between words and never splits an id, a date or a file:line.
         c.MarkupLine("[bold]Partners[/]");
-        var partners = new Table().Border(TableBorder.Simple).AddColumn("partner").AddColumn("name").AddColumn("credited").AddColumn("sources")
-            .AddColumn("workloads").AddColumn("months").AddColumn("DPOR").AddColumn(new TableColumn("incentive USD").RightAligned()).AddColumn("why");
+        var partners = new CliTable(new CliColumn("partner", Fit.Keep), new CliColumn("name"), new CliColumn("credited"), new CliColumn("sources", Fit.List),
+            new CliColumn("workloads", Fit.List, Drop: 3), new CliColumn("months", Drop: 2), new CliColumn("DPOR", Fit.Keep), new CliColumn("incentive USD", Fit.Keep, Right: true, Drop: 1),
+            new CliColumn("why"));
         foreach (var p in v.Partners)
-            partners.AddRow(Markup.Escape(p.PartnerId + (p.GlobalPartnerId != p.PartnerId ? $" (global {p.GlobalPartnerId})" : "")), Markup.Escape(p.Name ?? ""),
+            partners.AddRow(p.PartnerId + (p.GlobalPartnerId != p.PartnerId ? $" (global {p.GlobalPartnerId})" : ""), p.Name ?? "",
                 p.Credited ? $"yes, {p.CreditedRows} row(s)" : "no", p.Sources, p.Workloads,
                 p.CreditedFrom is null ? "" : $"{p.CreditedFrom} … {p.CreditedTo}", p.IsDpor ? "yes" : "", p.IsDpor || p.IncentiveAcrUsd > 0 ? N(p.IncentiveAcrUsd) : "",
-                Markup.Escape(string.Join("\n", p.Reasons)));
-        c.Write(partners);
+                string.Join(" ", p.Reasons));
+        partners.Write(c);
 
         c.MarkupLine("[bold]Associations[/]");
-        var associations = new Table().Border(TableBorder.Simple).AddColumn("source").AddColumn("partner").AddColumn("scope").AddColumn("workloads")
-            .AddColumn("valid").AddColumn("in force (window)").AddColumn(new TableColumn("rows").RightAligned()).AddColumn("feed record").AddColumn("status");
+        var associations = new CliTable(new CliColumn("source"), new CliColumn("partner", Fit.Keep), new CliColumn("scope"), new CliColumn("workloads", Fit.List, Drop: 2),
+            new CliColumn("valid"), new CliColumn("in force (window)", Drop: 3), new CliColumn("rows", Fit.Keep, Right: true, Drop: 1), new CliColumn("feed record"),
+            new CliColumn("status", Drop: 4));
         foreach (var a in v.Associations)
-            associations.AddRow(Markup.Escape(a.Source + (a.Program is { } pr ? $" ({pr})" : "")), a.PartnerId,
-                a.SubscriptionId is { } s ? $"subscription {Short(s)}" : a.Scope, Markup.Escape(a.Workloads), $"{a.ValidFrom} … {a.ValidTo ?? "open"}",
+            associations.AddRow(a.Source + (a.Program is { } pr ? $" ({pr})" : ""), a.PartnerId,
+                a.SubscriptionId is { } s ? $"subscription {Short(s)}" : a.Scope, a.Workloads, $"{a.ValidFrom} … {a.ValidTo ?? "open"}",
                 a.InForceFrom is null ? "no" : $"{a.InForceFrom} … {a.InForceTo}", a.CreditedRows.ToString(CultureInfo.InvariantCulture),
-                Markup.Escape(Ref(a.FeedRecord)), Markup.Escape(a.Status));
-        c.Write(associations);
+                Ref(a.FeedRecord), a.Status);
+        associations.Write(c);
 
         c.MarkupLine("[bold]DPOR timeline[/]");
-        var dpor = new Table().Border(TableBorder.Simple).AddColumn("subscription").AddColumn("date").AddColumn("action").AddColumn("partner")
-            .AddColumn("counts").AddColumn("feed record");
+        var dpor = new CliTable(new CliColumn("subscription", Fit.Keep), new CliColumn("date", Fit.Keep), new CliColumn("action"), new CliColumn("partner"),
+            new CliColumn("counts", Drop: 1), new CliColumn("feed record"));
         foreach (var t in v.DporTimelines)
         {
             foreach (var e in t.Events)
-                dpor.AddRow(t.SubscriptionId, e.EffectiveDate, e.Action, e.PartnerId, e.Counts ? "yes" : "no (same-day later event wins)", Markup.Escape(Ref(e.FeedRecord)));
+                dpor.AddRow(Short(t.SubscriptionId), e.EffectiveDate, e.Action, e.PartnerId, e.Counts ? "yes" : "no (same-day later event wins)", Ref(e.FeedRecord));
             var periods = string.Join("; ", t.Periods.Select(p => $"{p.PartnerId} {p.From} … {p.To ?? "open"} ({p.DaysInWindow} day(s) in the window)"));
-            dpor.AddRow(t.SubscriptionId, "", "periods", Markup.Escape(periods.Length == 0 ? "none" : periods), "", $"DPOR on {v.AsOf}'s last day: {t.DporOnLastDay ?? "none"}");
+            dpor.AddRow(Short(t.SubscriptionId), "", "periods", periods.Length == 0 ? "none" : periods, "", $"DPOR on {v.AsOf}'s last day: {t.DporOnLastDay ?? "none"}");
         }
-        c.Write(dpor);
+        dpor.Write(c);
 
         c.MarkupLine($"[bold]Usage[/] ({v.Usage.Count} row(s) in the window)");
-        var usage = new Table().Border(TableBorder.Simple).AddColumn("month").AddColumn("subscription").AddColumn("workload")
-            .AddColumn(new TableColumn("revenue").RightAligned()).AddColumn(new TableColumn("users").RightAligned()).AddColumn("credited").AddColumn("feed record");
+        var usage = new CliTable(new CliColumn("month", Fit.Keep), new CliColumn("subscription", Fit.Keep, Drop: 2), new CliColumn("workload", Fit.Keep),
+            new CliColumn("revenue", Fit.Keep, Right: true), new CliColumn("users", Fit.Keep, Right: true, Drop: 1), new CliColumn("credited"), new CliColumn("feed record"));
         foreach (var u in v.Usage)
             usage.AddRow(u.Month, Short(u.SubscriptionId), u.Workload, N(u.ConsumedRevenueUsd), u.ActiveUsers?.ToString(CultureInfo.InvariantCulture) ?? "",
-                Markup.Escape(u.CreditedPartners.Count == 0 ? "nobody" : string.Join(", ", u.CreditedPartners.Select(p => $"{p.PartnerId} ({p.Sources})"))),
-                Markup.Escape(Ref(u.FeedRecord)));
-        c.Write(usage);
+                u.CreditedPartners.Count == 0 ? "nobody" : string.Join(", ", u.CreditedPartners.Select(p => $"{p.PartnerId} ({p.Sources})")),
+                Ref(u.FeedRecord));
+        usage.Write(c);
     }
 }

@@ -18,10 +18,10 @@ public sealed partial class VerboseIngestTests(AzuriteFixture azurite) : IClassF
             $"{Guid.NewGuid()},{Guid.NewGuid()},Azure,2026-01,10,\n{Guid.NewGuid()},x,Azure,2026-01,10,\n{Guid.NewGuid()},{Guid.NewGuid()},Azure,2026-02,5,\n");
 
         var path = Feed();
-        var quiet = await CliRunner.RunAsync("ingest", path, "--storage", azurite.ConnectionString);
+        var quiet = await CliRunner.RunAsync("ingest", path, "--storage", azurite.ConnectionString, "--width", "200"); // wide enough to show the ingestion id
         path = Feed();
         var bytes = new FileInfo(path).Length;
-        var verbose = await CliRunner.RunAsync("--verbose", "ingest", path, "--storage", azurite.ConnectionString);
+        var verbose = await CliRunner.RunAsync("--verbose", "ingest", path, "--storage", azurite.ConnectionString, "--width", "200");
 
         Assert.Equal(0, quiet.ExitCode);
         Assert.Equal(0, verbose.ExitCode);
