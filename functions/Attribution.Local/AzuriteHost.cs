@@ -62,12 +62,25 @@ public sealed class AzuriteHost : IAsyncDisposable
             "Cannot find the repository's package.json (with azurite) to run the embedded storage emulator. " +
             "Run from the repository, set ATTRIBUTION_REPO_ROOT, or pass --storage / ATTRIBUTION_STORAGE.");
         await EnsureInstalledAsync(root, cancellationToken);
-        var host = new AzuriteHost(options, root,
-            options.BlobPort > 0 ? options.BlobPort : FreePort(),
-            options.QueuePort > 0 ? options.QueuePort : FreePort(),
-            options.TablePort > 0 ? options.TablePort : FreePort());
-        await host.StartProcessAsync(cancellationToken);
-        return host;
+        var anyChosen = options.BlobPort <= 0 || options.QueuePort <= 0 || options.TablePort <= 0;
+        for (var attempt = 1; ; attempt++)
+        {
+            var host = new AzuriteHost(options, root,
+                options.BlobPort > 0 ? options.BlobPort : FreePort(),
+                options.QueuePort > 0 ? options.QueuePort : FreePort(),
+                options.TablePort > 0 ? options.TablePort : FreePort());
+            try
+            {
+                await host.StartProcessAsync(cancellationToken);
+                return host;
+            }
+            catch (InvalidOperationException e) when (anyChosen && attempt < 5 && e.Message.Contains("EADDRINUSE", StringComparison.Ordinal))
+            {
+                // A free port is only free until someone binds it: another emulator starting at the same moment (tests
+                // start one per class, in parallel) took it between our check and Azurite's bind. Pick again.
+                await host.StopAsync();
+            }
+        }
     }
 
     /// <summary>Stops the emulator (tests use this to make storage fail) and starts it again on the same ports.</summary>
