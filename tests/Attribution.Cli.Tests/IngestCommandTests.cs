@@ -96,7 +96,8 @@ public sealed class RejectsCommandTests(AzuriteFixture azurite) : IClassFixture<
 
         // The same rows by ingestion id, as a table.
         var id = ingestion.GetProperty("ingestionId").GetString()!;
-        var (byId, text, _) = await CliRunner.RunAsync("rejects", id, "--storage", azurite.ConnectionString);
+        // Wide enough that the raw text is on one line (at 80 columns it wraps between its words).
+        var (byId, text, _) = await CliRunner.RunAsync("rejects", id, "--storage", azurite.ConnectionString, "--width", "200");
         Assert.Equal(0, byId);
         Assert.Contains("3 of 4 row(s) rejected", text);
         Assert.Contains("12345678901,Too long", text);
