@@ -25,7 +25,7 @@ public sealed class ChangesApi(StorageAccount storage)
     public async Task<IActionResult> ChangesAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!TryMonth(request, "asOf", out var asOf, out var bad) || !TryMonth(request, "since", out var since, out bad)) return bad;
+        if (!QueryValues.TryMonth(request, "asOf", out var asOf, out var bad) || !QueryValues.TryMonth(request, "since", out var since, out bad)) return bad;
         var scenario = request.Query["scenario"].ToString();
         if (scenario.Length > 0 && (scenario.Length > 40 || !scenario.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
             return Problems.BadRequest("scenario takes 1-40 letters, digits, '-' or '_'.", request);
@@ -48,20 +48,5 @@ public sealed class ChangesApi(StorageAccount storage)
         {
             return Problems.RunUnreadable(e.Message, request);
         }
-    }
-
-    private static bool TryMonth(HttpRequest request, string name, out YearMonth? month, out IActionResult problem)
-    {
-        month = null;
-        problem = null!;
-        var text = request.Query[name].ToString();
-        if (text.Length == 0) return true;
-        if (YearMonth.TryParse(text, out var m))
-        {
-            month = m;
-            return true;
-        }
-        problem = Problems.BadRequest($"{name} '{text}' is not a month in the form yyyy-MM.", request);
-        return false;
     }
 }

@@ -1,3 +1,4 @@
+using Attribution.Core.Domain;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
@@ -40,4 +41,24 @@ public static class Problems
     /// <summary>The run a read resolved cannot be read as it was computed (its snapshot or its rules are missing).</summary>
     public static ObjectResult RunUnreadable(string detail, HttpRequest? request = null) =>
         Create(StatusCodes.Status500InternalServerError, "Run results unreadable", detail, request?.Path);
+}
+
+/// <summary>Query-string values every read route parses the same way (one message for a bad month).</summary>
+internal static class QueryValues
+{
+    /// <summary>An optional yyyy-MM query value: absent is null; anything else that is not a month is a 400 problem.</summary>
+    public static bool TryMonth(HttpRequest request, string name, out YearMonth? month, out IActionResult problem)
+    {
+        month = null;
+        problem = null!;
+        var text = request.Query[name].ToString();
+        if (text.Length == 0) return true;
+        if (YearMonth.TryParse(text, out var m))
+        {
+            month = m;
+            return true;
+        }
+        problem = Problems.BadRequest($"{name} '{text}' is not a month in the form yyyy-MM.", request);
+        return false;
+    }
 }

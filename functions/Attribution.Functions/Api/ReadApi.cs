@@ -47,7 +47,7 @@ public sealed class ReadApi(StorageAccount storage)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (ValueRules.ParsePartnerId(partnerId, out var id) is { } problem) return Problems.BadRequest($"partnerId {problem}.", request);
-        if (!TryAsOf(request, out var asOf, out var bad)) return bad;
+        if (!QueryValues.TryMonth(request, "asOf", out var asOf, out var bad)) return bad;
         var scope = request.Query["scope"].ToString();
         if (scope.Length > 0 && scope is not ("location" or "global"))
             return Problems.BadRequest($"scope '{scope}' must be 'location' or 'global'.", request);
@@ -72,7 +72,7 @@ public sealed class ReadApi(StorageAccount storage)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (ValueRules.ParsePartnerId(partnerId, out var id) is { } problem) return Problems.BadRequest($"partnerId {problem}.", request);
-        if (!TryAsOf(request, out var asOf, out var bad)) return bad;
+        if (!QueryValues.TryMonth(request, "asOf", out var asOf, out var bad)) return bad;
         var competency = request.Query["competency"].ToString();
         if (competency.Length == 0) return Problems.BadRequest("The query parameter 'competency' is required.", request);
         if (!TryPage(request, ContinuationToken.EvidenceList(id, competency), out var position, out var pageSize, out bad)) return bad;
@@ -98,7 +98,7 @@ public sealed class ReadApi(StorageAccount storage)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (ValueRules.ParseGuid(subscriptionId, out var id) is { } problem) return Problems.BadRequest($"subscriptionId {problem}.", request);
-        if (!TryAsOf(request, out var asOf, out var bad)) return bad;
+        if (!QueryValues.TryMonth(request, "asOf", out var asOf, out var bad)) return bad;
         var list = ContinuationToken.SubscriptionList(id);
         if (!TryPage(request, list, out var position, out var pageSize, out bad)) return bad;
         var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken);
@@ -169,21 +169,6 @@ public sealed class ReadApi(StorageAccount storage)
 
     private static ObjectResult NothingPublished(YearMonth? asOf, HttpRequest request) =>
         Problems.NotFound(asOf is null ? "No recalculation has been published yet." : $"No recalculation has been published for {asOf}.", request);
-
-    private static bool TryAsOf(HttpRequest request, out YearMonth? asOf, out IActionResult problem)
-    {
-        asOf = null;
-        problem = null!;
-        var text = request.Query["asOf"].ToString();
-        if (text.Length == 0) return true;
-        if (YearMonth.TryParse(text, out var m))
-        {
-            asOf = m;
-            return true;
-        }
-        problem = Problems.BadRequest($"asOf '{text}' is not a month in the form yyyy-MM.", request);
-        return false;
-    }
 
     /// <param name="list">The list the request pages (<see cref="ContinuationToken.EvidenceList"/> or <see cref="ContinuationToken.SubscriptionList"/>): a token of another list is refused.</param>
     private static bool TryPage(HttpRequest request, string list, out ContinuationPosition? position, out int pageSize, out IActionResult problem)

@@ -26,14 +26,8 @@ public sealed class TenantApi(StorageAccount storage)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (ValueRules.ParseGuid(tenantId, out var id) is { } problem) return Problems.BadRequest($"tenantId {problem}.", request);
-        YearMonth? asOf = null;
-        var text = request.Query["asOf"].ToString();
-        if (text.Length > 0)
-        {
-            if (!YearMonth.TryParse(text, out var m)) return Problems.BadRequest($"asOf '{text}' is not a month in the form yyyy-MM.", request);
-            if (RecalculationStarter.AsOfProblem(m) is { } range) return Problems.BadRequest(range, request);
-            asOf = m;
-        }
+        if (!QueryValues.TryMonth(request, "asOf", out var asOf, out var badMonth)) return badMonth;
+        if (asOf is { } m && RecalculationStarter.AsOfProblem(m) is { } range) return Problems.BadRequest(range, request);
         long? partnerId = null;
         var partner = request.Query["partnerId"].ToString();
         if (partner.Length > 0)
