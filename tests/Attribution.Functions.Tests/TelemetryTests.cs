@@ -14,36 +14,8 @@ public sealed class TelemetryTests
     [Fact]
     public async Task Domain_traces_reach_the_application_insights_endpoint_named_by_the_app_setting()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        using var ingestion = new HttpListener();
-        ingestion.Prefixes.Add($"http://127.0.0.1:{port}/");
-        ingestion.Start();
-        var bodies = new List<string>();
-        var receiving = Task.Run(async () =>
-        {
-            // Every request the exporter sends (traces, logs, metrics), until the span shows up.
-            while (true)
-            {
-                var context = await ingestion.GetContextAsync();
-                Stream body = context.Request.InputStream;
-                if (context.Request.Headers["Content-Encoding"] == "gzip") body = new GZipStream(body, CompressionMode.Decompress);
-                var text = await new StreamReader(body).ReadToEndAsync();
-                context.Response.StatusCode = 200;
-                context.Response.Close();
-                lock (bodies) bodies.Add(text);
-                if (text.Contains("ingest-feed-test", StringComparison.Ordinal)) return;
-            }
-        });
-
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [TelemetrySetup.ConnectionSetting] = $"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=http://127.0.0.1:{port}/",
-        }).Build();
+        using var endpoint = new IngestionEndpoint("ingest-feed-test");
+        var configuration = endpoint.Configuration();
         var services = new ServiceCollection().AddLogging();
         Assert.True(services.AddAttributionTelemetry(configuration));
         using (var provider = services.BuildServiceProvider())
@@ -54,44 +26,15 @@ public sealed class TelemetryTests
             tracing.ForceFlush(30_000);
         }
 
-        // A hang guard, not a timing assertion.
-        var finished = await Task.WhenAny(receiving, Task.Delay(TimeSpan.FromMinutes(1)));
-        lock (bodies) Assert.True(finished == receiving, $"the span was not exported; {bodies.Count} other request(s) arrived: {string.Join(" || ", bodies.Select(b => b.Length > 300 ? b[..300] : b))}");
+        await endpoint.ReceivedAsync("the span");
     }
 
     [Fact]
     public async Task Domain_logs_reach_the_application_insights_endpoint_too()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        using var ingestion = new HttpListener();
-        ingestion.Prefixes.Add($"http://127.0.0.1:{port}/");
-        ingestion.Start();
         var marker = "log-" + Guid.NewGuid().ToString("N")[..12];
-        var bodies = new List<string>();
-        var receiving = Task.Run(async () =>
-        {
-            while (true)
-            {
-                var context = await ingestion.GetContextAsync();
-                Stream body = context.Request.InputStream;
-                if (context.Request.Headers["Content-Encoding"] == "gzip") body = new GZipStream(body, CompressionMode.Decompress);
-                var text = await new StreamReader(body).ReadToEndAsync();
-                context.Response.StatusCode = 200;
-                context.Response.Close();
-                lock (bodies) bodies.Add(text);
-                if (text.Contains(marker, StringComparison.Ordinal)) return text;
-            }
-        });
-
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [TelemetrySetup.ConnectionSetting] = $"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=http://127.0.0.1:{port}/",
-        }).Build();
+        using var endpoint = new IngestionEndpoint(marker);
+        var configuration = endpoint.Configuration();
         var services = new ServiceCollection().AddLogging();
         Assert.True(services.AddAttributionTelemetry(configuration));
         using (var provider = services.BuildServiceProvider())
@@ -102,10 +45,7 @@ public sealed class TelemetryTests
             // Disposing the provider shuts the log pipeline down, which sends what it holds.
         }
 
-        // A hang guard, not a timing assertion.
-        var finished = await Task.WhenAny(receiving, Task.Delay(TimeSpan.FromMinutes(1)));
-        lock (bodies) Assert.True(finished == receiving, $"the log was not exported; {bodies.Count} other request(s) arrived");
-        var sent = await receiving;
+        var sent = await endpoint.ReceivedAsync("the log");
         // The rendered line, its category and event id, and each value as a property to query by.
         Assert.True(sent.Contains($"\"message\":\"Ingestion {marker} started: usage file usage.csv (42 bytes).\"", StringComparison.Ordinal), sent);
         Assert.Contains("\"CategoryName\":\"Attribution.Core.Ingestion.FeedIngestor\"", sent, StringComparison.Ordinal);
@@ -129,4 +69,57 @@ public sealed class TelemetryTests
     [InlineData("", null)]
     public void The_managed_identity_comes_from_the_authentication_setting(string setting, string? clientId) =>
         Assert.Equal(clientId, TelemetrySetup.ManagedIdentityClientId(setting));
+
+    /// <summary>
+    /// A local stand-in for the Application Insights ingestion endpoint: takes every request the exporter sends
+    /// (traces, logs, metrics) until one holds the marker.
+    /// </summary>
+    private sealed class IngestionEndpoint : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly List<string> _bodies = [];
+        private readonly Task<string> _receiving;
+        private readonly int _port;
+
+        public IngestionEndpoint(string marker)
+        {
+            using (var probe = new TcpListener(IPAddress.Loopback, 0))
+            {
+                probe.Start();
+                _port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            }
+            _listener.Prefixes.Add($"http://127.0.0.1:{_port}/");
+            _listener.Start();
+            _receiving = Task.Run(async () =>
+            {
+                while (true)
+                {
+                    var context = await _listener.GetContextAsync();
+                    Stream body = context.Request.InputStream;
+                    if (context.Request.Headers["Content-Encoding"] == "gzip") body = new GZipStream(body, CompressionMode.Decompress);
+                    var text = await new StreamReader(body).ReadToEndAsync();
+                    context.Response.StatusCode = 200;
+                    context.Response.Close();
+                    lock (_bodies) _bodies.Add(text);
+                    if (text.Contains(marker, StringComparison.Ordinal)) return text;
+                }
+            });
+        }
+
+        /// <summary>The app setting that points the exporter here.</summary>
+        public IConfiguration Configuration() => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [TelemetrySetup.ConnectionSetting] = $"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=http://127.0.0.1:{_port}/",
+        }).Build();
+
+        /// <summary>The request that held the marker; a hang guard, not a timing assertion, fails the test if none came.</summary>
+        public async Task<string> ReceivedAsync(string what)
+        {
+            var finished = await Task.WhenAny(_receiving, Task.Delay(TimeSpan.FromMinutes(1)));
+            lock (_bodies) Assert.True(finished == _receiving, $"{what} was not exported; {_bodies.Count} other request(s) arrived: {string.Join(" || ", _bodies.Select(b => b.Length > 300 ? b[..300] : b))}");
+            return await _receiving;
+        }
+
+        public void Dispose() => _listener.Close();
+    }
 }
