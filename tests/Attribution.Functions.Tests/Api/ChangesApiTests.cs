@@ -45,14 +45,6 @@ public sealed class ChangesApiTests(ChangesSamplesFixture data) : IClassFixture<
 {
     private ChangesApi Api => new(data.Storage);
 
-    private static void AssertProblem(IActionResult result, int status, string detail)
-    {
-        var obj = Assert.IsType<ObjectResult>(result);
-        Assert.Equal(status, obj.StatusCode);
-        Assert.Contains("application/problem+json", obj.ContentTypes);
-        Assert.Contains(detail, Assert.IsType<ProblemDetails>(obj.Value).Detail);
-    }
-
     [Fact]
     public async Task Changes_default_to_the_latest_published_month_against_the_one_before()
     {

@@ -12,14 +12,6 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
 {
     private ReadApi Api => new(data.Storage);
 
-    private static void AssertProblem(IActionResult result, int status)
-    {
-        var obj = Assert.IsType<ObjectResult>(result);
-        Assert.Equal(status, obj.StatusCode);
-        Assert.Contains("application/problem+json", obj.ContentTypes);
-        Assert.Equal(status, Assert.IsType<ProblemDetails>(obj.Value).Status);
-    }
-
     [Fact]
     public async Task Credit_returns_every_competency_of_the_latest_published_run()
     {

@@ -13,14 +13,6 @@ public sealed class TenantApiTests(PublishedSamplesFixture data) : IClassFixture
 
     private TenantApi Api => new(data.Storage);
 
-    private static void AssertProblem(IActionResult result, int status)
-    {
-        var obj = Assert.IsType<ObjectResult>(result);
-        Assert.Equal(status, obj.StatusCode);
-        Assert.Contains("application/problem+json", obj.ContentTypes);
-        Assert.Equal(status, Assert.IsType<ProblemDetails>(obj.Value).Status);
-    }
-
     [Fact]
     public async Task A_tenant_view_shows_its_associations_DPOR_timeline_and_credited_partners_of_the_published_run()
     {

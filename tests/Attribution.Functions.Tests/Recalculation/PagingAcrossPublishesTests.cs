@@ -135,11 +135,4 @@ public sealed class PagingAcrossPublishesTests(SmallRecordsFixture azurite) : IC
         AssertProblem(await Evidence($"asOf={month}&continuationToken={page1.ContinuationToken}"), 410, "republished");
     }
 
-    private static void AssertProblem(IActionResult result, int status, string detailSays)
-    {
-        var problem = Assert.IsType<ObjectResult>(result);
-        Assert.Equal(status, problem.StatusCode);
-        Assert.Contains("application/problem+json", problem.ContentTypes);
-        Assert.Contains(detailSays, Assert.IsType<ProblemDetails>(problem.Value).Detail, StringComparison.Ordinal);
-    }
 }
