@@ -242,12 +242,13 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
         // A recalculation with the shipped rules dies while its shards run (the CLI killed mid-run).
         var shardStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var held = new TaskCompletionSource();
+        // Its partitions and in-flight messages come back to the next worker (the CLI's) after 4 s and 8 s.
         var dying = await LocalDurableHost.StartAsync(storage, Recalculator.TaskHub, beforeActivity: async (name, _) =>
         {
             if (name != nameof(ComputeCreditShard)) return;
             shardStarted.TrySetResult();
             await held.Task;
-        });
+        }, takeover: TimeSpan.FromSeconds(4));
         var start = await new RecalculationStarter(dying).StartAsync(asOf, CreditRulesLoader.DefaultJson);
         Assert.True(start.Started);
         await shardStarted.Task;

@@ -255,5 +255,6 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
     }
 
     private Task<Attribution.Local.LocalDurableHost> LocalHostWithHooks(Attribution.Local.LocalDurableHost.ActivityInterceptor before, Attribution.Local.LocalDurableHost.ActivityObserver after) =>
-        Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, "t" + Guid.NewGuid().ToString("N")[..12], beforeActivity: before, afterActivity: after, maxConcurrentActivities: 64);
+        Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, "t" + Guid.NewGuid().ToString("N")[..12], beforeActivity: before, afterActivity: after, maxConcurrentActivities: 64,
+            takeover: RecalculationHarness.CrashTakeover);
 }

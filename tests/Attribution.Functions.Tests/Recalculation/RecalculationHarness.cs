@@ -103,10 +103,16 @@ public static class RecalculationHarness
     }
 
     public static Task<LocalDurableHost> HostAsync(StorageAccount storage, LocalDurableHost.ActivityInterceptor? before = null,
-        LocalDurableHost.ActivityObserver? after = null, string? taskHub = null, bool startWorker = true) =>
+        LocalDurableHost.ActivityObserver? after = null, string? taskHub = null, bool startWorker = true, TimeSpan? takeover = null) =>
         LocalDurableHost.StartAsync(storage, taskHub ?? "t" + Guid.NewGuid().ToString("N")[..12], startWorker, beforeActivity: before, afterActivity: after,
             // Tests hold some activities on purpose (to crash mid-run): give the rest room to run beside them.
-            maxConcurrentActivities: 64);
+            maxConcurrentActivities: 64, takeover: takeover);
+
+    /// <summary>
+    /// For a worker a test crashes: the next worker takes its partitions after 4 s and its in-flight messages after 8 s
+    /// (the default 10 s and 20 s only make such a test wait longer; the worker renews both while it lives).
+    /// </summary>
+    public static readonly TimeSpan CrashTakeover = TimeSpan.FromSeconds(4);
 
     public static async Task<RecalculationOutcome> RecalculateAsync(LocalDurableHost host, YearMonth asOf, string? rulesJson = null, string? scenario = null,
         RecalculationSettings? settings = null)

@@ -65,7 +65,8 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
                 if (name == nameof(ComputeCreditShard) && input is ShardWork work && work.Shard < work.ShardCount / 2
                     && Interlocked.Increment(ref done) == work.ShardCount / 2) firstHalfDone.TrySetResult();
                 return Task.CompletedTask;
-            });
+            },
+            takeover: RecalculationHarness.CrashTakeover);
         var start = await new RecalculationStarter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
         Assert.True(start.Started);
         await firstHalfDone.Task.WaitAsync(TimeSpan.FromMinutes(3)); // the first half has computed and written its results
