@@ -22,6 +22,12 @@ public sealed record AzuriteHostOptions
     public bool ReuseIfListening { get; init; }
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Further accounts the emulator serves beside its development account, all with the development key (each has its
+    /// own containers, tables and queues: one emulator can keep several users' data apart).
+    /// </summary>
+    public IReadOnlyList<string> Accounts { get; init; } = [];
 }
 
 /// <summary>
@@ -52,6 +58,12 @@ public sealed class AzuriteHost : IAsyncDisposable
     public bool StartedHere => _process is not null;
 
     public string ConnectionString => StorageAccount.AzuriteConnectionString("127.0.0.1", BlobPort, QueuePort, TablePort);
+
+    /// <summary>The connection string of one of <see cref="AzuriteHostOptions.Accounts"/>.</summary>
+    public string ConnectionStringFor(string account) =>
+        _options.Accounts.Contains(account, StringComparer.Ordinal)
+            ? StorageAccount.AzuriteConnectionString("127.0.0.1", BlobPort, QueuePort, TablePort, account)
+            : throw new ArgumentException($"The emulator was not started with account '{account}'.", nameof(account));
 
     public static async Task<AzuriteHost> StartAsync(AzuriteHostOptions options, CancellationToken cancellationToken = default)
     {
@@ -133,6 +145,11 @@ public sealed class AzuriteHost : IAsyncDisposable
         {
             psi.ArgumentList.Add(flag);
             psi.ArgumentList.Add(value);
+        }
+        if (_options.Accounts.Count > 0)
+        {
+            psi.Environment["AZURITE_ACCOUNTS"] = string.Join(';',
+                _options.Accounts.Prepend(StorageAccount.DevelopmentAccountName).Select(a => $"{a}:{StorageAccount.DevelopmentAccountKey}"));
         }
         if (_options.InMemory)
         {

@@ -5,22 +5,19 @@ using Xunit;
 namespace Attribution.Testing;
 
 /// <summary>
-/// A real Azurite, started for one test class (in memory, on free ports) so classes never see each other's data
-/// and a test may stop it to make storage fail.
+/// A real Azurite storage account for one test class: its own account (containers, tables, queues) on an emulator
+/// this test process shares between classes, so classes never see each other's data. A node emulator costs about a
+/// second of CPU to start; one per class was ~40 starts a run. A test that stops storage starts its own AzuriteHost.
 /// </summary>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
-    private AzuriteHost? _host;
-
-    public AzuriteHost Host => _host ?? throw new InvalidOperationException("Azurite is not started.");
-
-    public string ConnectionString => Host.ConnectionString;
+    public string ConnectionString { get; private set; } = null!;
 
     public StorageAccount Storage { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        _host = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true });
+        ConnectionString = await SharedEmulator.NextAccountAsync();
         Storage = StorageAccount.FromConnectionString(ConnectionString);
         await Storage.EnsureCreatedAsync();
     }
@@ -28,9 +25,48 @@ public sealed class AzuriteFixture : IAsyncLifetime
     /// <summary>A fresh client over the same account (own caches, as another process would have).</summary>
     public StorageAccount NewStorage() => StorageAccount.FromConnectionString(ConnectionString);
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync() => Task.CompletedTask;
+}
+
+/// <summary>In-memory emulators of this test process, each serving a batch of accounts handed out one per fixture.</summary>
+internal static class SharedEmulator
+{
+    private const int AccountsPerEmulator = 32;
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static readonly List<AzuriteHost> Started = [];
+    private static AzuriteHost? _current;
+    private static int _handedOut = AccountsPerEmulator;
+    private static int _batch;
+
+    public static async Task<string> NextAccountAsync()
     {
-        if (_host is not null) await _host.DisposeAsync();
+        await Gate.WaitAsync();
+        try
+        {
+            if (_handedOut == AccountsPerEmulator)
+            {
+                _batch++;
+                var batch = _batch;
+                var accounts = Enumerable.Range(0, AccountsPerEmulator).Select(i => AccountName(batch, i)).ToArray();
+                _current = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true, Accounts = accounts });
+                if (Started.Count == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
+                Started.Add(_current);
+                _handedOut = 0;
+            }
+            return _current!.ConnectionStringFor(AccountName(_batch, _handedOut++));
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    private static string AccountName(int batch, int index) => $"tests{batch:D2}c{index:D2}";
+
+    /// <summary>The emulators are node processes: stop them with the test process, or they outlive it.</summary>
+    private static void StopAll()
+    {
+        foreach (var host in Started) host.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
     }
 }
 

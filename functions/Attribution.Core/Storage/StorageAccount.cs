@@ -30,11 +30,12 @@ public sealed class StorageAccount
     public const string DevelopmentAccountName = "devstoreaccount1";
     public const string DevelopmentAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-    public static string AzuriteConnectionString(string host, int blobPort, int queuePort, int tablePort) =>
-        $"DefaultEndpointsProtocol=http;AccountName={DevelopmentAccountName};AccountKey={DevelopmentAccountKey};" +
-        $"BlobEndpoint=http://{host}:{blobPort}/{DevelopmentAccountName};" +
-        $"QueueEndpoint=http://{host}:{queuePort}/{DevelopmentAccountName};" +
-        $"TableEndpoint=http://{host}:{tablePort}/{DevelopmentAccountName};";
+    /// <param name="account">An account the emulator was started with (AZURITE_ACCOUNTS, same development key); default its own.</param>
+    public static string AzuriteConnectionString(string host, int blobPort, int queuePort, int tablePort, string account = DevelopmentAccountName) =>
+        $"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={DevelopmentAccountKey};" +
+        $"BlobEndpoint=http://{host}:{blobPort}/{account};" +
+        $"QueueEndpoint=http://{host}:{queuePort}/{account};" +
+        $"TableEndpoint=http://{host}:{tablePort}/{account};";
 
     /// <summary>How long a request keeps retrying an unreachable or failing storage account by default.</summary>
     public static readonly TimeSpan DefaultGiveUpAfter = TimeSpan.FromSeconds(30);
