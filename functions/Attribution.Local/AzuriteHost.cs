@@ -120,6 +120,23 @@ public sealed class AzuriteHost : IAsyncDisposable
         p.Dispose();
     }
 
+    /// <summary>Ends the emulator at once, from any thread (an exit handler): it has no time to flush, so for in-memory ones.</summary>
+    public void Kill()
+    {
+        var p = _process;
+        _process = null;
+        if (p is null) return;
+        try
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It ended on its own meanwhile.
+        }
+        p.Dispose();
+    }
+
     public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
 
     private async Task StartProcessAsync(CancellationToken cancellationToken)

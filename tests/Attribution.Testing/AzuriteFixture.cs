@@ -28,32 +28,34 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public Task DisposeAsync() => Task.CompletedTask;
 }
 
-/// <summary>In-memory emulators of this test process, each serving a batch of accounts handed out one per fixture.</summary>
+/// <summary>
+/// In-memory emulators of this test process, each serving a batch of accounts handed out one per fixture. Two of them,
+/// taken in turn: xunit runs two classes at once, and one node process is one core.
+/// </summary>
 internal static class SharedEmulator
 {
     private const int AccountsPerEmulator = 32;
+    private const int Emulators = 2;
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static readonly List<AzuriteHost> Started = [];
-    private static AzuriteHost? _current;
-    private static int _handedOut = AccountsPerEmulator;
-    private static int _batch;
+    private static int _handedOut;
 
     public static async Task<string> NextAccountAsync()
     {
         await Gate.WaitAsync();
         try
         {
-            if (_handedOut == AccountsPerEmulator)
+            var n = _handedOut++;
+            var emulator = n % Emulators + n / (Emulators * AccountsPerEmulator) * Emulators;
+            var account = n / Emulators % AccountsPerEmulator;
+            while (Started.Count <= emulator)
             {
-                _batch++;
-                var batch = _batch;
-                var accounts = Enumerable.Range(0, AccountsPerEmulator).Select(i => AccountName(batch, i)).ToArray();
-                _current = await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true, Accounts = accounts });
+                var index = Started.Count;
+                var accounts = Enumerable.Range(0, AccountsPerEmulator).Select(i => AccountName(index, i)).ToArray();
                 if (Started.Count == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
-                Started.Add(_current);
-                _handedOut = 0;
+                Started.Add(await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true, Accounts = accounts }));
             }
-            return _current!.ConnectionStringFor(AccountName(_batch, _handedOut++));
+            return Started[emulator].ConnectionStringFor(AccountName(emulator, account));
         }
         finally
         {
@@ -61,12 +63,12 @@ internal static class SharedEmulator
         }
     }
 
-    private static string AccountName(int batch, int index) => $"tests{batch:D2}c{index:D2}";
+    private static string AccountName(int emulator, int index) => $"tests{emulator:D2}c{index:D2}";
 
     /// <summary>The emulators are node processes: stop them with the test process, or they outlive it.</summary>
     private static void StopAll()
     {
-        foreach (var host in Started) host.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
+        foreach (var host in Started) host.Kill();
     }
 }
 
