@@ -103,18 +103,19 @@ public sealed class AzuriteHost : IAsyncDisposable
         _process = null;
         if (!p.HasExited)
         {
-            // SIGTERM lets Azurite flush its databases to the data folder; kill only if it does not stop.
+            // SIGTERM lets Azurite flush its databases to the data folder. Its three services each say "successfully
+            // closed" once their stores are closed (saved); the process itself can linger after that (up to the 15 s
+            // we allow), so once all three have said it, nothing is left to lose and it is ended.
+            var closed = _closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _closedServices = 0;
             if (!OperatingSystem.IsWindows()) _ = SendSignal(p.Id, 15);
             else p.Kill(entireProcessTree: true);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            try
+            var exited = p.WaitForExitAsync();
+            await Task.WhenAny(exited, closed.Task, Task.Delay(TimeSpan.FromSeconds(15)));
+            if (!exited.IsCompleted)
             {
-                await p.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                p.Kill(entireProcessTree: true);
-                await p.WaitForExitAsync(CancellationToken.None);
+                Kill(p);
+                await exited;
             }
         }
         p.Dispose();
@@ -126,6 +127,12 @@ public sealed class AzuriteHost : IAsyncDisposable
         var p = _process;
         _process = null;
         if (p is null) return;
+        Kill(p);
+        p.Dispose();
+    }
+
+    private static void Kill(Process p)
+    {
         try
         {
             if (!p.HasExited) p.Kill(entireProcessTree: true);
@@ -134,7 +141,6 @@ public sealed class AzuriteHost : IAsyncDisposable
         {
             // It ended on its own meanwhile.
         }
-        p.Dispose();
     }
 
     public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
@@ -209,9 +215,14 @@ public sealed class AzuriteHost : IAsyncDisposable
         }
     }
 
+    private TaskCompletionSource? _closed;
+    private int _closedServices;
+
     private void Remember(string? line)
     {
         if (line is null) return;
+        if (_closed is { } closed && line.Contains("service successfully closed", StringComparison.Ordinal) && Interlocked.Increment(ref _closedServices) == 3)
+            closed.TrySetResult();
         lock (_output)
         {
             _output.Add(line);
