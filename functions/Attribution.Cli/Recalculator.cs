@@ -22,17 +22,25 @@ internal static class Recalculator
         // The worker starts only once we know what to do about an interrupted run: started at once, it would resume
         // that run, with the rules it began with, before we could refuse to adopt it.
         var host = await LocalDurableHost.StartAsync(storage, TaskHub, startWorker: false, loggerFactory: context.Logs);
+        var storageGone = false;
         try
         {
             var month = asOf ?? await new RecalculationStarter(host, records: new RecordStore(storage)).DefaultAsOfAsync(ct);
             return await RunOnAsync(host, storage, month, rulesJson, scenario, context, resume, allowEmpty, ct);
         }
+        catch (Exception)
+        {
+            storageGone = !await AcceptsConnectionsAsync(storage, CancellationToken.None);
+            throw;
+        }
         finally
         {
-            // With storage gone a graceful stop could wait on it for good; the run resumes from its history anyway.
+            // A graceful stop finishes in-flight steps and hands the partitions back. With storage gone it could wait on
+            // it for good, and there is nothing to hand back: stop as a crash would (the run resumes from its history).
             try
             {
-                await host.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15), CancellationToken.None);
+                var stop = storageGone ? host.CrashAsync() : host.DisposeAsync().AsTask();
+                await stop.WaitAsync(TimeSpan.FromSeconds(storageGone ? 2 : 15), CancellationToken.None);
             }
             catch (TimeoutException)
             {
