@@ -18,7 +18,7 @@ internal sealed record ReportMover(string PartnerId, string? Name, string Compet
 /// and the largest ACR movers over all competencies.
 /// </summary>
 internal sealed record ReportChanges(
-    string PreviousAsOf,
+    Core.Domain.YearMonth PreviousAsOf,
     IReadOnlyList<string> NewPartners,
     IReadOnlyList<string> GonePartners,
     IReadOnlyList<ReportLevelChange> Levels,
@@ -34,7 +34,7 @@ internal sealed record ReportChanges(
         RecalculationRun previous;
         try
         {
-            (previous, _) = await changes.ResolveAsync(Core.Domain.YearMonth.Parse(run.AsOf), null, null, ct);
+            (previous, _) = await changes.ResolveAsync(run.AsOf, null, null, ct);
         }
         catch (ComparisonUnavailableException)
         {

@@ -168,6 +168,8 @@ internal static class ReportHtml
 
     private static string E(string s) => WebUtility.HtmlEncode(s);
 
+    private static string E(Core.Domain.YearMonth month) => month.ToString();
+
     private static string N(double v) => v.ToString("R", Inv);
 
     private const string Css = """

@@ -6,7 +6,7 @@ using Attribution.Core.Rules;
 namespace Attribution.Core.Reading;
 
 /// <summary>One side of a comparison: the run read, and what it was computed with.</summary>
-public sealed record ComparedRun(string AsOf, string RunId, string RulesVersion, string? Scenario, int Partners);
+public sealed record ComparedRun(YearMonth AsOf, string RunId, string RulesVersion, string? Scenario, int Partners);
 
 /// <summary>A partner whose level on a competency moved (from → to, as each run's rules name them).</summary>
 public sealed record LevelChange(string PartnerId, string From, string To);
@@ -81,7 +81,7 @@ public sealed class CreditChanges(Storage.StorageAccount storage)
                 throw new ComparisonUnavailableException("A scenario is compared with the published run of its own month: give --since or --scenario, not both.", isBadRequest: true);
             var run = await _reader.ResolveRunAsync(asOf, scenario, cancellationToken).ConfigureAwait(false)
                 ?? throw new ComparisonUnavailableException(asOf is null ? $"Scenario '{scenario}' has no finished run." : $"Scenario '{scenario}' has no finished run for {asOf}.");
-            var published = await _reader.ResolveRunAsync(YearMonth.Parse(run.AsOf), null, cancellationToken).ConfigureAwait(false)
+            var published = await _reader.ResolveRunAsync(run.AsOf, null, cancellationToken).ConfigureAwait(false)
                 ?? throw new ComparisonUnavailableException($"No published recalculation for {run.AsOf} to compare scenario '{scenario}' with.");
             return (published, run);
         }
@@ -90,17 +90,17 @@ public sealed class CreditChanges(Storage.StorageAccount storage)
             ?? throw new ComparisonUnavailableException(asOf is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {asOf}.");
         if (since is { } s)
         {
-            if (string.CompareOrdinal(s.ToString(), to.AsOf) >= 0)
+            if (s >= to.AsOf)
                 throw new ComparisonUnavailableException($"The month to compare with ({s}) must be before {to.AsOf}.", isBadRequest: true);
             var from = await _reader.ResolveRunAsync(s, null, cancellationToken).ConfigureAwait(false)
                 ?? throw new ComparisonUnavailableException($"No published recalculation for {s}.");
             return (from, to);
         }
         var earlier = (await _runs.ListAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
-            .Where(r => r.Published && r.Scenario is null && string.CompareOrdinal(r.AsOf, to.AsOf) < 0)
-            .Select(r => r.AsOf).Max(StringComparer.Ordinal)
+            .Where(r => r.Published && r.Scenario is null && r.AsOf < to.AsOf)
+            .Select(r => (YearMonth?)r.AsOf).Max()
             ?? throw new ComparisonUnavailableException($"No published month before {to.AsOf} to compare with: publish an earlier month, or compare a scenario.");
-        var previous = await _reader.ResolveRunAsync(YearMonth.Parse(earlier), null, cancellationToken).ConfigureAwait(false)
+        var previous = await _reader.ResolveRunAsync(earlier, null, cancellationToken).ConfigureAwait(false)
             ?? throw new ComparisonUnavailableException($"No published recalculation for {earlier}.");
         return (previous, to);
     }

@@ -22,7 +22,7 @@ public sealed record CompetencyCredit(
 /// <summary>A partner's credit for one asOf: the shape of `attribution partner --json` and the read API.</summary>
 public sealed record PartnerCreditView(
     string PartnerId,
-    string AsOf,
+    YearMonth AsOf,
     string Scope,
     IReadOnlyList<CompetencyCredit> Competencies,
     string? GlobalPartnerId = null,
@@ -33,7 +33,7 @@ public sealed record PartnerCreditView(
 
 public sealed record SubscriptionPartnerView(string PartnerId, string CustomerTenantId, string Sources, bool IsDpor, string Workloads);
 
-public sealed record SubscriptionView(string SubscriptionId, string AsOf, IReadOnlyList<SubscriptionPartnerView> Partners, string? RunId = null);
+public sealed record SubscriptionView(string SubscriptionId, YearMonth AsOf, IReadOnlyList<SubscriptionPartnerView> Partners, string? RunId = null);
 
 /// <summary>
 /// A run's results cannot be read as that run computed them (its snapshot or its rules are missing): the read fails,

@@ -37,7 +37,7 @@ public sealed record ThresholdGap(string Metric, double Required, double Current
 public sealed record EvidenceView(
     string PartnerId,
     string Competency,
-    string AsOf,
+    YearMonth AsOf,
     string RunId,
     string RulesVersion,
     string CreditPolicy,
@@ -130,7 +130,7 @@ public sealed class EvidenceService(StorageAccount storage)
         CreditReader.RequireSnapshot(run);
         var rules = await RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
         var name = ResolveCompetency(rules, competency);
-        var asOf = YearMonth.Parse(run.AsOf);
+        var asOf = run.AsOf;
         var index = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerSubscriptions, partnerId.ToString(CultureInfo.InvariantCulture), run.PublishRanges, cancellationToken).ConfigureAwait(false);
         if (index.Count == 0) return null;
 
@@ -197,7 +197,7 @@ public sealed class EvidenceService(StorageAccount storage)
 }
 
 /// <summary>Where a paged list continues: the list, the run its first page was read from, and the offset of the next item.</summary>
-public sealed record ContinuationPosition(string List, string AsOf, string RunId, int Offset);
+public sealed record ContinuationPosition(string List, YearMonth AsOf, string RunId, int Offset);
 
 /// <summary>
 /// Opaque continuation tokens for paged lists (base64url of <c>v3|list|asOf|runId|offset</c>), bound to the list they
@@ -239,9 +239,9 @@ public static class ContinuationToken
             var b64 = token.Replace('-', '+').Replace('_', '/');
             b64 = b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '=');
             var parts = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Convert.FromBase64String(b64)).Split('|');
-            if (parts.Length != 5 || parts[0] != Version || parts[1].Length is 0 or > 200 || !YearMonth.TryParse(parts[2], out _)
+            if (parts.Length != 5 || parts[0] != Version || parts[1].Length is 0 or > 200 || !YearMonth.TryParse(parts[2], out var asOf)
                 || parts[3].Length is 0 or > 100 || !int.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)) return false;
-            position = new ContinuationPosition(parts[1], parts[2], parts[3], offset);
+            position = new ContinuationPosition(parts[1], asOf, parts[3], offset);
             return true;
         }
         catch (Exception e) when (e is FormatException or ArgumentException)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Attribution.Core.Credit;
+using Attribution.Core.Domain;
 using Attribution.Core.Recalculation;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
@@ -36,7 +37,7 @@ public sealed record CompetencyLevelCount(string Competency, string Level, int P
 /// <paramref name="Matching"/> counts the partners the filters matched (before --top); the level counts are of those.
 /// </summary>
 public sealed record PartnerListingView(
-    string AsOf,
+    YearMonth AsOf,
     string Scope,
     string RunId,
     string RulesVersion,

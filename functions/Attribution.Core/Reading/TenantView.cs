@@ -85,9 +85,9 @@ public sealed record TenantPartnerView(
 /// <param name="Published">True when read from the published run of <see cref="AsOf"/> (its records and rules).</param>
 public sealed record TenantView(
     string CustomerTenantId,
-    string AsOf,
-    string WindowFrom,
-    string WindowTo,
+    YearMonth AsOf,
+    YearMonth WindowFrom,
+    YearMonth WindowTo,
     bool Published,
     string? RunId,
     string RulesVersion,
@@ -126,7 +126,7 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
             CreditReader.RequireSnapshot(run);
             rules = await new EvidenceService(storage).RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
             records = await _records.AtAsync(run.RecordsVersion, cancellationToken).ConfigureAwait(false);
-            month = YearMonth.Parse(run.AsOf);
+            month = run.AsOf;
         }
         else
         {
@@ -234,7 +234,7 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
                 r.Usage.ConsumedRevenueUsd, r.Usage.ActiveUsers, r.Credited, Ref(r.Usage.Lineage))).ToList();
 
         return new TenantView(
-            tenantId.ToString("D"), month.ToString(), windowStart.ToString(), month.ToString(), run is not null, run?.RunId, rules.RulesVersion, policy, note,
+            tenantId.ToString("D"), month, windowStart, month, run is not null, run?.RunId, rules.RulesVersion, policy, note,
             partners,
             [.. associations.Where(a => partnerId is null || a.Partner == partnerId).Select(a => a.View)
                 .OrderBy(a => a.Source == "dpor" ? 0 : 1).ThenBy(a => a.Source, StringComparer.Ordinal).ThenBy(a => a.ValidFrom, StringComparer.Ordinal).ThenBy(a => a.PartnerId, StringComparer.Ordinal)],

@@ -16,7 +16,7 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
     public async Task Credit_returns_every_competency_of_the_latest_published_run()
     {
         var view = Ok<PartnerCreditView>(await Api.PartnerCreditAsync(Get("/api/partners/2345678/credit"), "2345678", default));
-        Assert.Equal("2026-10", view.AsOf);
+        Assert.Equal("2026-10", view.AsOf.ToString());
         Assert.Equal("location", view.Scope);
         Assert.Equal(data.Outcome.RunId, view.RunId);
         Assert.Equal(CreditRulesLoader.Default.Competencies.Select(c => c.Name).Order(), view.Competencies.Select(c => c.Competency).Order());

@@ -42,7 +42,7 @@ public sealed class UnchangedRerunTests(RecordsFixture azurite) : IClassFixture<
         });
 
         // The second run is the published one, and says it wrote nothing, per table.
-        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf.ToString());
+        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf);
         var published = Assert.Single(runs, r => r.Published);
         Assert.Equal(second.RunId, published.RunId);
         Assert.Equal(first.RunId, published.BaseRunId);
@@ -148,7 +148,7 @@ public sealed class RestatementTests(RecordsFixture azurite) : IClassFixture<Rec
         // RecalculationRuns says what was written and removed, per table.
         Assert.Equal((long)changed.Count, second.RowsPublished);
         Assert.Equal((long)removed.Count, second.RowsRemoved);
-        var run = (await new RunStore(azurite.Storage).GetAsync(AsOf.ToString(), second.RunId))!;
+        var run = (await new RunStore(azurite.Storage).GetAsync(AsOf, second.RunId))!;
         Assert.True(run.Published);
         foreach (var table in CreditEntities.PublishedTables)
         {
@@ -219,7 +219,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
 
         // Half-way: the tables mix both runs, RecalculationRuns names the run as Publishing over the base, and
         // readers still read the base run's complete snapshot.
-        var interrupted = (await new RunStore(azurite.Storage).GetAsync(AsOf.ToString(), start.RunId!))!;
+        var interrupted = (await new RunStore(azurite.Storage).GetAsync(AsOf, start.RunId!))!;
         Assert.Equal(RunStatus.Publishing, interrupted.Status);
         Assert.Equal(baseline.RunId, interrupted.BaseRunId);
         var mixed = (await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf)).Values.Select(e => e.GetString("runId") ?? "").ToHashSet();
@@ -235,7 +235,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
         var outcome = await RecalculationHarness.RecalculateAsync(next, AsOf);
 
         Assert.Equal(start.RunId, outcome.RolledForward);
-        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf.ToString());
+        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf);
         var rolled = runs.Single(r => r.RunId == start.RunId);
         Assert.Equal(RunStatus.Succeeded, rolled.Status);
         Assert.True(rolled.RowsWritten > 0);

@@ -80,7 +80,7 @@ public static class RecalculationHarness
     public static async Task AssertReadersMatchTablesAsync(StorageAccount storage, RecalculationRun run)
     {
         var reader = new Attribution.Core.Reading.CreditReader(storage);
-        var tables = await PublishedAsync(storage, YearMonth.Parse(run.AsOf));
+        var tables = await PublishedAsync(storage, run.AsOf);
         foreach (var (table, global) in new[] { (TableNames.PartnerCredit, false), (TableNames.GlobalPartnerCredit, true) })
         {
             foreach (var partner in tables[table].GroupBy(e => e.PartitionKey))

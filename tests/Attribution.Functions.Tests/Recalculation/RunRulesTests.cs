@@ -63,7 +63,7 @@ public sealed class RunRulesTests(SmallRecordsFixture azurite) : IClassFixture<S
         Assert.True(outcome.Published);
 
         // The run names its rules by hash; the stored text is the whole text, byte for byte.
-        var run = (await new RunStore(azurite.Storage).GetAsync(RecalculationHarness.AsOf.ToString(), outcome.RunId))!;
+        var run = (await new RunStore(azurite.Storage).GetAsync(RecalculationHarness.AsOf, outcome.RunId))!;
         Assert.Equal("long-rules-v1", run.RulesVersion);
         Assert.Equal(RulesStore.HashOf(json), run.RulesHash);
         Assert.Equal(json, await new RulesStore(azurite.Storage).GetJsonAsync(run.RulesHash!));
