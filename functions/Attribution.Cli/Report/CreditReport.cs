@@ -71,11 +71,11 @@ internal static class CreditReportBuilder
         foreach (var competency in competencies)
         {
             var rows = partners.SelectMany(p => p.Competencies).Where(c => c.Competency == competency).ToList();
-            var levels = new List<string> { "None" };
-            levels.AddRange(rules.Competencies.FirstOrDefault(c => c.Name == competency)?.Levels.Select(l => l.Name) ?? []);
-            levels.AddRange(rows.Select(r => r.Level).Distinct(StringComparer.Ordinal).Where(l => !levels.Contains(l)).Order(StringComparer.Ordinal));
+            var levels = new List<string> { CompetencyLevel.NoneName };
+            levels.AddRange(rules.Competencies.FirstOrDefault(c => c.Name == competency)?.Levels.Select(l => l.Level.Name) ?? []);
+            levels.AddRange(rows.Select(r => r.Level.Name).Distinct(StringComparer.Ordinal).Where(l => !levels.Contains(l)).Order(StringComparer.Ordinal));
             levelsOf[competency] = levels;
-            counts[competency] = levels.ToDictionary(l => l, l => rows.Count(r => r.Level == l), StringComparer.Ordinal);
+            counts[competency] = levels.ToDictionary(l => l, l => rows.Count(r => r.Level.Name == l), StringComparer.Ordinal);
         }
 
         var ranked = partners
@@ -125,7 +125,7 @@ internal static class CreditReportBuilder
             if (sources.Length == 0) continue;
             var hasDpor = sources.Contains(Dpor, StringComparer.Ordinal);
             var onlyDpor = hasDpor && sources.Length == 1;
-            var hasLevel = row.Level != "None";
+            var hasLevel = !row.Level.IsNone;
             if (onlyDpor) dporOnly += row.AcrUsdTtm;
             else if (hasDpor) mixed += row.AcrUsdTtm;
             else other += row.AcrUsdTtm;

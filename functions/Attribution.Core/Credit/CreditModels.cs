@@ -142,8 +142,8 @@ public sealed record CompetencyMetrics
     public double AcrUsdTtm { get; init; }
     public double PeakMonthlyActiveUsers { get; init; }
     public int Customers { get; init; }
-    public string Level { get; init; } = CreditLevels.None;
-    public string? NextLevel { get; init; }
+    public CompetencyLevel Level { get; init; }
+    public CompetencyLevel? NextLevel { get; init; }
     public double Progress { get; init; }
 
     /// <summary>The DPOR-earned part of the revenue (for a global partner: the sum of its locations').</summary>

@@ -9,13 +9,13 @@ namespace Attribution.Core.Reading;
 public sealed record ComparedRun(YearMonth AsOf, string RunId, string RulesVersion, string? Scenario, int Partners);
 
 /// <summary>A partner whose level on a competency moved (from → to, as each run's rules name them).</summary>
-public sealed record LevelChange(string PartnerId, string From, string To);
+public sealed record LevelChange(string PartnerId, CompetencyLevel From, CompetencyLevel To);
 
 /// <summary>A partner's metrics on a competency in both runs (zero and None where a run did not credit it).</summary>
 public sealed record CreditMover(
     string PartnerId,
-    string FromLevel,
-    string ToLevel,
+    CompetencyLevel FromLevel,
+    CompetencyLevel ToLevel,
     double FromAcrUsdTtm,
     double ToAcrUsdTtm,
     double AcrUsdTtmChange,
@@ -154,8 +154,8 @@ public sealed class CreditChanges(Storage.StorageAccount storage)
             var now = Credit(after, partner, competency);
             if (was is null && now is null) continue;
             var id = Id(partner);
-            var fromLevel = was?.Level ?? NoLevel;
-            var toLevel = now?.Level ?? NoLevel;
+            var fromLevel = was?.Level ?? CompetencyLevel.None;
+            var toLevel = now?.Level ?? CompetencyLevel.None;
             var rank = Rank(toRules, competency, toLevel).CompareTo(Rank(fromRules, competency, fromLevel));
             if (rank > 0) gained.Add(new LevelChange(id, fromLevel, toLevel));
             else if (rank < 0) lost.Add(new LevelChange(id, fromLevel, toLevel));
@@ -171,20 +171,18 @@ public sealed class CreditChanges(Storage.StorageAccount storage)
     private static List<CreditMover> Top(List<CreditMover> movers, Func<CreditMover, double> change, int top) =>
         [.. movers.Where(m => change(m) != 0).OrderByDescending(m => Math.Abs(change(m))).ThenBy(m => long.Parse(m.PartnerId, CultureInfo.InvariantCulture)).Take(top)];
 
-    private const string NoLevel = "None";
-
     /// <summary>The partner's credit on the competency, or null when the run credited it nothing there.</summary>
     private static CompetencyCredit? Credit(Dictionary<long, Dictionary<string, CompetencyCredit>> run, long partner, string competency) =>
         run.TryGetValue(partner, out var credits) && credits.TryGetValue(competency, out var c)
-            && (c.AcrUsdTtm != 0 || c.PeakMonthlyActiveUsers != 0 || c.Customers != 0 || c.Level != NoLevel) ? c : null;
+            && (c.AcrUsdTtm != 0 || c.PeakMonthlyActiveUsers != 0 || c.Customers != 0 || !c.Level.IsNone) ? c : null;
 
     /// <summary>0 for None (or a competency the rules do not have), then 1.. in the rules' ascending level order.</summary>
-    private static int Rank(CreditRules rules, string competency, string level)
+    private static int Rank(CreditRules rules, string competency, CompetencyLevel level)
     {
         var rule = rules.Competencies.FirstOrDefault(c => c.Name == competency);
         if (rule is null) return 0;
         for (var i = 0; i < rule.Levels.Count; i++)
-            if (rule.Levels[i].Name == level) return i + 1;
+            if (rule.Levels[i].Level == level) return i + 1;
         return 0;
     }
 

@@ -13,8 +13,8 @@ public sealed record CompetencyCredit(
     double AcrUsdTtm,
     double PeakMonthlyActiveUsers,
     int Customers,
-    string Level,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? NextLevel,
+    CompetencyLevel Level,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] CompetencyLevel? NextLevel,
     double Progress,
     double IncentiveEligibleAcrUsdTtm,
     string Sources);
@@ -154,8 +154,8 @@ public sealed class CreditReader(StorageAccount storage)
         e.GetDouble("acrUsdTtm") ?? 0,
         e.GetDouble("peakMonthlyActiveUsers") ?? 0,
         e.GetInt32("customers") ?? 0,
-        e.GetString("level") ?? "None",
-        e.GetString("nextLevel"),
+        CompetencyLevel.FromStored(e.GetString("level")),
+        e.GetString("nextLevel") is { Length: > 0 } next ? new CompetencyLevel(next) : null,
         e.GetDouble("progress") ?? 0,
         e.GetDouble("incentiveEligibleAcrUsdTtm") ?? 0,
         e.GetString("sources") ?? "");

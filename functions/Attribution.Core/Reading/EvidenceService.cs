@@ -41,8 +41,8 @@ public sealed record EvidenceView(
     string RunId,
     string RulesVersion,
     string CreditPolicy,
-    string Level,
-    string? NextLevel,
+    CompetencyLevel Level,
+    CompetencyLevel? NextLevel,
     double Progress,
     double AcrUsdTtm,
     double PeakMonthlyActiveUsers,
@@ -174,7 +174,7 @@ public sealed class EvidenceService(StorageAccount storage)
     private static List<ThresholdGap> Gaps(CreditRules rules, CompetencyMetrics e)
     {
         var rule = rules.Competencies.First(c => c.Name == e.Competency);
-        var next = rule.Levels.FirstOrDefault(l => l.Name == e.NextLevel);
+        var next = rule.Levels.FirstOrDefault(l => l.Level == e.NextLevel);
         if (next is null) return [];
         return next.Thresholds.Select(t =>
         {

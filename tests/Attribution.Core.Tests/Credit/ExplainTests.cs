@@ -36,7 +36,7 @@ public class ExplainTests
             Assert.Equal(e.Credit.AcrUsdTtm, (double)nanos / 1e9);
             var published = results.PartnerCredit.SingleOrDefault(x => x.PartnerId == partner && x.Credit.Competency == "CloudPlatform");
             Assert.Equal(published?.Credit.AcrUsdTtm ?? 0, e.Credit.AcrUsdTtm); // exact
-            Assert.Equal(published?.Credit.Level ?? "None", e.Credit.Level);
+            Assert.Equal(published?.Credit.Level ?? CompetencyLevel.None, e.Credit.Level);
         }
     }
 
@@ -101,7 +101,7 @@ public class ExplainTests
     {
         var e = CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), 424242, "Security");
         Assert.Empty(e.Rows);
-        Assert.Equal((0.0, 0.0, 0, "None", "Silver", 0.0), (e.Credit.AcrUsdTtm, e.Credit.PeakMonthlyActiveUsers, e.Credit.Customers, e.Credit.Level, e.Credit.NextLevel, e.Credit.Progress));
+        Assert.Equal((0.0, 0.0, 0, "None", "Silver", 0.0), (e.Credit.AcrUsdTtm, e.Credit.PeakMonthlyActiveUsers, e.Credit.Customers, e.Credit.Level.Name, e.Credit.NextLevel?.Name, e.Credit.Progress));
         Assert.Equal(424242, e.GlobalPartnerId);
     }
 

@@ -93,7 +93,7 @@ public class OutputTableTests
         {
             var c = row.Credit;
             Assert.Equal((0.0, 0.0, 0), (c.AcrUsdTtm, c.PeakMonthlyActiveUsers, c.Customers));
-            Assert.Equal(("None", "Silver", 0.0, ""), (c.Level, c.NextLevel, c.Progress, c.Sources));
+            Assert.Equal(("None", "Silver", 0.0, ""), (c.Level.Name, c.NextLevel?.Name, c.Progress, c.Sources));
             Assert.Equal(1234, c.IncentiveEligibleAcrUsdTtm, 9);
             Assert.Equal(5, row.GlobalPartnerId);
         }

@@ -44,7 +44,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         // The samples' headline: Fabrikam reaches CloudPlatform Gold on its DPOR revenue.
         var reader = new CreditReader(azurite.Storage);
         var fabrikam = await reader.PartnerAsync(2345678, run, global: false);
-        Assert.Equal("Gold", fabrikam!.Competencies.Single(c => c.Competency == "CloudPlatform").Level);
+        Assert.Equal("Gold", fabrikam!.Competencies.Single(c => c.Competency == "CloudPlatform").Level.Name);
     }
 
     [Fact]

@@ -48,8 +48,8 @@ internal static class CreditEntities
         e["acrUsdTtm"] = c.AcrUsdTtm;
         e["peakMonthlyActiveUsers"] = c.PeakMonthlyActiveUsers;
         e["customers"] = c.Customers;
-        e["level"] = c.Level;
-        e["nextLevel"] = c.NextLevel;
+        e["level"] = c.Level.Name;
+        e["nextLevel"] = c.NextLevel?.Name;
         e["progress"] = c.Progress;
         e["incentiveEligibleAcrUsdTtm"] = c.IncentiveEligibleAcrUsdTtm;
         e["sources"] = c.Sources;
