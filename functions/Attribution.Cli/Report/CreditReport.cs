@@ -102,7 +102,7 @@ internal static class CreditReportBuilder
         var result = new List<PartnerMonths>();
         foreach (var p in top)
         {
-            var id = long.Parse(p.PartnerId, CultureInfo.InvariantCulture);
+            var id = new PartnerId(long.Parse(p.PartnerId, CultureInfo.InvariantCulture));
             var figures = new List<MonthFigures?>();
             foreach (var run in runs)
             {

@@ -91,17 +91,17 @@ public sealed class CreditReader(StorageAccount storage)
             throw new SnapshotUnavailableException($"Run {run.RunId} of {run.AsOf} has no snapshot (it predates snapshots): recalculate {run.AsOf}.");
     }
 
-    public async Task<PartnerCreditView?> PartnerAsync(long partnerId, RecalculationRun run, bool global, CancellationToken cancellationToken = default)
+    public async Task<PartnerCreditView?> PartnerAsync(PartnerId partnerId, RecalculationRun run, bool global, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
         RequireSnapshot(run);
         var schema = global ? SnapshotSchema.GlobalPartnerCredit : SnapshotSchema.PartnerCredit;
-        var rows = await _snapshots.ReadPartitionAsync(run.RunId, schema, partnerId.ToString(CultureInfo.InvariantCulture), run.PublishRanges, cancellationToken).ConfigureAwait(false);
+        var rows = await _snapshots.ReadPartitionAsync(run.RunId, schema, partnerId.ToString(), run.PublishRanges, cancellationToken).ConfigureAwait(false);
         rows = rows.Where(r => r.RowKey.StartsWith(run.AsOf + "|", StringComparison.Ordinal)).ToList();
         if (rows.Count == 0) return null;
         var first = rows[0];
         return new PartnerCreditView(
-            partnerId.ToString(CultureInfo.InvariantCulture),
+            partnerId.ToString(),
             run.AsOf,
             global ? "global" : "location",
             rows.Select(ToCompetency).ToList(),

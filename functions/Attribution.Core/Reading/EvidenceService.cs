@@ -124,14 +124,14 @@ public sealed class EvidenceService(StorageAccount storage)
     /// <summary>Tenants whose records one explanation reads at once.</summary>
     private const int TenantReadsInFlight = 16;
 
-    public async Task<EvidenceView?> ExplainAsync(long partnerId, string competency, RecalculationRun run, int offset = 0, int pageSize = int.MaxValue, CancellationToken cancellationToken = default)
+    public async Task<EvidenceView?> ExplainAsync(PartnerId partnerId, string competency, RecalculationRun run, int offset = 0, int pageSize = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
         CreditReader.RequireSnapshot(run);
         var rules = await RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
         var name = ResolveCompetency(rules, competency);
         var asOf = run.AsOf;
-        var index = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerSubscriptions, partnerId.ToString(CultureInfo.InvariantCulture), run.PublishRanges, cancellationToken).ConfigureAwait(false);
+        var index = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerSubscriptions, partnerId.ToString(), run.PublishRanges, cancellationToken).ConfigureAwait(false);
         if (index.Count == 0) return null;
 
         var tenants = index.Select(e => Guid.Parse(e.GetString("customerTenantId")!)).Distinct().Order().ToList();
@@ -164,7 +164,7 @@ public sealed class EvidenceService(StorageAccount storage)
         var next = offset + page.Count < evidence.Rows.Count ? offset + page.Count : (int?)null;
         var credit = evidence.Credit;
         return new EvidenceView(
-            partnerId.ToString(CultureInfo.InvariantCulture), name, run.AsOf, run.RunId, evidence.RulesVersion,
+            partnerId.ToString(), name, run.AsOf, run.RunId, evidence.RulesVersion,
             evidence.CreditPolicy switch { CreditPolicy.Split => "split", CreditPolicy.DporOnly => "dporOnly", _ => "full" },
             credit.Level, credit.NextLevel, credit.Progress, credit.AcrUsdTtm, credit.PeakMonthlyActiveUsers, credit.Customers,
             credit.IncentiveEligibleAcrUsdTtm, credit.Sources, Gaps(rules, credit), evidence.Rows.Count, page,
@@ -209,7 +209,7 @@ public static class ContinuationToken
     private const string Version = "v3";
 
     /// <summary>The evidence rows of a partner on a competency (the name compares case-insensitively, as the rules do).</summary>
-    public static string EvidenceList(long partnerId, string competency)
+    public static string EvidenceList(PartnerId partnerId, string competency)
     {
         ArgumentNullException.ThrowIfNull(competency);
         return string.Create(CultureInfo.InvariantCulture, $"evidence/{partnerId}/{competency.Trim().ToUpperInvariant()}");

@@ -193,7 +193,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
         await using (var clean = await RecalculationHarness.HostAsync(azurite.Storage)) baseline = await RecalculationHarness.RecalculateAsync(clean, AsOf);
         var reader = new CreditReader(azurite.Storage);
         var baseRun = (await reader.ResolveRunAsync(AsOf))!;
-        var baseFabrikam = await reader.PartnerAsync(RecalculationHarness.Fabrikam, baseRun, global: false);
+        var baseFabrikam = await reader.PartnerAsync(new PartnerId(RecalculationHarness.Fabrikam), baseRun, global: false);
         await RecalculationHarness.RestateAsync(azurite.Storage);
 
         // Worker A publishes the first half of the ranges, then dies with the other half in flight.
@@ -225,7 +225,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
         var mixed = (await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf)).Values.Select(e => e.GetString("runId") ?? "").ToHashSet();
         Assert.True(mixed.Contains(start.RunId!) && mixed.Contains(baseline.RunId), "the tables hold rows of both runs");
         Assert.Equal(baseRun.RunId, (await reader.ResolveRunAsync(AsOf))!.RunId);
-        Assert.Equal(baseFabrikam!.Competencies, (await reader.PartnerAsync(RecalculationHarness.Fabrikam, baseRun, global: false))!.Competencies);
+        Assert.Equal(baseFabrikam!.Competencies, (await reader.PartnerAsync(new PartnerId(RecalculationHarness.Fabrikam), baseRun, global: false))!.Competencies);
 
         // The instance is gone for good (an operator terminated it, say); the next start rolls the publish forward first.
         await using var next = await RecalculationHarness.HostAsync(azurite.Storage, taskHub: host.TaskHub, startWorker: false);

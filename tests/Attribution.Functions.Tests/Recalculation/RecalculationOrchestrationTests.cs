@@ -43,7 +43,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
 
         // The samples' headline: Fabrikam reaches CloudPlatform Gold on its DPOR revenue.
         var reader = new CreditReader(azurite.Storage);
-        var fabrikam = await reader.PartnerAsync(2345678, run, global: false);
+        var fabrikam = await reader.PartnerAsync(new PartnerId(2345678), run, global: false);
         Assert.Equal("Gold", fabrikam!.Competencies.Single(c => c.Competency == "CloudPlatform").Level.Name);
     }
 
@@ -150,9 +150,9 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         Assert.Equal(scenario.RunId, scenarioRun!.RunId);
         Assert.False(scenarioRun.Published);
         Assert.True(scenario.Partners < published.Partners, $"{scenario.Partners} vs {published.Partners}");
-        var litware = await reader.PartnerAsync(7890123, (await reader.ResolveRunAsync(month))!, global: false);
+        var litware = await reader.PartnerAsync(new PartnerId(7890123), (await reader.ResolveRunAsync(month))!, global: false);
         Assert.NotNull(litware); // credited by its EA (sales) in the published run…
-        Assert.Null(await reader.PartnerAsync(7890123, scenarioRun, global: false)); // …but it is no DPOR
+        Assert.Null(await reader.PartnerAsync(new PartnerId(7890123), scenarioRun, global: false)); // …but it is no DPOR
     }
 
     [Fact]
@@ -171,7 +171,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
 
         var run = (await new RunStore(azurite.Storage).GetAsync(month, outcome.RunId))!;
         Assert.Equal("test-long-rules", run.RulesVersion);
-        var evidence = await new EvidenceService(azurite.Storage).ExplainAsync(2345678, "CloudPlatform", run);
+        var evidence = await new EvidenceService(azurite.Storage).ExplainAsync(new PartnerId(2345678), "CloudPlatform", run);
         Assert.Equal("test-long-rules", evidence!.RulesVersion);
     }
 

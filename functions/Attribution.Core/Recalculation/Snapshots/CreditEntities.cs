@@ -20,6 +20,8 @@ internal static class CreditEntities
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
 
+    private static string Num(PartnerId v) => v.ToString();
+
     public static TableEntity PartnerCreditEntity(PartnerCreditRow r, YearMonth asOf, string rulesVersion, string? runId = null)
     {
         var e = new TableEntity(Num(r.PartnerId), $"{asOf}|{r.Credit.Competency}")
