@@ -58,7 +58,7 @@ public static class ApiLatencyBench
         }
 
         var evidenceService = new EvidenceService(storage);
-        static long Id(string id) => long.Parse(id, CultureInfo.InvariantCulture);
+        static Core.Domain.PartnerId Id(string id) => new(long.Parse(id, CultureInfo.InvariantCulture));
         static IActionResult Found(object? view) => view is null ? new NotFoundResult() : new OkObjectResult(view);
         var credit = scenario is null
             ? await Measure(id => api.PartnerCreditAsync(Request(""), id, default))

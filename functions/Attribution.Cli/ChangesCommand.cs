@@ -104,7 +104,7 @@ internal static class ChangesCommand
         }
     }
 
-    private static string LevelMove(CreditMover m) => m.FromLevel == m.ToLevel ? m.ToLevel : $"{m.FromLevel} → {m.ToLevel}";
+    private static string LevelMove(CreditMover m) => m.FromLevel == m.ToLevel ? m.ToLevel.Name : $"{m.FromLevel} → {m.ToLevel}";
 
     private static string List(IReadOnlyList<string> partners) => partners.Count == 0 ? "none" : string.Join(", ", partners);
 

@@ -99,7 +99,7 @@ internal static class Commands
         }
     }
 
-    public static long ParsePartnerId(string text) =>
+    public static PartnerId ParsePartnerId(string text) =>
         ValueRules.ParsePartnerId(text, out var id) is { } problem ? throw new CliException($"Partner ID {problem}.", ExitCodes.BadUsage) : id;
 
     /// <summary>JSON output: camelCase, as the published table properties; nulls left out.</summary>

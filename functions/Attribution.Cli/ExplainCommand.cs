@@ -70,12 +70,12 @@ internal static class ExplainCommand
     {
         var c = context.Console;
         c.MarkupLine($"Partner [bold]{e.PartnerId}[/], {Markup.Escape(e.Competency)}, as of {e.AsOf} (rules {Markup.Escape(e.RulesVersion)}, policy {e.CreditPolicy}, run {e.RunId})");
-        c.MarkupLine($"Level [bold]{Markup.Escape(e.Level)}[/]" + (e.NextLevel is { } next ? $", {N(e.Progress, "P0")} of the way to {Markup.Escape(next)}" : " (top level)"));
+        c.MarkupLine($"Level [bold]{Markup.Escape(e.Level.Name)}[/]" + (e.NextLevel is { } next ? $", {N(e.Progress, "P0")} of the way to {Markup.Escape(next.Name)}" : " (top level)"));
         c.MarkupLine($"  acrUsdTtm {N(e.AcrUsdTtm)} USD, peakMonthlyActiveUsers {N(e.PeakMonthlyActiveUsers, "N0")}, customers {e.Customers}; sources {Markup.Escape(e.Sources.Length == 0 ? "-" : e.Sources)}");
         foreach (var gap in e.GapToNextLevel)
         {
             var status = gap.Missing <= 0 ? "[green]met[/]" : $"[yellow]missing {N(gap.Missing, gap.Metric == "acrUsdTtm" ? "N2" : "N0")}[/]";
-            c.MarkupLine($"  {Markup.Escape(e.NextLevel!)} needs {gap.Metric} >= {N(gap.Required, "N0")}: has {N(gap.Current, gap.Metric == "acrUsdTtm" ? "N2" : "N0")}, {status}");
+            c.MarkupLine($"  {Markup.Escape(e.NextLevel!.Value.Name)} needs {gap.Metric} >= {N(gap.Required, "N0")}: has {N(gap.Current, gap.Metric == "acrUsdTtm" ? "N2" : "N0")}, {status}");
         }
         c.MarkupLine($"{e.TotalRows} credited usage row(s):");
         c.MarkupLine("[grey](tenants and subscriptions shortened; --format json or csv has every id, and the usage rows' own feed records)[/]");

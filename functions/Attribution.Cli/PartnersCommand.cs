@@ -195,8 +195,8 @@ internal static class PartnerListingOutput
     /// <summary>"Silver (43 % to Gold)": the level, and how far the next one is.</summary>
     public static CliCell LevelCell(CompetencyCredit c)
     {
-        var text = c.NextLevel is null ? c.Level : $"{c.Level} ({c.Progress.ToString("0%", CultureInfo.InvariantCulture)} to {c.NextLevel})";
-        return new CliCell(text, c.Level == "None" ? "grey" : "bold");
+        var text = c.NextLevel is null ? c.Level.Name : $"{c.Level} ({c.Progress.ToString("0%", CultureInfo.InvariantCulture)} to {c.NextLevel})";
+        return new CliCell(text, c.Level.IsNone ? "grey" : "bold");
     }
 
     public static string ProgressText(CompetencyCredit c) =>

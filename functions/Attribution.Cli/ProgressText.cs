@@ -1,4 +1,5 @@
 using System.Globalization;
+using Attribution.Core.Domain;
 using Attribution.Core.Ingestion;
 using Attribution.Core.Recalculation;
 using Attribution.Local;
@@ -53,7 +54,7 @@ internal static class ProgressText
     }
 
     /// <summary>"Recalculating credit for 2026-10: shards 3/8, reduce 0/4, publish 0/4"; a total not yet known shows as "?".</summary>
-    public static string Recalculation(string asOf, RecalculationProgress.Snapshot p)
+    public static string Recalculation(YearMonth asOf, RecalculationProgress.Snapshot p)
     {
         static string Part(string what, int done, int? total) =>
             string.Create(CultureInfo.InvariantCulture, $"{what} {done}/{(total is { } t ? t.ToString(CultureInfo.InvariantCulture) : "?")}");

@@ -84,9 +84,9 @@ internal static class Recalculator
         }
         if (!context.Interactive) return await WaitAsync(host, storage, instanceId, ct);
         RecalculationOutcome? outcome = null;
-        await context.Console.Status().StartAsync(Markup.Escape(ProgressText.Recalculation(asOf.ToString(), progress.Now)), async status =>
+        await context.Console.Status().StartAsync(Markup.Escape(ProgressText.Recalculation(asOf, progress.Now)), async status =>
         {
-            void Show(RecalculationProgress.Snapshot now) => status.Status = Markup.Escape(ProgressText.Recalculation(asOf.ToString(), now));
+            void Show(RecalculationProgress.Snapshot now) => status.Status = Markup.Escape(ProgressText.Recalculation(asOf, now));
             progress.Changed += Show;
             try
             {

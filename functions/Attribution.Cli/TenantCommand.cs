@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Attribution.Core.Domain;
 using Attribution.Core.Feeds;
 using Attribution.Core.Reading;
 using Spectre.Console;
@@ -23,7 +24,7 @@ internal static class TenantCommand
             if (ValueRules.ParseGuid(parse.GetValue(id)!, out var tenant) is { } problem)
                 throw new CliException($"Customer tenant ID {problem}.", ExitCodes.BadUsage);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
-            long? partnerId = parse.GetValue(partner) is { } p ? Commands.ParsePartnerId(p) : null;
+            PartnerId? partnerId = parse.GetValue(partner) is { } p ? Commands.ParsePartnerId(p) : null;
             await using var storage = await CliStorage.OpenAsync(parse, ct);
             TenantView? view;
             try

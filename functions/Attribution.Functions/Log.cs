@@ -1,3 +1,4 @@
+using Attribution.Core.Domain;
 using Microsoft.Extensions.Logging;
 
 namespace Attribution.Functions;
@@ -18,11 +19,11 @@ internal static partial class Log
 internal static partial class RecalculationLog
 {
     [LoggerMessage(10, LogLevel.Information, "Recalculation for {AsOf} started: instance {InstanceId}, run {RunId}.")]
-    public static partial void RecalculationStarted(this ILogger logger, string asOf, string instanceId, string runId);
+    public static partial void RecalculationStarted(this ILogger logger, YearMonth asOf, string instanceId, string runId);
 
     [LoggerMessage(11, LogLevel.Warning, "Recalculation for {AsOf} is already running (instance {InstanceId}); not started again.")]
-    public static partial void RecalculationAlreadyRunning(this ILogger logger, string asOf, string instanceId);
+    public static partial void RecalculationAlreadyRunning(this ILogger logger, YearMonth asOf, string instanceId);
 
     [LoggerMessage(12, LogLevel.Warning, "Recalculation for {AsOf} skipped: {Reason}")]
-    public static partial void RecalculationSkippedEmpty(this ILogger logger, string asOf, string reason);
+    public static partial void RecalculationSkippedEmpty(this ILogger logger, YearMonth asOf, string reason);
 }

@@ -266,7 +266,7 @@ public sealed class OutputFormatTests(OutputFormatFixture fixture) : IClassFixtu
     /// <summary>Each competency's level names ranked as the shipped rules order them (None lowest).</summary>
     private static Dictionary<string, Dictionary<string, int>> Ranks() =>
         CreditRulesLoader.Default.Competencies.ToDictionary(c => c.Name,
-            c => c.Levels.Select((l, i) => (l.Name, Rank: i + 1)).Append(("None", 0)).ToDictionary(x => x.Item1, x => x.Item2));
+            c => c.Levels.Select((l, i) => (l.Level.Name, Rank: i + 1)).Append(("None", 0)).ToDictionary(x => x.Item1, x => x.Item2));
 
     private sealed record Credit(string Level, double Progress, double Acr, double Users, int Customers);
 

@@ -1,3 +1,4 @@
+using Attribution.Core.Domain;
 using Attribution.Core.Ingestion;
 using Attribution.Core.Recalculation;
 
@@ -44,18 +45,18 @@ public sealed class ProgressTextTests
     public async Task A_recalculation_counts_the_steps_the_worker_finished_against_the_fan_out_begin_fixed()
     {
         var progress = new RecalculationProgress(publishes: true);
-        Assert.Equal("Recalculating credit for 2026-10: shards 0/?, reduce 0/?, publish 0/?", ProgressText.Recalculation("2026-10", progress.Now));
+        Assert.Equal("Recalculating credit for 2026-10: shards 0/?, reduce 0/?, publish 0/?", ProgressText.Recalculation(new YearMonth(2026, 10), progress.Now));
 
         // A roll-forward of an earlier run's publish, before Begin, is not this run's progress.
         await progress.ObserveAsync(nameof(PublishCreditRange), null, null);
         await progress.ObserveAsync(nameof(BeginRecalculation), null, new BeginResult("r", "h", 7, Shards: 8, ReduceRanges: 4, PublishRanges: 2));
         for (var i = 0; i < 3; i++) await progress.ObserveAsync(nameof(ComputeCreditShard), null, null);
-        Assert.Equal("Recalculating credit for 2026-10: shards 3/8, reduce 0/4, publish 0/2", ProgressText.Recalculation("2026-10", progress.Now));
+        Assert.Equal("Recalculating credit for 2026-10: shards 3/8, reduce 0/4, publish 0/2", ProgressText.Recalculation(new YearMonth(2026, 10), progress.Now));
 
         for (var i = 0; i < 5; i++) await progress.ObserveAsync(nameof(ComputeCreditShard), null, null);
         await progress.ObserveAsync(nameof(ReduceCreditRange), null, null);
         await progress.ObserveAsync(nameof(PublishCreditRange), null, null);
-        Assert.Equal("Recalculating credit for 2026-10: shards 8/8, reduce 1/4, publish 1/2", ProgressText.Recalculation("2026-10", progress.Now));
+        Assert.Equal("Recalculating credit for 2026-10: shards 8/8, reduce 1/4, publish 1/2", ProgressText.Recalculation(new YearMonth(2026, 10), progress.Now));
     }
 
     [Fact]
@@ -63,7 +64,7 @@ public sealed class ProgressTextTests
     {
         var progress = new RecalculationProgress(publishes: false);
         var seen = new List<string>();
-        progress.Changed += now => seen.Add(ProgressText.Recalculation("2026-10", now));
+        progress.Changed += now => seen.Add(ProgressText.Recalculation(new YearMonth(2026, 10), now));
         await progress.ObserveAsync(nameof(BeginRecalculation), null, new BeginResult("r", "h", 7, 2, 1, 1));
         await progress.ObserveAsync(nameof(ComputeCreditShard), null, null);
         await progress.ObserveAsync(nameof(FindInterruptedPublish), null, null); // not a counted step: no announcement

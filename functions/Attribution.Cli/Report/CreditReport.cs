@@ -10,7 +10,7 @@ namespace Attribution.Cli.Report;
 internal sealed record ReportPartner(string PartnerId, string? Name, double AcrUsdTtm, IReadOnlyList<CompetencyCredit> Competencies);
 
 /// <summary>A partner's published figures in one month (null when it had no rows that month).</summary>
-internal sealed record MonthFigures(string Month, double AcrUsdTtm, double PeakMonthlyActiveUsers);
+internal sealed record MonthFigures(YearMonth Month, double AcrUsdTtm, double PeakMonthlyActiveUsers);
 
 internal sealed record PartnerMonths(string PartnerId, string? Name, IReadOnlyList<MonthFigures?> Months);
 
@@ -33,7 +33,7 @@ internal sealed record CreditOrigin(
 
 /// <summary>Everything `attribution report` shows, read from published runs only (no HTML here).</summary>
 internal sealed record CreditReport(
-    string AsOf,
+    YearMonth AsOf,
     string RunId,
     string RulesVersion,
     int PartnerCount,
@@ -42,7 +42,7 @@ internal sealed record CreditReport(
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> LevelCounts,
     IReadOnlyList<ReportPartner> HeatMap,
     CreditOrigin Origin,
-    IReadOnlyList<string> Months,
+    IReadOnlyList<YearMonth> Months,
     IReadOnlyList<PartnerMonths> Monthly,
     ReportChanges? Changes);
 
@@ -71,11 +71,11 @@ internal static class CreditReportBuilder
         foreach (var competency in competencies)
         {
             var rows = partners.SelectMany(p => p.Competencies).Where(c => c.Competency == competency).ToList();
-            var levels = new List<string> { "None" };
-            levels.AddRange(rules.Competencies.FirstOrDefault(c => c.Name == competency)?.Levels.Select(l => l.Name) ?? []);
-            levels.AddRange(rows.Select(r => r.Level).Distinct(StringComparer.Ordinal).Where(l => !levels.Contains(l)).Order(StringComparer.Ordinal));
+            var levels = new List<string> { CompetencyLevel.NoneName };
+            levels.AddRange(rules.Competencies.FirstOrDefault(c => c.Name == competency)?.Levels.Select(l => l.Level.Name) ?? []);
+            levels.AddRange(rows.Select(r => r.Level.Name).Distinct(StringComparer.Ordinal).Where(l => !levels.Contains(l)).Order(StringComparer.Ordinal));
             levelsOf[competency] = levels;
-            counts[competency] = levels.ToDictionary(l => l, l => rows.Count(r => r.Level == l), StringComparer.Ordinal);
+            counts[competency] = levels.ToDictionary(l => l, l => rows.Count(r => r.Level.Name == l), StringComparer.Ordinal);
         }
 
         var ranked = partners
@@ -84,8 +84,8 @@ internal static class CreditReportBuilder
             .ToList();
 
         var months = (await new RunStore(storage).ListAsync(cancellationToken: ct))
-            .Where(r => r is { Published: true, Scenario: null } && string.CompareOrdinal(r.AsOf, run.AsOf) <= 0)
-            .Select(r => r.AsOf).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).TakeLast(MaxMonths).ToList();
+            .Where(r => r is { Published: true, Scenario: null } && r.AsOf <= run.AsOf)
+            .Select(r => r.AsOf).Distinct().Order().TakeLast(MaxMonths).ToList();
         var monthly = await MonthlyAsync(reader, ranked.Take(MonthlyPartners).ToList(), months, ct);
 
         return new CreditReport(run.AsOf, run.RunId, rules.RulesVersion, partners.Count, competencies, levelsOf, counts,
@@ -94,15 +94,15 @@ internal static class CreditReportBuilder
     }
 
     /// <summary>Each top partner's figures in each published month, read from that month's own published run.</summary>
-    private static async Task<List<PartnerMonths>> MonthlyAsync(CreditReader reader, List<ReportPartner> top, List<string> months, CancellationToken ct)
+    private static async Task<List<PartnerMonths>> MonthlyAsync(CreditReader reader, List<ReportPartner> top, List<YearMonth> months, CancellationToken ct)
     {
         var runs = new List<RecalculationRun>();
         foreach (var m in months)
-            runs.Add((await reader.ResolveRunAsync(YearMonth.Parse(m), null, ct))!);
+            runs.Add((await reader.ResolveRunAsync(m, null, ct))!);
         var result = new List<PartnerMonths>();
         foreach (var p in top)
         {
-            var id = long.Parse(p.PartnerId, CultureInfo.InvariantCulture);
+            var id = new PartnerId(long.Parse(p.PartnerId, CultureInfo.InvariantCulture));
             var figures = new List<MonthFigures?>();
             foreach (var run in runs)
             {
@@ -125,7 +125,7 @@ internal static class CreditReportBuilder
             if (sources.Length == 0) continue;
             var hasDpor = sources.Contains(Dpor, StringComparer.Ordinal);
             var onlyDpor = hasDpor && sources.Length == 1;
-            var hasLevel = row.Level != "None";
+            var hasLevel = !row.Level.IsNone;
             if (onlyDpor) dporOnly += row.AcrUsdTtm;
             else if (hasDpor) mixed += row.AcrUsdTtm;
             else other += row.AcrUsdTtm;

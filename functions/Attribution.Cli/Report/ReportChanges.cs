@@ -18,7 +18,7 @@ internal sealed record ReportMover(string PartnerId, string? Name, string Compet
 /// and the largest ACR movers over all competencies.
 /// </summary>
 internal sealed record ReportChanges(
-    string PreviousAsOf,
+    Core.Domain.YearMonth PreviousAsOf,
     IReadOnlyList<string> NewPartners,
     IReadOnlyList<string> GonePartners,
     IReadOnlyList<ReportLevelChange> Levels,
@@ -34,7 +34,7 @@ internal sealed record ReportChanges(
         RecalculationRun previous;
         try
         {
-            (previous, _) = await changes.ResolveAsync(Core.Domain.YearMonth.Parse(run.AsOf), null, null, ct);
+            (previous, _) = await changes.ResolveAsync(run.AsOf, null, null, ct);
         }
         catch (ComparisonUnavailableException)
         {
@@ -43,7 +43,7 @@ internal sealed record ReportChanges(
         var view = await changes.CompareAsync(previous, run, MaxMovers, ct);
         var levels = view.Competencies
             .SelectMany(c => c.Gained.Select(l => (c.Competency, l, Gained: true)).Concat(c.Lost.Select(l => (c.Competency, l, Gained: false))))
-            .Select(x => new ReportLevelChange(x.l.PartnerId, names.GetValueOrDefault(x.l.PartnerId), x.Competency, x.l.From, x.l.To, x.Gained))
+            .Select(x => new ReportLevelChange(x.l.PartnerId, names.GetValueOrDefault(x.l.PartnerId), x.Competency, x.l.From.Name, x.l.To.Name, x.Gained))
             .OrderBy(l => long.Parse(l.PartnerId, System.Globalization.CultureInfo.InvariantCulture)).ThenBy(l => l.Competency, StringComparer.Ordinal)
             .ToList();
         var movers = view.Competencies

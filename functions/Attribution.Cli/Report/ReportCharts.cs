@@ -92,7 +92,7 @@ internal static partial class ReportCharts
             line.MarkerSize = 6;
         }
         // Months as the page names them (yyyy-MM), one tick each.
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(xs, [.. report.Months]);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(xs, [.. report.Months.Select(m => m.ToString())]);
         if (xs.Length == 1) plot.Axes.SetLimitsX(-1, 1);
         plot.YLabel(what);
         plot.Title($"{what}, month by month (top {report.Monthly.Count} partners)");

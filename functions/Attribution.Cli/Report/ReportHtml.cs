@@ -70,13 +70,13 @@ internal static class ReportHtml
                     continue;
                 }
                 var levels = r.LevelsOf[c];
-                var rank = Math.Max(0, levels.ToList().IndexOf(credit.Level));
+                var rank = Math.Max(0, levels.ToList().IndexOf(credit.Level.Name));
                 var top = Math.Max(1, levels.Count - 1);
                 // How far along the ladder: levels held plus the progress to the next one, 1 at the top.
                 var score = Math.Min(1, (rank + (rank < top ? credit.Progress : 0)) / top);
                 var (bg, fg) = Heat(score);
                 h.Append(CultureInfo.InvariantCulture,
-                    $"<td class=\"cell\" style=\"background:{bg};color:{fg}\" data-competency=\"{E(c)}\" data-level=\"{E(credit.Level)}\" data-progress=\"{N(credit.Progress)}\" title=\"{E(c)}: {E(credit.Level)}, next {E(credit.NextLevel ?? "-")}\">{E(credit.Level)}<small>{credit.Progress.ToString("P0", Inv)}</small></td>");
+                    $"<td class=\"cell\" style=\"background:{bg};color:{fg}\" data-competency=\"{E(c)}\" data-level=\"{E(credit.Level)}\" data-progress=\"{N(credit.Progress)}\" title=\"{E(c)}: {E(credit.Level)}, next {E(credit.NextLevel?.Name ?? "-")}\">{E(credit.Level)}<small>{credit.Progress.ToString("P0", Inv)}</small></td>");
             }
             h.Append("</tr>\n");
         }
@@ -167,6 +167,10 @@ internal static class ReportHtml
     }
 
     private static string E(string s) => WebUtility.HtmlEncode(s);
+
+    private static string E(Core.Domain.YearMonth month) => month.ToString();
+
+    private static string E(Core.Domain.CompetencyLevel level) => E(level.Name);
 
     private static string N(double v) => v.ToString("R", Inv);
 

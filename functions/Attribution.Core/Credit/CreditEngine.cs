@@ -98,8 +98,8 @@ public static class CreditEngine
                 var (acr, peak, customers, sources) = Metrics(m);
                 partnerRows.Add(new PartnerCreditRow
                 {
-                    PartnerId = partnerId,
-                    GlobalPartnerId = acc.GlobalPartnerId,
+                    PartnerId = new PartnerId(partnerId),
+                    GlobalPartnerId = new PartnerId(acc.GlobalPartnerId),
                     Credit = CompetencyMetrics.Judge(rule, acr, peak, customers, Nano.ToDouble(acc.Incentive), sources),
                 });
             }
@@ -119,7 +119,7 @@ public static class CreditEngine
                 var (acr, peak, customers, sources) = Metrics(globals.GetValueOrDefault((group.Key, c)));
                 globalRows.Add(new GlobalPartnerCreditRow
                 {
-                    GlobalPartnerId = group.Key,
+                    GlobalPartnerId = new PartnerId(group.Key),
                     Locations = locationList,
                     Credit = CompetencyMetrics.Judge(rule, acr, peak, customers, incentive, sources),
                 });
@@ -147,10 +147,11 @@ public static class CreditEngine
     /// The metrics are ComputeShard + Finish over the same input; the rows' credited revenue, each to the billionth
     /// of a USD as the engine adds it, sums to <see cref="CompetencyMetrics.AcrUsdTtm"/> of its <see cref="PartnerEvidence.Credit"/> exactly.
     /// </summary>
-    public static PartnerEvidence Explain(CreditInput input, long partnerId, string competency)
+    public static PartnerEvidence Explain(CreditInput input, PartnerId partner, string competency)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentException.ThrowIfNullOrWhiteSpace(competency);
+        var partnerId = partner.Value;
         var rules = input.Rules;
         var competencyIndex = -1;
         for (var c = 0; c < rules.Competencies.Count; c++)
@@ -171,11 +172,11 @@ public static class CreditEngine
         var results = Finish([accumulator.ToShardCredit(inWindow)], rules, input.AsOf);
 
         var rule = rules.Competencies[competencyIndex];
-        var row = results.PartnerCredit.FirstOrDefault(r => r.PartnerId == partnerId && r.Credit.Competency == rule.Name);
+        var row = results.PartnerCredit.FirstOrDefault(r => r.PartnerId == partner && r.Credit.Competency == rule.Name);
         return new PartnerEvidence
         {
-            PartnerId = partnerId,
-            GlobalPartnerId = input.GlobalPartnerOf.TryGetValue(partnerId, out var g) ? g : partnerId,
+            PartnerId = partner,
+            GlobalPartnerId = new PartnerId(input.GlobalPartnerOf.TryGetValue(partnerId, out var g) ? g : partnerId),
             AsOf = input.AsOf,
             RulesVersion = rules.RulesVersion,
             CreditPolicy = rules.CreditPolicy,

@@ -1,15 +1,14 @@
+using Attribution.Core.Domain;
 using Attribution.Core.Rules;
 
 namespace Attribution.Core.Credit;
 
 /// <summary>The level a competency's metrics reach, the next one, and the progress toward it.</summary>
-public readonly record struct LevelStatus(string Level, string? NextLevel, double Progress);
+public readonly record struct LevelStatus(CompetencyLevel Level, CompetencyLevel? NextLevel, double Progress);
 
 /// <summary>§3 Levels: the highest level whose thresholds are all met; progress toward the level after it.</summary>
 public static class CreditLevels
 {
-    public const string None = "None";
-
     // Metrics are float sums (split shares, several shards): a metric within 1e-9 (relative) of a
     // threshold has met it, so 3 × 1/3 of 15,000 reaches 15,000.
     private const double Tolerance = 1e-9;
@@ -41,7 +40,7 @@ public static class CreditLevels
                 break;
             }
         }
-        var level = reached < 0 ? None : levels[reached].Name;
+        var level = reached < 0 ? CompetencyLevel.None : levels[reached].Level;
         if (reached + 1 >= levels.Count) return new LevelStatus(level, null, 1.0);
         var next = levels[reached + 1];
         var progress = 1.0;
@@ -50,6 +49,6 @@ public static class CreditLevels
             var value = Metric(t.Metric, acrUsdTtm, peakMonthlyActiveUsers, customers);
             progress = Math.Min(progress, Math.Min(1.0, value / t.Minimum));
         }
-        return new LevelStatus(level, next.Name, progress);
+        return new LevelStatus(level, next.Level, progress);
     }
 }

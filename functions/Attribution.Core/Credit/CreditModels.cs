@@ -68,7 +68,7 @@ public sealed record SubscriptionPartnerRow
 {
     public Guid SubscriptionId { get; init; }
     public Guid CustomerTenantId { get; init; }
-    public long PartnerId { get; init; }
+    public PartnerId PartnerId { get; init; }
 
     /// <summary>Sorted, `;`-separated source names that credited the partner on the subscription.</summary>
     public string Sources { get; init; } = "";
@@ -83,7 +83,7 @@ public sealed record SubscriptionPartnerRow
 /// <summary>A row of the `IncentiveEligibility` table: one per DPOR, month and subscription with usage rows in the window.</summary>
 public sealed record IncentiveEligibilityRow
 {
-    public long DporPartnerId { get; init; }
+    public PartnerId DporPartnerId { get; init; }
     public YearMonth Month { get; init; }
     public Guid SubscriptionId { get; init; }
     public Guid CustomerTenantId { get; init; }
@@ -142,8 +142,8 @@ public sealed record CompetencyMetrics
     public double AcrUsdTtm { get; init; }
     public double PeakMonthlyActiveUsers { get; init; }
     public int Customers { get; init; }
-    public string Level { get; init; } = CreditLevels.None;
-    public string? NextLevel { get; init; }
+    public CompetencyLevel Level { get; init; }
+    public CompetencyLevel? NextLevel { get; init; }
     public double Progress { get; init; }
 
     /// <summary>The DPOR-earned part of the revenue (for a global partner: the sum of its locations').</summary>
@@ -176,15 +176,15 @@ public sealed record CompetencyMetrics
 /// <summary>A row of the `PartnerCredit` table (without asOf/rulesVersion/runId, which the publisher adds).</summary>
 public sealed record PartnerCreditRow
 {
-    public long PartnerId { get; init; }
-    public long GlobalPartnerId { get; init; }
+    public PartnerId PartnerId { get; init; }
+    public PartnerId GlobalPartnerId { get; init; }
     public CompetencyMetrics Credit { get; init; } = new();
 }
 
 /// <summary>A row of the `GlobalPartnerCredit` table.</summary>
 public sealed record GlobalPartnerCreditRow
 {
-    public long GlobalPartnerId { get; init; }
+    public PartnerId GlobalPartnerId { get; init; }
 
     /// <summary>Sorted, `;`-separated ids of its location partners credited in the window (any competency).</summary>
     public string Locations { get; init; } = "";
@@ -221,8 +221,8 @@ public sealed record CreditResults
 /// <summary>Why a partner has its credit on a competency: every credited usage row and its evidence.</summary>
 public sealed record PartnerEvidence
 {
-    public long PartnerId { get; init; }
-    public long GlobalPartnerId { get; init; }
+    public PartnerId PartnerId { get; init; }
+    public PartnerId GlobalPartnerId { get; init; }
     public YearMonth AsOf { get; init; }
     public string RulesVersion { get; init; } = "";
     public CreditPolicy CreditPolicy { get; init; }

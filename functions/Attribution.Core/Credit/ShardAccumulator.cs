@@ -241,7 +241,7 @@ internal sealed class ShardAccumulator : ICreditSink
                 {
                     SubscriptionId = s.Id,
                     CustomerTenantId = s.TenantId,
-                    PartnerId = partnerId,
+                    PartnerId = new PartnerId(partnerId),
                     Sources = CreditSources.Names(sp.Sources),
                     IsDpor = PreparedShard.IsDporOn(s, partnerId, lastDay),
                     Workloads = new WorkloadSet(sp.Workloads),
@@ -258,7 +258,7 @@ internal sealed class ShardAccumulator : ICreditSink
                     var d = s.DporMonth[j];
                     incentives.Add(new IncentiveEligibilityRow
                     {
-                        DporPartnerId = p.PartnerIds[d.Partner],
+                        DporPartnerId = new PartnerId(p.PartnerIds[d.Partner]),
                         Month = new YearMonth(p.WindowStart + m),
                         SubscriptionId = s.Id,
                         CustomerTenantId = s.TenantId,

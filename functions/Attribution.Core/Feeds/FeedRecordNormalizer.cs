@@ -180,8 +180,12 @@ public sealed class FeedRecordNormalizer(FeedSource source, ProductWorkloadMap p
         return row[column].Trim().IsEmpty ? Missing(row, column) : Partner(row, column, out value);
     }
 
-    private static string? Partner(FeedRowReader row, FeedColumn column, out long value) =>
-        ValueRules.ParsePartnerId(row[column], out value) is { } e ? $"{row.Label(column)}: {e}" : null;
+    private static string? Partner(FeedRowReader row, FeedColumn column, out long value)
+    {
+        var problem = ValueRules.ParsePartnerId(row[column], out var id);
+        value = id.Value;
+        return problem is null ? null : $"{row.Label(column)}: {problem}";
+    }
 
     private static string? RequiredDate(FeedRowReader row, FeedColumn column, out DateOnly value)
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Attribution.Core.Domain;
 
 namespace Attribution.Core.Feeds;
 
@@ -8,7 +9,7 @@ namespace Attribution.Core.Feeds;
 /// </summary>
 public static class ValueRules
 {
-    public const int MaxPartnerIdDigits = 10;
+    public const int MaxPartnerIdDigits = PartnerId.MaxDigits;
 
     /// <summary>GUID in any case, with or without braces; nothing else (no bare 32 digits, no parentheses).</summary>
     public static string? ParseGuid(ReadOnlySpan<char> text, out Guid value)
@@ -19,20 +20,10 @@ public static class ValueRules
         return $"'{Show(text)}' is not a GUID (expected 8-4-4-4-12 hex digits, optionally in braces)";
     }
 
-    /// <summary>Location partner ID (MPN ID): 1–10 decimal digits after trimming; leading zeros dropped.</summary>
-    public static string? ParsePartnerId(ReadOnlySpan<char> text, out long value)
-    {
-        text = text.Trim();
-        value = 0;
-        if (text.IsEmpty || text.Length > MaxPartnerIdDigits)
-            return $"'{Show(text)}' is not a partner ID (expected 1 to {MaxPartnerIdDigits} decimal digits)";
-        foreach (var c in text)
-        {
-            if (!char.IsAsciiDigit(c)) return $"'{Show(text)}' is not a partner ID (expected 1 to {MaxPartnerIdDigits} decimal digits)";
-            value = value * 10 + (c - '0');
-        }
-        return null;
-    }
+    /// <summary>Location partner ID (MPN ID): 1–10 decimal digits after trimming; leading zeros dropped (<see cref="PartnerId.TryParse"/>).</summary>
+    public static string? ParsePartnerId(ReadOnlySpan<char> text, out PartnerId value) =>
+        PartnerId.TryParse(text, out value) ? null
+            : $"'{Show(text.Trim())}' is not a partner ID (expected 1 to {MaxPartnerIdDigits} decimal digits)";
 
     /// <summary>
     /// `yyyy-MM-dd`; an ISO 8601 date-time with an offset or `Z` (its UTC date counts);

@@ -6,16 +6,16 @@ using Attribution.Core.Rules;
 namespace Attribution.Core.Reading;
 
 /// <summary>One side of a comparison: the run read, and what it was computed with.</summary>
-public sealed record ComparedRun(string AsOf, string RunId, string RulesVersion, string? Scenario, int Partners);
+public sealed record ComparedRun(YearMonth AsOf, string RunId, string RulesVersion, string? Scenario, int Partners);
 
 /// <summary>A partner whose level on a competency moved (from → to, as each run's rules name them).</summary>
-public sealed record LevelChange(string PartnerId, string From, string To);
+public sealed record LevelChange(string PartnerId, CompetencyLevel From, CompetencyLevel To);
 
 /// <summary>A partner's metrics on a competency in both runs (zero and None where a run did not credit it).</summary>
 public sealed record CreditMover(
     string PartnerId,
-    string FromLevel,
-    string ToLevel,
+    CompetencyLevel FromLevel,
+    CompetencyLevel ToLevel,
     double FromAcrUsdTtm,
     double ToAcrUsdTtm,
     double AcrUsdTtmChange,
@@ -81,7 +81,7 @@ public sealed class CreditChanges(Storage.StorageAccount storage)
                 throw new ComparisonUnavailableException("A scenario is compared with the published run of its own month: give --since or --scenario, not both.", isBadRequest: true);
             var run = await _reader.ResolveRunAsync(asOf, scenario, cancellationToken).ConfigureAwait(false)
                 ?? throw new ComparisonUnavailableException(asOf is null ? $"Scenario '{scenario}' has no finished run." : $"Scenario '{scenario}' has no finished run for {asOf}.");
-            var published = await _reader.ResolveRunAsync(YearMonth.Parse(run.AsOf), null, cancellationToken).ConfigureAwait(false)
+            var published = await _reader.ResolveRunAsync(run.AsOf, null, cancellationToken).ConfigureAwait(false)
                 ?? throw new ComparisonUnavailableException($"No published recalculation for {run.AsOf} to compare scenario '{scenario}' with.");
             return (published, run);
         }
@@ -90,17 +90,17 @@ public sealed class CreditChanges(Storage.StorageAccount storage)
             ?? throw new ComparisonUnavailableException(asOf is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {asOf}.");
         if (since is { } s)
         {
-            if (string.CompareOrdinal(s.ToString(), to.AsOf) >= 0)
+            if (s >= to.AsOf)
                 throw new ComparisonUnavailableException($"The month to compare with ({s}) must be before {to.AsOf}.", isBadRequest: true);
             var from = await _reader.ResolveRunAsync(s, null, cancellationToken).ConfigureAwait(false)
                 ?? throw new ComparisonUnavailableException($"No published recalculation for {s}.");
             return (from, to);
         }
         var earlier = (await _runs.ListAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
-            .Where(r => r.Published && r.Scenario is null && string.CompareOrdinal(r.AsOf, to.AsOf) < 0)
-            .Select(r => r.AsOf).Max(StringComparer.Ordinal)
+            .Where(r => r.Published && r.Scenario is null && r.AsOf < to.AsOf)
+            .Select(r => (YearMonth?)r.AsOf).Max()
             ?? throw new ComparisonUnavailableException($"No published month before {to.AsOf} to compare with: publish an earlier month, or compare a scenario.");
-        var previous = await _reader.ResolveRunAsync(YearMonth.Parse(earlier), null, cancellationToken).ConfigureAwait(false)
+        var previous = await _reader.ResolveRunAsync(earlier, null, cancellationToken).ConfigureAwait(false)
             ?? throw new ComparisonUnavailableException($"No published recalculation for {earlier}.");
         return (previous, to);
     }
@@ -154,8 +154,8 @@ public sealed class CreditChanges(Storage.StorageAccount storage)
             var now = Credit(after, partner, competency);
             if (was is null && now is null) continue;
             var id = Id(partner);
-            var fromLevel = was?.Level ?? NoLevel;
-            var toLevel = now?.Level ?? NoLevel;
+            var fromLevel = was?.Level ?? CompetencyLevel.None;
+            var toLevel = now?.Level ?? CompetencyLevel.None;
             var rank = Rank(toRules, competency, toLevel).CompareTo(Rank(fromRules, competency, fromLevel));
             if (rank > 0) gained.Add(new LevelChange(id, fromLevel, toLevel));
             else if (rank < 0) lost.Add(new LevelChange(id, fromLevel, toLevel));
@@ -171,20 +171,18 @@ public sealed class CreditChanges(Storage.StorageAccount storage)
     private static List<CreditMover> Top(List<CreditMover> movers, Func<CreditMover, double> change, int top) =>
         [.. movers.Where(m => change(m) != 0).OrderByDescending(m => Math.Abs(change(m))).ThenBy(m => long.Parse(m.PartnerId, CultureInfo.InvariantCulture)).Take(top)];
 
-    private const string NoLevel = "None";
-
     /// <summary>The partner's credit on the competency, or null when the run credited it nothing there.</summary>
     private static CompetencyCredit? Credit(Dictionary<long, Dictionary<string, CompetencyCredit>> run, long partner, string competency) =>
         run.TryGetValue(partner, out var credits) && credits.TryGetValue(competency, out var c)
-            && (c.AcrUsdTtm != 0 || c.PeakMonthlyActiveUsers != 0 || c.Customers != 0 || c.Level != NoLevel) ? c : null;
+            && (c.AcrUsdTtm != 0 || c.PeakMonthlyActiveUsers != 0 || c.Customers != 0 || !c.Level.IsNone) ? c : null;
 
     /// <summary>0 for None (or a competency the rules do not have), then 1.. in the rules' ascending level order.</summary>
-    private static int Rank(CreditRules rules, string competency, string level)
+    private static int Rank(CreditRules rules, string competency, CompetencyLevel level)
     {
         var rule = rules.Competencies.FirstOrDefault(c => c.Name == competency);
         if (rule is null) return 0;
         for (var i = 0; i < rule.Levels.Count; i++)
-            if (rule.Levels[i].Name == level) return i + 1;
+            if (rule.Levels[i].Level == level) return i + 1;
         return 0;
     }
 

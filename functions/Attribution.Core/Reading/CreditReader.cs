@@ -13,8 +13,8 @@ public sealed record CompetencyCredit(
     double AcrUsdTtm,
     double PeakMonthlyActiveUsers,
     int Customers,
-    string Level,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? NextLevel,
+    CompetencyLevel Level,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] CompetencyLevel? NextLevel,
     double Progress,
     double IncentiveEligibleAcrUsdTtm,
     string Sources);
@@ -22,7 +22,7 @@ public sealed record CompetencyCredit(
 /// <summary>A partner's credit for one asOf: the shape of `attribution partner --json` and the read API.</summary>
 public sealed record PartnerCreditView(
     string PartnerId,
-    string AsOf,
+    YearMonth AsOf,
     string Scope,
     IReadOnlyList<CompetencyCredit> Competencies,
     string? GlobalPartnerId = null,
@@ -33,7 +33,7 @@ public sealed record PartnerCreditView(
 
 public sealed record SubscriptionPartnerView(string PartnerId, string CustomerTenantId, string Sources, bool IsDpor, string Workloads);
 
-public sealed record SubscriptionView(string SubscriptionId, string AsOf, IReadOnlyList<SubscriptionPartnerView> Partners, string? RunId = null);
+public sealed record SubscriptionView(string SubscriptionId, YearMonth AsOf, IReadOnlyList<SubscriptionPartnerView> Partners, string? RunId = null);
 
 /// <summary>
 /// A run's results cannot be read as that run computed them (its snapshot or its rules are missing): the read fails,
@@ -91,17 +91,17 @@ public sealed class CreditReader(StorageAccount storage)
             throw new SnapshotUnavailableException($"Run {run.RunId} of {run.AsOf} has no snapshot (it predates snapshots): recalculate {run.AsOf}.");
     }
 
-    public async Task<PartnerCreditView?> PartnerAsync(long partnerId, RecalculationRun run, bool global, CancellationToken cancellationToken = default)
+    public async Task<PartnerCreditView?> PartnerAsync(PartnerId partnerId, RecalculationRun run, bool global, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
         RequireSnapshot(run);
         var schema = global ? SnapshotSchema.GlobalPartnerCredit : SnapshotSchema.PartnerCredit;
-        var rows = await _snapshots.ReadPartitionAsync(run.RunId, schema, partnerId.ToString(CultureInfo.InvariantCulture), run.PublishRanges, cancellationToken).ConfigureAwait(false);
+        var rows = await _snapshots.ReadPartitionAsync(run.RunId, schema, partnerId.ToString(), run.PublishRanges, cancellationToken).ConfigureAwait(false);
         rows = rows.Where(r => r.RowKey.StartsWith(run.AsOf + "|", StringComparison.Ordinal)).ToList();
         if (rows.Count == 0) return null;
         var first = rows[0];
         return new PartnerCreditView(
-            partnerId.ToString(CultureInfo.InvariantCulture),
+            partnerId.ToString(),
             run.AsOf,
             global ? "global" : "location",
             rows.Select(ToCompetency).ToList(),
@@ -154,8 +154,8 @@ public sealed class CreditReader(StorageAccount storage)
         e.GetDouble("acrUsdTtm") ?? 0,
         e.GetDouble("peakMonthlyActiveUsers") ?? 0,
         e.GetInt32("customers") ?? 0,
-        e.GetString("level") ?? "None",
-        e.GetString("nextLevel"),
+        CompetencyLevel.FromStored(e.GetString("level")),
+        e.GetString("nextLevel") is { Length: > 0 } next ? new CompetencyLevel(next) : null,
         e.GetDouble("progress") ?? 0,
         e.GetDouble("incentiveEligibleAcrUsdTtm") ?? 0,
         e.GetString("sources") ?? "");

@@ -37,12 +37,12 @@ public sealed record ThresholdGap(string Metric, double Required, double Current
 public sealed record EvidenceView(
     string PartnerId,
     string Competency,
-    string AsOf,
+    YearMonth AsOf,
     string RunId,
     string RulesVersion,
     string CreditPolicy,
-    string Level,
-    string? NextLevel,
+    CompetencyLevel Level,
+    CompetencyLevel? NextLevel,
     double Progress,
     double AcrUsdTtm,
     double PeakMonthlyActiveUsers,
@@ -124,14 +124,14 @@ public sealed class EvidenceService(StorageAccount storage)
     /// <summary>Tenants whose records one explanation reads at once.</summary>
     private const int TenantReadsInFlight = 16;
 
-    public async Task<EvidenceView?> ExplainAsync(long partnerId, string competency, RecalculationRun run, int offset = 0, int pageSize = int.MaxValue, CancellationToken cancellationToken = default)
+    public async Task<EvidenceView?> ExplainAsync(PartnerId partnerId, string competency, RecalculationRun run, int offset = 0, int pageSize = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
         CreditReader.RequireSnapshot(run);
         var rules = await RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
         var name = ResolveCompetency(rules, competency);
-        var asOf = YearMonth.Parse(run.AsOf);
-        var index = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerSubscriptions, partnerId.ToString(CultureInfo.InvariantCulture), run.PublishRanges, cancellationToken).ConfigureAwait(false);
+        var asOf = run.AsOf;
+        var index = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerSubscriptions, partnerId.ToString(), run.PublishRanges, cancellationToken).ConfigureAwait(false);
         if (index.Count == 0) return null;
 
         var tenants = index.Select(e => Guid.Parse(e.GetString("customerTenantId")!)).Distinct().Order().ToList();
@@ -164,7 +164,7 @@ public sealed class EvidenceService(StorageAccount storage)
         var next = offset + page.Count < evidence.Rows.Count ? offset + page.Count : (int?)null;
         var credit = evidence.Credit;
         return new EvidenceView(
-            partnerId.ToString(CultureInfo.InvariantCulture), name, run.AsOf, run.RunId, evidence.RulesVersion,
+            partnerId.ToString(), name, run.AsOf, run.RunId, evidence.RulesVersion,
             evidence.CreditPolicy switch { CreditPolicy.Split => "split", CreditPolicy.DporOnly => "dporOnly", _ => "full" },
             credit.Level, credit.NextLevel, credit.Progress, credit.AcrUsdTtm, credit.PeakMonthlyActiveUsers, credit.Customers,
             credit.IncentiveEligibleAcrUsdTtm, credit.Sources, Gaps(rules, credit), evidence.Rows.Count, page,
@@ -174,7 +174,7 @@ public sealed class EvidenceService(StorageAccount storage)
     private static List<ThresholdGap> Gaps(CreditRules rules, CompetencyMetrics e)
     {
         var rule = rules.Competencies.First(c => c.Name == e.Competency);
-        var next = rule.Levels.FirstOrDefault(l => l.Name == e.NextLevel);
+        var next = rule.Levels.FirstOrDefault(l => l.Level == e.NextLevel);
         if (next is null) return [];
         return next.Thresholds.Select(t =>
         {
@@ -197,7 +197,7 @@ public sealed class EvidenceService(StorageAccount storage)
 }
 
 /// <summary>Where a paged list continues: the list, the run its first page was read from, and the offset of the next item.</summary>
-public sealed record ContinuationPosition(string List, string AsOf, string RunId, int Offset);
+public sealed record ContinuationPosition(string List, YearMonth AsOf, string RunId, int Offset);
 
 /// <summary>
 /// Opaque continuation tokens for paged lists (base64url of <c>v3|list|asOf|runId|offset</c>), bound to the list they
@@ -209,7 +209,7 @@ public static class ContinuationToken
     private const string Version = "v3";
 
     /// <summary>The evidence rows of a partner on a competency (the name compares case-insensitively, as the rules do).</summary>
-    public static string EvidenceList(long partnerId, string competency)
+    public static string EvidenceList(PartnerId partnerId, string competency)
     {
         ArgumentNullException.ThrowIfNull(competency);
         return string.Create(CultureInfo.InvariantCulture, $"evidence/{partnerId}/{competency.Trim().ToUpperInvariant()}");
@@ -239,9 +239,9 @@ public static class ContinuationToken
             var b64 = token.Replace('-', '+').Replace('_', '/');
             b64 = b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '=');
             var parts = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Convert.FromBase64String(b64)).Split('|');
-            if (parts.Length != 5 || parts[0] != Version || parts[1].Length is 0 or > 200 || !YearMonth.TryParse(parts[2], out _)
+            if (parts.Length != 5 || parts[0] != Version || parts[1].Length is 0 or > 200 || !YearMonth.TryParse(parts[2], out var asOf)
                 || parts[3].Length is 0 or > 100 || !int.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)) return false;
-            position = new ContinuationPosition(parts[1], parts[2], parts[3], offset);
+            position = new ContinuationPosition(parts[1], asOf, parts[3], offset);
             return true;
         }
         catch (Exception e) when (e is FormatException or ArgumentException)

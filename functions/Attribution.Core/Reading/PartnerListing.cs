@@ -1,5 +1,6 @@
 using System.Globalization;
 using Attribution.Core.Credit;
+using Attribution.Core.Domain;
 using Attribution.Core.Recalculation;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
@@ -29,20 +30,20 @@ public sealed record PartnerListingQuery(string? Competency = null, string? Leve
 public sealed record PartnerListingRow(string PartnerId, string? PartnerName, string? GlobalPartnerId, string? Locations, IReadOnlyList<CompetencyCredit> Competencies);
 
 /// <summary>How many of the matching partners hold a level of a competency.</summary>
-public sealed record CompetencyLevelCount(string Competency, string Level, int Partners);
+public sealed record CompetencyLevelCount(string Competency, CompetencyLevel Level, int Partners);
 
 /// <summary>
 /// A run's partners, filtered, sorted and cut to the top N: the shape of `attribution partners --format json`.
 /// <paramref name="Matching"/> counts the partners the filters matched (before --top); the level counts are of those.
 /// </summary>
 public sealed record PartnerListingView(
-    string AsOf,
+    YearMonth AsOf,
     string Scope,
     string RunId,
     string RulesVersion,
     string? Scenario,
     string? Competency,
-    string? Level,
+    CompetencyLevel? Level,
     string Sort,
     int? Top,
     int Matching,
@@ -71,40 +72,41 @@ public sealed class PartnerListing(StorageAccount storage)
         await foreach (var p in records.PartnersAsync(cancellationToken).ConfigureAwait(false))
             if (p.PartnerName is not null) names[p.PartnerId.ToString(CultureInfo.InvariantCulture)] = p.PartnerName;
         var rows = partners.Select(p => new PartnerListingRow(p.PartnerId, names.GetValueOrDefault(p.PartnerId), p.GlobalPartnerId, p.Locations, p.Competencies)).ToList();
-        return Apply(rules, run, query with { Competency = competency, Level = level }, rows);
+        return Apply(rules, run, query with { Competency = competency, Level = level?.Name }, rows);
     }
 
     /// <summary>The competency and level as the rules spell them; <see cref="UnknownNameException"/> names the valid ones.</summary>
-    public static (string? Competency, string? Level) Resolve(CreditRules rules, string? competency, string? level)
+    public static (string? Competency, CompetencyLevel? Level) Resolve(CreditRules rules, string? competency, string? level)
     {
         ArgumentNullException.ThrowIfNull(rules);
         var name = competency is null ? null : EvidenceService.ResolveCompetency(rules, competency);
         if (level is null) return (name, null);
         var levels = LevelsOf(rules, name);
-        var found = levels.FirstOrDefault(l => l.Equals(level.Trim(), StringComparison.OrdinalIgnoreCase))
-            ?? throw new UnknownNameException($"'{level}' is not a level of {(name is null ? $"rules {rules.RulesVersion}" : name)} ({string.Join(", ", levels)}).");
-        return (name, found);
+        var found = levels.FindIndex(l => l.Name.Equals(level.Trim(), StringComparison.OrdinalIgnoreCase));
+        return found >= 0 ? (name, levels[found])
+            : throw new UnknownNameException($"'{level}' is not a level of {(name is null ? $"rules {rules.RulesVersion}" : name)} ({string.Join(", ", levels)}).");
     }
 
     /// <summary>A competency's levels, highest first, then None (every competency's, without one).</summary>
-    private static List<string> LevelsOf(CreditRules rules, string? competency) =>
+    private static List<CompetencyLevel> LevelsOf(CreditRules rules, string? competency) =>
     [
         .. rules.Competencies.Where(c => competency is null || c.Name == competency)
-            .SelectMany(c => c.Levels.Select((l, i) => (l.Name, Rank: i + 1)))
-            .GroupBy(l => l.Name, StringComparer.Ordinal).OrderByDescending(g => g.Max(l => l.Rank)).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key),
-        CreditLevels.None,
+            .SelectMany(c => c.Levels.Select((l, i) => (Name: l.Level, Rank: i + 1)))
+            .GroupBy(l => l.Name).OrderByDescending(g => g.Max(l => l.Rank)).ThenBy(g => g.Key.Name, StringComparer.Ordinal).Select(g => g.Key),
+        CompetencyLevel.None,
     ];
 
     internal static PartnerListingView Apply(CreditRules rules, RecalculationRun run, PartnerListingQuery query, IReadOnlyList<PartnerListingRow> partners)
     {
         if (query.Top is < 1) throw new ArgumentOutOfRangeException(nameof(query), "Top must be at least 1.");
-        var ranks = rules.Competencies.ToDictionary(c => c.Name, c => c.Levels.Select((l, i) => (l.Name, i + 1)).ToDictionary(x => x.Name, x => x.Item2, StringComparer.Ordinal), StringComparer.Ordinal);
+        var ranks = rules.Competencies.ToDictionary(c => c.Name, c => c.Levels.Select((l, i) => (l.Level, i + 1)).ToDictionary(x => x.Level, x => x.Item2), StringComparer.Ordinal);
         int RankOf(CompetencyCredit c) => ranks.GetValueOrDefault(c.Competency)?.GetValueOrDefault(c.Level) ?? 0;
 
+        CompetencyLevel? level = query.Level is null ? null : new CompetencyLevel(query.Level);
         var listed = partners
             .Select(p => query.Competency is null ? p : p with { Competencies = [.. p.Competencies.Where(c => c.Competency == query.Competency)] })
             .Where(p => p.Competencies.Count > 0)
-            .Where(p => query.Level is null || p.Competencies.Any(c => c.Level == query.Level))
+            .Where(p => level is null || p.Competencies.Any(c => c.Level == level))
             .ToList();
         // Each partner ranks by its best listed competency; ties keep partner ID order (a stable sort over an ordered list).
         var ordered = query.Sort switch
@@ -120,14 +122,14 @@ public sealed class PartnerListing(StorageAccount storage)
         var counts = new List<CompetencyLevelCount>();
         foreach (var rule in rules.Competencies.Where(c => query.Competency is null || c.Name == query.Competency))
         {
-            foreach (var level in LevelsOf(rules, rule.Name))
+            foreach (var held in LevelsOf(rules, rule.Name))
             {
-                var n = listed.Count(p => p.Competencies.Any(c => c.Competency == rule.Name && c.Level == level));
-                counts.Add(new CompetencyLevelCount(rule.Name, level, n));
+                var n = listed.Count(p => p.Competencies.Any(c => c.Competency == rule.Name && c.Level == held));
+                counts.Add(new CompetencyLevelCount(rule.Name, held, n));
             }
         }
         return new PartnerListingView(run.AsOf, query.Global ? "global" : "location", run.RunId, rules.RulesVersion, run.Scenario,
-            query.Competency, query.Level, SortName(query.Sort), query.Top, listed.Count, shown, counts);
+            query.Competency, level, SortName(query.Sort), query.Top, listed.Count, shown, counts);
     }
 
     public static string SortName(PartnerSort sort) => sort switch

@@ -85,9 +85,9 @@ public sealed record TenantPartnerView(
 /// <param name="Published">True when read from the published run of <see cref="AsOf"/> (its records and rules).</param>
 public sealed record TenantView(
     string CustomerTenantId,
-    string AsOf,
-    string WindowFrom,
-    string WindowTo,
+    YearMonth AsOf,
+    YearMonth WindowFrom,
+    YearMonth WindowTo,
     bool Published,
     string? RunId,
     string RulesVersion,
@@ -114,7 +114,7 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
 
     /// <summary>Null when nothing is stored for the tenant (no usage in the window, no association, no DPOR event).</summary>
     /// <param name="partnerId">Focus on one partner: only its associations and its entry (present even when unrelated).</param>
-    public async Task<TenantView?> ReadAsync(Guid tenantId, YearMonth? asOf, long? partnerId = null, CancellationToken cancellationToken = default)
+    public async Task<TenantView?> ReadAsync(Guid tenantId, YearMonth? asOf, PartnerId? partnerId = null, CancellationToken cancellationToken = default)
     {
         var run = await _credit.ResolveRunAsync(asOf, null, cancellationToken).ConfigureAwait(false);
         RecordSnapshot records;
@@ -126,7 +126,7 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
             CreditReader.RequireSnapshot(run);
             rules = await new EvidenceService(storage).RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
             records = await _records.AtAsync(run.RecordsVersion, cancellationToken).ConfigureAwait(false);
-            month = YearMonth.Parse(run.AsOf);
+            month = run.AsOf;
         }
         else
         {
@@ -223,7 +223,7 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
             run is null ? null : published.GetValueOrDefault(s, []))).ToList();
 
         var partnerIds = associations.Select(a => a.Partner).Concat(collector.Partners.Keys).Concat(overridden.Select(o => o.Partner)).ToHashSet();
-        if (partnerId is { } focus) partnerIds = [focus];
+        if (partnerId is { } focus) partnerIds = [focus.Value];
         var partners = partnerIds.Order().Select(p => Partner(p, collector, shard, associations.Where(a => a.Partner == p).Select(a => a.View).ToList(),
             overridden.Where(o => o.Partner == p).Select(o => o.Reason).ToList(),
             directory.GetValueOrDefault(p), globalOf, rules.CreditPolicy, lastDay, prepared)).ToList();
@@ -234,9 +234,9 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
                 r.Usage.ConsumedRevenueUsd, r.Usage.ActiveUsers, r.Credited, Ref(r.Usage.Lineage))).ToList();
 
         return new TenantView(
-            tenantId.ToString("D"), month.ToString(), windowStart.ToString(), month.ToString(), run is not null, run?.RunId, rules.RulesVersion, policy, note,
+            tenantId.ToString("D"), month, windowStart, month, run is not null, run?.RunId, rules.RulesVersion, policy, note,
             partners,
-            [.. associations.Where(a => partnerId is null || a.Partner == partnerId).Select(a => a.View)
+            [.. associations.Where(a => partnerId is null || a.Partner == partnerId.Value.Value).Select(a => a.View)
                 .OrderBy(a => a.Source == "dpor" ? 0 : 1).ThenBy(a => a.Source, StringComparer.Ordinal).ThenBy(a => a.ValidFrom, StringComparer.Ordinal).ThenBy(a => a.PartnerId, StringComparer.Ordinal)],
             timelines, subscriptions, usage);
     }
@@ -245,7 +245,7 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
         PartnerRecord? record, Dictionary<long, long> globalOf, CreditPolicy policy, DateOnly lastDay, PreparedShard prepared)
     {
         collector.Partners.TryGetValue(partnerId, out var acc);
-        var incentive = shard.IncentiveEligibility.Where(r => r.DporPartnerId == partnerId).Sum(r => r.IncentiveAcrUsd);
+        var incentive = shard.IncentiveEligibility.Where(r => r.DporPartnerId.Value == partnerId).Sum(r => r.IncentiveAcrUsd);
         var isDpor = prepared.Subscriptions.Any(s => PreparedShard.IsDporOn(s, partnerId, lastDay));
         var reasons = new List<string>();
         if (associations.Count == 0 && overridden.Count == 0) reasons.Add("No association or DPOR designation with this customer is stored.");

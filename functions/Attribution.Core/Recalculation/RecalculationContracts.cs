@@ -1,3 +1,5 @@
+using Attribution.Core.Domain;
+
 namespace Attribution.Core.Recalculation;
 
 // Orchestration and activity payloads: small, plain records (bulk data stays in storage).
@@ -11,7 +13,7 @@ namespace Attribution.Core.Recalculation;
 /// <param name="HistoryRetention">Purge finished orchestration instances created longer ago than this (null: the default; negative: never).</param>
 public sealed record RecalculationRequest(
     string RunId,
-    string AsOf,
+    YearMonth AsOf,
     string RulesJson,
     string? Scenario,
     int ShardCount,
@@ -23,7 +25,7 @@ public sealed record RecalculationRequest(
 public sealed record BeginResult(string RunId, string RulesHash, long RecordsVersion, int Shards, int ReduceRanges, int PublishRanges);
 
 /// <param name="RecordsVersion">The committed records version the run reads (fixed at Begin, so every shard reads the same records).</param>
-public sealed record ShardWork(string RunId, string AsOf, string RulesHash, int Shard, int ShardCount, long RecordsVersion = 0, int ReduceRanges = 1, int PublishRanges = 1);
+public sealed record ShardWork(string RunId, YearMonth AsOf, string RulesHash, int Shard, int ShardCount, long RecordsVersion = 0, int ReduceRanges = 1, int PublishRanges = 1);
 
 public sealed record ShardSummary(
     int Shard,
@@ -37,13 +39,13 @@ public sealed record ShardSummary(
     long UsageRowsInWindow = 0,
     long SnapshotRows = 0);
 
-public sealed record ReduceWork(string RunId, string AsOf, string RulesHash, int Range, int ReduceRanges, int ShardCount, int PublishRanges);
+public sealed record ReduceWork(string RunId, YearMonth AsOf, string RulesHash, int Range, int ReduceRanges, int ShardCount, int PublishRanges);
 
 public sealed record ReduceSummary(int Range, int Partners, int GlobalPartners, long SnapshotRows, double ReadMs, double ComputeMs, double WriteMs);
 
-public sealed record InterruptedPublishQuery(string AsOf, string RunId);
+public sealed record InterruptedPublishQuery(YearMonth AsOf, string RunId);
 
-public sealed record PublishStart(string RunId, string AsOf, int Partners, long UsageRows);
+public sealed record PublishStart(string RunId, YearMonth AsOf, int Partners, long UsageRows);
 
 public sealed record PublishRangeWork(PublishPlan Plan, int Range);
 
@@ -52,9 +54,9 @@ public sealed record PublishRangeSummary(int Range, IReadOnlyList<TablePublishCo
 
 public sealed record CompletePublishWork(PublishPlan Plan, IReadOnlyList<TablePublishCount> Counts);
 
-public sealed record CompleteScenarioWork(string RunId, string AsOf, int Partners, long UsageRows);
+public sealed record CompleteScenarioWork(string RunId, YearMonth AsOf, int Partners, long UsageRows);
 
-public sealed record RunFailure(string RunId, string AsOf, string Error);
+public sealed record RunFailure(string RunId, YearMonth AsOf, string Error);
 
 /// <summary>Purge finished orchestration instances created before this time.</summary>
 public sealed record PurgeWork(DateTimeOffset CreatedBefore);
@@ -65,7 +67,7 @@ public sealed record PurgeWork(DateTimeOffset CreatedBefore);
 /// <param name="PublishSeconds">Orchestration time of the publish: the table writes of the changed rows and the flip.</param>
 public sealed record RecalculationOutcome(
     string RunId,
-    string AsOf,
+    YearMonth AsOf,
     string? Scenario,
     bool Published,
     int Partners,

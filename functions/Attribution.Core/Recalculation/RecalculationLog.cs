@@ -1,3 +1,4 @@
+using Attribution.Core.Domain;
 using Microsoft.Extensions.Logging;
 
 namespace Attribution.Core.Recalculation;
@@ -9,10 +10,10 @@ namespace Attribution.Core.Recalculation;
 internal static partial class RecalculationLog
 {
     [LoggerMessage(2001, LogLevel.Information, "Run {RunId}: interrupted publish of run {InterruptedRunId} found for {AsOf}.")]
-    public static partial void InterruptedPublishFound(this ILogger logger, string runId, string asOf, string interruptedRunId);
+    public static partial void InterruptedPublishFound(this ILogger logger, string runId, YearMonth asOf, string interruptedRunId);
 
     [LoggerMessage(2002, LogLevel.Information, "BeginRecalculation: run {RunId} for {AsOf} reads records version {RecordsVersion} with rules {RulesVersion}: {Shards} shards, {ReduceRanges} reduce ranges, {PublishRanges} publish ranges ({ElapsedMs:0} ms).")]
-    public static partial void Begun(this ILogger logger, string runId, string asOf, long recordsVersion, string rulesVersion, int shards, int reduceRanges, int publishRanges, double elapsedMs);
+    public static partial void Begun(this ILogger logger, string runId, YearMonth asOf, long recordsVersion, string rulesVersion, int shards, int reduceRanges, int publishRanges, double elapsedMs);
 
     [LoggerMessage(2003, LogLevel.Information, "ComputeCreditShard: run {RunId} shard {Shard} of {Shards}: {UsageRows} usage rows, {Partners} partners; read {ReadMs:0} ms, compute {ComputeMs:0} ms, write {WriteMs:0} ms.")]
     public static partial void ShardComputed(this ILogger logger, string runId, int shard, int shards, long usageRows, int partners, double readMs, double computeMs, double writeMs);
@@ -21,7 +22,7 @@ internal static partial class RecalculationLog
     public static partial void RangeReduced(this ILogger logger, string runId, int range, int ranges, int partners, int globalPartners, double readMs, double computeMs, double writeMs);
 
     [LoggerMessage(2005, LogLevel.Information, "BeginPublish: run {RunId} for {AsOf} publishing over {BaseRunId} ({ElapsedMs:0} ms).")]
-    public static partial void PublishBegun(this ILogger logger, string runId, string asOf, string baseRunId, double elapsedMs);
+    public static partial void PublishBegun(this ILogger logger, string runId, YearMonth asOf, string baseRunId, double elapsedMs);
 
     [LoggerMessage(2006, LogLevel.Information, "PublishCreditRange: run {RunId} range {Range} of {Ranges}: {Written} rows written, {Removed} removed ({ElapsedMs:0} ms).")]
     public static partial void RangePublished(this ILogger logger, string runId, int range, int ranges, long written, long removed, double elapsedMs);
@@ -30,41 +31,41 @@ internal static partial class RecalculationLog
     public static partial void RangePublishSkipped(this ILogger logger, string runId, int range);
 
     [LoggerMessage(2008, LogLevel.Information, "CompletePublish: run {RunId} for {AsOf}, table {Table}: {Written} rows written, {Removed} removed.")]
-    public static partial void TablePublished(this ILogger logger, string runId, string asOf, string table, long written, long removed);
+    public static partial void TablePublished(this ILogger logger, string runId, YearMonth asOf, string table, long written, long removed);
 
     [LoggerMessage(2009, LogLevel.Information, "CompletePublish: run {RunId} is now the published run for {AsOf} ({ElapsedMs:0} ms).")]
-    public static partial void PublishCompleted(this ILogger logger, string runId, string asOf, double elapsedMs);
+    public static partial void PublishCompleted(this ILogger logger, string runId, YearMonth asOf, double elapsedMs);
 
     [LoggerMessage(2010, LogLevel.Information, "CompleteScenarioRun: run {RunId} for {AsOf} kept apart, not published ({ElapsedMs:0} ms).")]
-    public static partial void ScenarioCompleted(this ILogger logger, string runId, string asOf, double elapsedMs);
+    public static partial void ScenarioCompleted(this ILogger logger, string runId, YearMonth asOf, double elapsedMs);
 
     [LoggerMessage(2011, LogLevel.Warning, "FailRecalculation: run {RunId} for {AsOf} failed: {Error}")]
-    public static partial void RunFailed(this ILogger logger, string runId, string asOf, string error);
+    public static partial void RunFailed(this ILogger logger, string runId, YearMonth asOf, string error);
 
     [LoggerMessage(2012, LogLevel.Information, "PurgeRecalculationHistory: {Count} finished instances created before {CreatedBefore:u} purged ({ElapsedMs:0} ms).")]
     public static partial void HistoryPurged(this ILogger logger, int count, DateTimeOffset createdBefore, double elapsedMs);
 
     [LoggerMessage(2101, LogLevel.Information, "Recalculation {RunId} for {AsOf}: rolling forward the interrupted publish of run {InterruptedRunId}.")]
-    public static partial void RollingForward(this ILogger logger, string runId, string asOf, string interruptedRunId);
+    public static partial void RollingForward(this ILogger logger, string runId, YearMonth asOf, string interruptedRunId);
 
     [LoggerMessage(2102, LogLevel.Information, "Recalculation {RunId} for {AsOf}: begun at records version {RecordsVersion}; computing {Shards} shards.")]
-    public static partial void PhaseBegun(this ILogger logger, string runId, string asOf, long recordsVersion, int shards);
+    public static partial void PhaseBegun(this ILogger logger, string runId, YearMonth asOf, long recordsVersion, int shards);
 
     [LoggerMessage(2103, LogLevel.Information, "Recalculation {RunId} for {AsOf}: {Shards} shards computed, {UsageRows} usage rows in the window; reducing {Ranges} ranges.")]
-    public static partial void PhaseComputed(this ILogger logger, string runId, string asOf, int shards, long usageRows, int ranges);
+    public static partial void PhaseComputed(this ILogger logger, string runId, YearMonth asOf, int shards, long usageRows, int ranges);
 
     [LoggerMessage(2104, LogLevel.Information, "Recalculation {RunId} for {AsOf}: {Ranges} ranges reduced, {Partners} partners, {GlobalPartners} global partners.")]
-    public static partial void PhaseReduced(this ILogger logger, string runId, string asOf, int ranges, int partners, int globalPartners);
+    public static partial void PhaseReduced(this ILogger logger, string runId, YearMonth asOf, int ranges, int partners, int globalPartners);
 
     [LoggerMessage(2105, LogLevel.Information, "Recalculation {RunId} for {AsOf}: published, {Written} rows written, {Removed} removed.")]
-    public static partial void PhasePublished(this ILogger logger, string runId, string asOf, long written, long removed);
+    public static partial void PhasePublished(this ILogger logger, string runId, YearMonth asOf, long written, long removed);
 
     [LoggerMessage(2106, LogLevel.Information, "Recalculation {RunId} for {AsOf}: scenario {Scenario} kept apart, nothing published.")]
-    public static partial void PhaseScenarioKept(this ILogger logger, string runId, string asOf, string scenario);
+    public static partial void PhaseScenarioKept(this ILogger logger, string runId, YearMonth asOf, string scenario);
 
     [LoggerMessage(2107, LogLevel.Information, "Recalculation {RunId} for {AsOf}: finished; compute {ComputeSeconds:0.0} s, publish {PublishSeconds:0.0} s.")]
-    public static partial void PhaseFinished(this ILogger logger, string runId, string asOf, double computeSeconds, double publishSeconds);
+    public static partial void PhaseFinished(this ILogger logger, string runId, YearMonth asOf, double computeSeconds, double publishSeconds);
 
     [LoggerMessage(2108, LogLevel.Warning, "Recalculation {RunId} for {AsOf}: failed: {Error}")]
-    public static partial void PhaseFailed(this ILogger logger, string runId, string asOf, string error);
+    public static partial void PhaseFailed(this ILogger logger, string runId, YearMonth asOf, string error);
 }

@@ -37,7 +37,7 @@ public interface IRecalculationInstances
     Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken);
 }
 
-public sealed record StartOutcome(bool Started, string InstanceId, string? RunId, string AsOf);
+public sealed record StartOutcome(bool Started, string InstanceId, string? RunId, YearMonth AsOf);
 
 /// <summary>
 /// The month asked for has no usage in its window: recalculating it would publish every partner at None. Refused
@@ -107,13 +107,13 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
         if (!allowEmpty && records is not null) await RefuseEmptyWindowAsync(asOf, rulesJson, cancellationToken).ConfigureAwait(false);
         var instanceId = InstanceIdFor(asOf, scenario);
         if (IsActive(await instances.GetStateAsync(instanceId, cancellationToken).ConfigureAwait(false)))
-            return new StartOutcome(false, instanceId, null, asOf.ToString());
+            return new StartOutcome(false, instanceId, null, asOf);
         var now = _time.GetUtcNow();
         var runId = string.Create(CultureInfo.InvariantCulture, $"{asOf}-{now.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Guid.NewGuid().ToString("N")[..6]}");
-        var request = new RecalculationRequest(runId, asOf.ToString(), rulesJson, scenario, shardCount > 0 ? shardCount : _settings.Shards,
+        var request = new RecalculationRequest(runId, asOf, rulesJson, scenario, shardCount > 0 ? shardCount : _settings.Shards,
             _settings.ReduceRanges, _settings.PublishRanges, _settings.HistoryRetention);
         var started = await instances.StartAsync(instanceId, request, cancellationToken).ConfigureAwait(false);
-        return new StartOutcome(started, instanceId, started ? runId : null, asOf.ToString());
+        return new StartOutcome(started, instanceId, started ? runId : null, asOf);
     }
 
     /// <summary>Throws <see cref="EmptyWindowException"/> when no stored usage falls in the month's window under these rules.</summary>

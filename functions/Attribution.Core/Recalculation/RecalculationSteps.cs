@@ -137,7 +137,7 @@ public sealed class ComputeCreditShard(RunResults results, RulesStore rules, ILo
         ArgumentNullException.ThrowIfNull(input);
         var credit = await rules.GetAsync(input.RulesHash, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
-        var shardInput = await results.ReadShardInputAsync(input.RecordsVersion, input.Shard, input.ShardCount, credit, YearMonth.Parse(input.AsOf), cancellationToken).ConfigureAwait(false);
+        var shardInput = await results.ReadShardInputAsync(input.RecordsVersion, input.Shard, input.ShardCount, credit, input.AsOf, cancellationToken).ConfigureAwait(false);
         var readMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
@@ -167,7 +167,7 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILog
         var readMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var finished = CreditEngine.Finish(partials, credit, YearMonth.Parse(input.AsOf), RunResults.ReduceScope(input.Range, input.ReduceRanges));
+        var finished = CreditEngine.Finish(partials, credit, input.AsOf, RunResults.ReduceScope(input.Range, input.ReduceRanges));
         var computeMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();

@@ -21,7 +21,7 @@ public sealed record TablePublishCount(string Table, long Written, long Removed)
 
 /// <summary>A RecalculationRuns row.</summary>
 public sealed record RecalculationRun(
-    string AsOf,
+    YearMonth AsOf,
     string RunId,
     RunStatus Status,
     DateTimeOffset StartedAt,
@@ -56,7 +56,7 @@ public sealed record RecalculationRun(
 }
 
 /// <summary>What a publish needs: the run, the published run it diffs against (null: none), and the run's totals for the flip.</summary>
-public sealed record PublishPlan(string RunId, string AsOf, string? BaseRunId, int PublishRanges, int WindowMonths, int Partners, long UsageRows);
+public sealed record PublishPlan(string RunId, YearMonth AsOf, string? BaseRunId, int PublishRanges, int WindowMonths, int Partners, long UsageRows);
 
 /// <summary>The RecalculationRuns table: one row per run, and which run of an asOf is the published one.</summary>
 public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider = null)
@@ -71,9 +71,9 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(manifest);
-        var existing = await Runs.GetEntityIfExistsAsync<TableEntity>(request.AsOf, request.RunId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var existing = await Runs.GetEntityIfExistsAsync<TableEntity>(request.AsOf.ToString(), request.RunId, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (existing.HasValue) return;
-        await Runs.UpsertEntityAsync(new TableEntity(request.AsOf, request.RunId)
+        await Runs.UpsertEntityAsync(new TableEntity(request.AsOf.ToString(), request.RunId)
         {
             ["status"] = nameof(RunStatus.Running),
             ["startedAt"] = _time.GetUtcNow(),
@@ -97,14 +97,14 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
     /// Marks the run Publishing over the asOf's currently published run, before the first table write, and returns
     /// the plan. A retry (or a roll-forward) gets the plan first recorded.
     /// </summary>
-    public async Task<PublishPlan> BeginPublishAsync(string asOf, string runId, int partners, long usageRows, CancellationToken cancellationToken = default)
+    public async Task<PublishPlan> BeginPublishAsync(YearMonth asOf, string runId, int partners, long usageRows, CancellationToken cancellationToken = default)
     {
         var run = await GetAsync(asOf, runId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"Run {runId} of {asOf} is not recorded.");
         if (run.Status == RunStatus.Publishing || (run.Status == RunStatus.Succeeded && run.Published)) return PlanOf(run);
         var published = (await ListAsync(asOf, cancellationToken).ConfigureAwait(false))
             .Where(r => r.Published).OrderByDescending(r => r.CompletedAt).FirstOrDefault();
-        await Runs.UpdateEntityAsync(new TableEntity(asOf, runId)
+        await Runs.UpdateEntityAsync(new TableEntity(asOf.ToString(), runId)
         {
             ["status"] = nameof(RunStatus.Publishing),
             ["baseRunId"] = published?.RunId,
@@ -119,7 +119,7 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
         new(run.RunId, run.AsOf, run.BaseRunId, run.PublishRanges, run.WindowMonths, run.Partners, run.UsageRows);
 
     /// <summary>A run of the asOf that began publishing and never finished (other than <paramref name="exceptRunId"/>).</summary>
-    public async Task<PublishPlan?> InterruptedPublishAsync(string asOf, string? exceptRunId, CancellationToken cancellationToken = default)
+    public async Task<PublishPlan?> InterruptedPublishAsync(YearMonth asOf, string? exceptRunId, CancellationToken cancellationToken = default)
     {
         var run = (await ListAsync(asOf, cancellationToken).ConfigureAwait(false))
             .Where(r => r.Status == RunStatus.Publishing && r.RunId != exceptRunId)
@@ -139,7 +139,7 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
         var self = runs.SingleOrDefault(r => r.RunId == plan.RunId)
             ?? throw new InvalidOperationException($"Run {plan.RunId} of {plan.AsOf} is not recorded.");
         if (self.Status == RunStatus.Succeeded && self.Published) return;
-        var row = new TableEntity(plan.AsOf, plan.RunId)
+        var row = new TableEntity(plan.AsOf.ToString(), plan.RunId)
         {
             ["status"] = nameof(RunStatus.Succeeded),
             ["completedAt"] = _time.GetUtcNow(),
@@ -157,13 +157,13 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
         var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpdateMerge, row, ETag.All) };
         foreach (var run in runs)
             if (run.Published && run.RunId != plan.RunId)
-                actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(plan.AsOf, run.RunId) { ["published"] = false }, ETag.All));
+                actions.Add(new(TableTransactionActionType.UpdateMerge, new TableEntity(plan.AsOf.ToString(), run.RunId) { ["published"] = false }, ETag.All));
         await Runs.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A scenario run (or any run that publishes nothing) is done.</summary>
-    public async Task CompleteUnpublishedAsync(string asOf, string runId, int partners, long usageRows, CancellationToken cancellationToken = default) =>
-        await Runs.UpdateEntityAsync(new TableEntity(asOf, runId)
+    public async Task CompleteUnpublishedAsync(YearMonth asOf, string runId, int partners, long usageRows, CancellationToken cancellationToken = default) =>
+        await Runs.UpdateEntityAsync(new TableEntity(asOf.ToString(), runId)
         {
             ["status"] = nameof(RunStatus.Succeeded),
             ["completedAt"] = _time.GetUtcNow(),
@@ -183,10 +183,10 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
         var error = failure.Error.Length > 4000 ? failure.Error[..4000] : failure.Error;
         if (run is { Status: RunStatus.Publishing } || run is { Status: RunStatus.Succeeded, Published: true })
         {
-            await Runs.UpdateEntityAsync(new TableEntity(failure.AsOf, failure.RunId) { ["error"] = error }, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            await Runs.UpdateEntityAsync(new TableEntity(failure.AsOf.ToString(), failure.RunId) { ["error"] = error }, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
             return;
         }
-        await Runs.UpsertEntityAsync(new TableEntity(failure.AsOf, failure.RunId)
+        await Runs.UpsertEntityAsync(new TableEntity(failure.AsOf.ToString(), failure.RunId)
         {
             ["status"] = nameof(RunStatus.Failed),
             ["completedAt"] = _time.GetUtcNow(),
@@ -195,18 +195,18 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
         }, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<List<RecalculationRun>> ListAsync(string? asOf = null, CancellationToken cancellationToken = default)
+    public async Task<List<RecalculationRun>> ListAsync(YearMonth? asOf = null, CancellationToken cancellationToken = default)
     {
-        var filter = asOf is null ? null : TableClient.CreateQueryFilter($"PartitionKey eq {asOf}");
+        var filter = asOf is not { } m ? null : TableClient.CreateQueryFilter($"PartitionKey eq {m.ToString()}");
         var list = new List<RecalculationRun>();
         await foreach (var e in Runs.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
             list.Add(FromEntity(e));
         return list;
     }
 
-    public async Task<RecalculationRun?> GetAsync(string asOf, string runId, CancellationToken cancellationToken = default)
+    public async Task<RecalculationRun?> GetAsync(YearMonth asOf, string runId, CancellationToken cancellationToken = default)
     {
-        var e = await Runs.GetEntityIfExistsAsync<TableEntity>(asOf, runId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var e = await Runs.GetEntityIfExistsAsync<TableEntity>(asOf.ToString(), runId, cancellationToken: cancellationToken).ConfigureAwait(false);
         return e.HasValue ? FromEntity(e.Value!) : null;
     }
 
@@ -220,7 +220,7 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
         await foreach (var e in Runs.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var run = FromEntity(e);
-            if (best is null || string.CompareOrdinal(run.AsOf, best.AsOf) > 0
+            if (best is null || run.AsOf > best.AsOf
                 || (run.AsOf == best.AsOf && run.CompletedAt > best.CompletedAt)) best = run;
         }
         return best;
@@ -229,13 +229,15 @@ public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider 
     /// <summary>The latest successful run of a scenario (for an asOf, or any).</summary>
     public async Task<RecalculationRun?> LatestScenarioAsync(string scenario, YearMonth? asOf, CancellationToken cancellationToken = default)
     {
-        var runs = await ListAsync(asOf?.ToString(), cancellationToken).ConfigureAwait(false);
+        var runs = await ListAsync(asOf, cancellationToken).ConfigureAwait(false);
         return runs.Where(r => r.Scenario == scenario && r.Status == RunStatus.Succeeded)
-            .OrderByDescending(r => r.AsOf, StringComparer.Ordinal).ThenByDescending(r => r.CompletedAt).FirstOrDefault();
+            .OrderByDescending(r => r.AsOf).ThenByDescending(r => r.CompletedAt).FirstOrDefault();
     }
 
+    /// <summary>A RecalculationRuns row; its PartitionKey is the asOf (`yyyy-MM`), parsed here once.</summary>
     private static RecalculationRun FromEntity(TableEntity e) => new(
-        e.PartitionKey,
+        YearMonth.TryParse(e.PartitionKey, out var asOf) ? asOf
+            : throw new InvalidOperationException($"A {TableNames.RecalculationRuns} row has PartitionKey '{e.PartitionKey}', not a month in the form yyyy-MM."),
         e.RowKey,
         Enum.TryParse<RunStatus>(e.GetString("status"), out var s) ? s : RunStatus.Running,
         e.GetDateTimeOffset("startedAt") ?? default,

@@ -23,9 +23,10 @@ public enum CreditMetric : byte
 
 public sealed record Threshold(CreditMetric Metric, double Minimum);
 
-public sealed record CompetencyLevel(string Name, IReadOnlyList<Threshold> Thresholds);
+/// <summary>A level of a competency in the rules: its name and the thresholds that reach it.</summary>
+public sealed record LevelRule(CompetencyLevel Level, IReadOnlyList<Threshold> Thresholds);
 
-public sealed record CompetencyRule(string Name, WorkloadSet Workloads, IReadOnlyList<CompetencyLevel> Levels);
+public sealed record CompetencyRule(string Name, WorkloadSet Workloads, IReadOnlyList<LevelRule> Levels);
 
 /// <summary>A product-name phrase of the Partner Center reconciliation export and the workloads it means.</summary>
 public sealed record ProductWorkloadMapping(string Phrase, WorkloadSet Workloads);
@@ -155,13 +156,13 @@ public static class CreditRulesLoader
             var workloads = WorkloadList(c, "workloads", path + ".workloads");
             if (c["levels"] is not JsonArray lv || lv.Count == 0)
                 throw new RulesValidationException(path + ".levels", "must be a non-empty array");
-            var levels = new List<CompetencyLevel>();
+            var levels = new List<LevelRule>();
             for (var j = 0; j < lv.Count; j++)
             {
                 var lpath = $"{path}.levels[{j}]";
                 if (lv[j] is not JsonObject l) throw new RulesValidationException(lpath, "must be an object");
                 var lname = RequiredString(l, "name", lpath + ".name");
-                if (lname.Equals("None", StringComparison.OrdinalIgnoreCase))
+                if (lname.Equals(CompetencyLevel.NoneName, StringComparison.OrdinalIgnoreCase))
                     throw new RulesValidationException(lpath + ".name", "'None' is reserved for no level reached");
                 if (l["thresholds"] is not JsonObject th || th.Count == 0)
                     throw new RulesValidationException(lpath + ".thresholds", "must be a non-empty object of metric: minimum");
@@ -180,7 +181,7 @@ public static class CreditRulesLoader
                         throw new RulesValidationException(tpath, "must be a number > 0");
                     thresholds.Add(new Threshold(metric, min));
                 }
-                levels.Add(new CompetencyLevel(lname, thresholds));
+                levels.Add(new LevelRule(new CompetencyLevel(lname), thresholds));
             }
             // Levels are ascending: each level must ask at least as much as the one before on every metric it shares.
             for (var j = 1; j < levels.Count; j++)
@@ -190,7 +191,7 @@ public static class CreditRulesLoader
                     var prev = levels[j - 1].Thresholds.FirstOrDefault(p => p.Metric == t.Metric);
                     if (prev is not null && prev.Minimum > t.Minimum)
                         throw new RulesValidationException($"{path}.levels[{j}].thresholds.{CreditRules.MetricName(t.Metric)}",
-                            $"levels must be ascending: {t.Minimum} is below {levels[j - 1].Name}'s {prev.Minimum}");
+                            $"levels must be ascending: {t.Minimum} is below {levels[j - 1].Level}'s {prev.Minimum}");
                 }
             }
             competencies.Add(new CompetencyRule(name, workloads, levels));

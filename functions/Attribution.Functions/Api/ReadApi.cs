@@ -12,7 +12,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Attribution.Functions.Api;
 
 /// <summary>A page of a subscription's partners.</summary>
-public sealed record SubscriptionPartnersPage(string SubscriptionId, string AsOf, string RunId, int TotalPartners, IReadOnlyList<SubscriptionPartnerView> Partners, string? ContinuationToken);
+public sealed record SubscriptionPartnersPage(string SubscriptionId, YearMonth AsOf, string RunId, int TotalPartners, IReadOnlyList<SubscriptionPartnerView> Partners, string? ContinuationToken);
 
 /// <summary>
 /// The read API for downstream systems (function-key auth). Every read resolves the published run of the asOf
@@ -126,7 +126,7 @@ public sealed class ReadApi(StorageAccount storage)
             var published = await reader.ResolveRunAsync(asOf, null, cancellationToken);
             return published is null ? (null, NothingPublished(asOf, request)) : (published, null);
         }
-        if (asOf is { } month && month.ToString() != position.AsOf)
+        if (asOf is { } month && month != position.AsOf)
             return (null, Problems.BadRequest($"continuationToken belongs to asOf {position.AsOf}, not {month}.", request));
         var run = await reader.RunOfTokenAsync(position, cancellationToken);
         return run is null ? (null, Republished(position, request)) : (run, null);

@@ -28,7 +28,7 @@ public sealed class TenantApi(StorageAccount storage)
         if (ValueRules.ParseGuid(tenantId, out var id) is { } problem) return Problems.BadRequest($"tenantId {problem}.", request);
         if (!QueryValues.TryMonth(request, "asOf", out var asOf, out var badMonth)) return badMonth;
         if (asOf is { } m && RecalculationStarter.AsOfProblem(m) is { } range) return Problems.BadRequest(range, request);
-        long? partnerId = null;
+        PartnerId? partnerId = null;
         var partner = request.Query["partnerId"].ToString();
         if (partner.Length > 0)
         {

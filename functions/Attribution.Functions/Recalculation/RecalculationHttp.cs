@@ -15,7 +15,7 @@ namespace Attribution.Functions.Recalculation;
 public sealed record RecalculationStartBody(string? AsOf, bool AllowEmpty = false);
 
 /// <summary>202 body: where to follow the run.</summary>
-public sealed record RecalculationAccepted(string InstanceId, string RunId, string AsOf, string StatusUrl);
+public sealed record RecalculationAccepted(string InstanceId, string RunId, YearMonth AsOf, string StatusUrl);
 
 /// <summary>`POST /api/recalculations` and `GET /api/recalculations/{id}` over any <see cref="IRecalculationInstances"/>.</summary>
 /// <param name="storage">The app's storage: its records set the default month and refuse an empty window.</param>

@@ -33,8 +33,8 @@ public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider ti
         catch (EmptyWindowException e)
         {
             // Nothing to credit yet: a timer has no one to ask, so it says why and waits for the next night.
-            logger.RecalculationSkippedEmpty(asOf.ToString(), e.Message);
-            return new StartOutcome(false, RecalculationStarter.InstanceIdFor(asOf, null), null, asOf.ToString());
+            logger.RecalculationSkippedEmpty(asOf, e.Message);
+            return new StartOutcome(false, RecalculationStarter.InstanceIdFor(asOf, null), null, asOf);
         }
         if (outcome.Started) logger.RecalculationStarted(outcome.AsOf, outcome.InstanceId, outcome.RunId!);
         else logger.RecalculationAlreadyRunning(outcome.AsOf, outcome.InstanceId);

@@ -66,11 +66,11 @@ public class CoverageTests
         Assert.Equal(5, r.Partners);
         // Subscription 2's partners: 1 (sales), 2 (csp), 4 (dap); workloads each was credited on.
         var sub2 = r.SubscriptionPartners.Where(x => x.SubscriptionId == Sub(2)).ToList();
-        Assert.Equal([1L, 2L, 4L], sub2.Select(x => x.PartnerId).ToArray());
+        Assert.Equal([1L, 2L, 4L], sub2.Select(x => x.PartnerId.Value).ToArray());
         Assert.Equal(["Azure;Teams", "Azure;Teams", "Azure;Teams"], sub2.Select(x => x.Workloads.ToString()).ToArray());
         Assert.Equal(["sales", "csp", "dap"], sub2.Select(x => x.Sources).ToArray());
         var sub1 = r.SubscriptionPartners.Where(x => x.SubscriptionId == Sub(1)).ToList();
-        Assert.Equal([1L, 3L, 4L, 6L], sub1.Select(x => x.PartnerId).ToArray());
+        Assert.Equal([1L, 3L, 4L, 6L], sub1.Select(x => x.PartnerId.Value).ToArray());
         Assert.Equal(["Azure;Intune", "Intune", "Azure", "Azure;Intune"], sub1.Select(x => x.Workloads.ToString()).ToArray());
     }
 

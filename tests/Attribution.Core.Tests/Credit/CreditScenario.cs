@@ -92,13 +92,13 @@ internal static class CreditResultsExtensions
     public static CompetencyMetrics Row(this CreditResults r, long partner, string competency) => PartnerRow(r, partner, competency).Credit;
 
     public static PartnerCreditRow PartnerRow(this CreditResults r, long partner, string competency) =>
-        Assert.Single(r.PartnerCredit, x => x.PartnerId == partner && x.Credit.Competency == competency);
+        Assert.Single(r.PartnerCredit, x => x.PartnerId.Value == partner && x.Credit.Competency == competency);
 
     /// <summary>The global partner's credit on the competency.</summary>
     public static CompetencyMetrics GlobalRow(this CreditResults r, long global, string competency) => GlobalPartnerRow(r, global, competency).Credit;
 
     public static GlobalPartnerCreditRow GlobalPartnerRow(this CreditResults r, long global, string competency) =>
-        Assert.Single(r.GlobalPartnerCredit, x => x.GlobalPartnerId == global && x.Credit.Competency == competency);
+        Assert.Single(r.GlobalPartnerCredit, x => x.GlobalPartnerId.Value == global && x.Credit.Competency == competency);
 
-    public static bool Has(this CreditResults r, long partner) => r.PartnerCredit.Any(x => x.PartnerId == partner);
+    public static bool Has(this CreditResults r, long partner) => r.PartnerCredit.Any(x => x.PartnerId.Value == partner);
 }

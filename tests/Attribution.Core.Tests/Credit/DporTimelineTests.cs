@@ -30,12 +30,12 @@ public class DporTimelineTests
 
         var march = r.IncentiveEligibility.Where(x => x.Month == M("2026-03")).OrderBy(x => x.DporPartnerId).ToList();
         Assert.Equal(2, march.Count);
-        Assert.Equal((A, 372.0, 10, 31), (march[0].DporPartnerId, march[0].AcrUsd, march[0].DporDays, march[0].DaysInMonth));
+        Assert.Equal((A, 372.0, 10, 31), (march[0].DporPartnerId.Value, march[0].AcrUsd, march[0].DporDays, march[0].DaysInMonth));
         Assert.Equal(120, march[0].IncentiveAcrUsd, 9);
-        Assert.Equal((B, 372.0, 21, 31), (march[1].DporPartnerId, march[1].AcrUsd, march[1].DporDays, march[1].DaysInMonth));
+        Assert.Equal((B, 372.0, 21, 31), (march[1].DporPartnerId.Value, march[1].AcrUsd, march[1].DporDays, march[1].DaysInMonth));
         Assert.Equal(252, march[1].IncentiveAcrUsd, 9);
         var feb = Assert.Single(r.IncentiveEligibility, x => x.Month == M("2026-02"));
-        Assert.Equal((A, 280.0, 28, 28), (feb.DporPartnerId, feb.AcrUsd, feb.DporDays, feb.DaysInMonth));
+        Assert.Equal((A, 280.0, 28, 28), (feb.DporPartnerId.Value, feb.AcrUsd, feb.DporDays, feb.DaysInMonth));
         Assert.Equal(Tenant(1), feb.CustomerTenantId);
         Assert.Equal(Sub(1), feb.SubscriptionId);
     }
@@ -91,7 +91,7 @@ public class DporTimelineTests
         Assert.Equal(310, r.Row(A, "CloudPlatform").AcrUsdTtm, 9);
         Assert.Equal(310, r.Row(A, "CloudPlatform").IncentiveEligibleAcrUsdTtm, 9);
         var ie = Assert.Single(r.IncentiveEligibility);
-        Assert.Equal((A, 31), (ie.DporPartnerId, ie.DporDays));
+        Assert.Equal((A, 31), (ie.DporPartnerId.Value, ie.DporDays));
     }
 
     [Fact]

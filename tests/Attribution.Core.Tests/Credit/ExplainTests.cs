@@ -29,14 +29,14 @@ public class ExplainTests
         var results = s.Results();
         foreach (var partner in new long[] { 1, 2, 3 })
         {
-            var e = CreditEngine.Explain(s.Input(), partner, "cloudplatform");
+            var e = CreditEngine.Explain(s.Input(), new PartnerId(partner), "cloudplatform");
             // Exact in billionths of a USD, the unit the engine adds in (so any order gives the same total).
             var nanos = Int128.Zero;
             foreach (var row in e.Rows) nanos += (Int128)Math.Round(row.CreditedRevenueUsd * 1e9);
             Assert.Equal(e.Credit.AcrUsdTtm, (double)nanos / 1e9);
-            var published = results.PartnerCredit.SingleOrDefault(x => x.PartnerId == partner && x.Credit.Competency == "CloudPlatform");
+            var published = results.PartnerCredit.SingleOrDefault(x => x.PartnerId.Value == partner && x.Credit.Competency == "CloudPlatform");
             Assert.Equal(published?.Credit.AcrUsdTtm ?? 0, e.Credit.AcrUsdTtm); // exact
-            Assert.Equal(published?.Credit.Level ?? "None", e.Credit.Level);
+            Assert.Equal(published?.Credit.Level ?? CompetencyLevel.None, e.Credit.Level);
         }
     }
 
@@ -44,7 +44,7 @@ public class ExplainTests
     public void Evidence_lists_each_credited_row_with_share_and_this_partners_associations()
     {
         var s = Scenario(CreditPolicy.Split);
-        var e = CreditEngine.Explain(s.Input(), 1, "CloudPlatform");
+        var e = CreditEngine.Explain(s.Input(), new PartnerId(1), "CloudPlatform");
         Assert.Equal("CloudPlatform", e.Credit.Competency);
         Assert.Equal(["2025-12", "2026-01", "2026-02", "2026-03"], e.Rows.Select(r => r.Month.ToString()).ToArray());
 
@@ -75,7 +75,7 @@ public class ExplainTests
     [Fact]
     public void Evidence_of_a_dpor_shows_its_days_and_the_set_event()
     {
-        var e = CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), 3, "CloudPlatform");
+        var e = CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), new PartnerId(3), "CloudPlatform");
         Assert.Equal(["2026-01", "2026-02", "2026-03"], e.Rows.Select(r => r.Month.ToString()).ToArray());
         var jan = e.Rows[0];
         Assert.Equal((12, 31, 1.0, "dpor"), (jan.DporDays, jan.DaysInMonth, jan.Share, jan.Sources));
@@ -89,7 +89,7 @@ public class ExplainTests
     [Fact]
     public void Evidence_is_limited_to_the_competencys_workloads()
     {
-        var e = CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), 2, "SmallMidmarketCloud");
+        var e = CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), new PartnerId(2), "SmallMidmarketCloud");
         var row = Assert.Single(e.Rows);
         Assert.Equal((Workload.Teams, 9.0), (row.Workload, row.CreditedActiveUsers));
         Assert.Equal(9, e.Credit.PeakMonthlyActiveUsers);
@@ -99,16 +99,16 @@ public class ExplainTests
     [Fact]
     public void A_partner_with_no_credit_has_empty_evidence()
     {
-        var e = CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), 424242, "Security");
+        var e = CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), new PartnerId(424242), "Security");
         Assert.Empty(e.Rows);
-        Assert.Equal((0.0, 0.0, 0, "None", "Silver", 0.0), (e.Credit.AcrUsdTtm, e.Credit.PeakMonthlyActiveUsers, e.Credit.Customers, e.Credit.Level, e.Credit.NextLevel, e.Credit.Progress));
-        Assert.Equal(424242, e.GlobalPartnerId);
+        Assert.Equal((0.0, 0.0, 0, "None", "Silver", 0.0), (e.Credit.AcrUsdTtm, e.Credit.PeakMonthlyActiveUsers, e.Credit.Customers, e.Credit.Level.Name, e.Credit.NextLevel?.Name, e.Credit.Progress));
+        Assert.Equal(424242, e.GlobalPartnerId.Value);
     }
 
     [Fact]
     public void Unknown_competency_is_an_argument_error()
     {
-        var ex = Assert.Throws<ArgumentException>(() => CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), 1, "Gardening"));
+        var ex = Assert.Throws<ArgumentException>(() => CreditEngine.Explain(Scenario(CreditPolicy.Full).Input(), new PartnerId(1), "Gardening"));
         Assert.Contains("Gardening", ex.Message, StringComparison.Ordinal);
     }
 }

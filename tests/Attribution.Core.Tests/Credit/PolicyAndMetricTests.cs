@@ -51,7 +51,7 @@ public class PolicyTests
         Assert.Equal(30, r.Row(3, "SmallMidmarketCloud").PeakMonthlyActiveUsers, 9);
         Assert.Equal("dpor", r.Row(3, "CloudPlatform").Sources);
         Assert.Equal(1, r.Partners);
-        Assert.Equal([3L], r.SubscriptionPartners.Select(x => x.PartnerId).ToArray());
+        Assert.Equal([3L], r.SubscriptionPartners.Select(x => x.PartnerId.Value).ToArray());
     }
 
     [Fact]

@@ -58,8 +58,8 @@ public class RangeFinishTests
             var scope = new CreditScope(p => p % ranges == range, g => g % ranges == range);
             var part = CreditEngine.Finish(shards.Select(s => CreditEngine.Slice(s, scope)), rules, asOf, scope);
             Assert.Empty(part.SubscriptionPartners);
-            Assert.All(part.PartnerCredit, r => Assert.Equal(range, (int)(r.PartnerId % ranges)));
-            Assert.All(part.GlobalPartnerCredit, r => Assert.Equal(range, (int)(r.GlobalPartnerId % ranges)));
+            Assert.All(part.PartnerCredit, r => Assert.Equal(range, (int)(r.PartnerId.Value % ranges)));
+            Assert.All(part.GlobalPartnerCredit, r => Assert.Equal(range, (int)(r.GlobalPartnerId.Value % ranges)));
             partnerRows.AddRange(part.PartnerCredit);
             globalRows.AddRange(part.GlobalPartnerCredit);
             partners += part.Partners;

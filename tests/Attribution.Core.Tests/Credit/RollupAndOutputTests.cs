@@ -23,7 +23,7 @@ public class GlobalRollupTests
 
         Assert.Equal(1000, r.Row(L1, "CloudPlatform").AcrUsdTtm, 9);
         Assert.Equal(1000, r.Row(L2, "CloudPlatform").AcrUsdTtm, 9);
-        Assert.Equal(G, r.PartnerRow(L1, "CloudPlatform").GlobalPartnerId);
+        Assert.Equal(G, r.PartnerRow(L1, "CloudPlatform").GlobalPartnerId.Value);
 
         var g = r.GlobalRow(G, "CloudPlatform");
         Assert.Equal(1000, g.AcrUsdTtm, 9);
@@ -93,9 +93,9 @@ public class OutputTableTests
         {
             var c = row.Credit;
             Assert.Equal((0.0, 0.0, 0), (c.AcrUsdTtm, c.PeakMonthlyActiveUsers, c.Customers));
-            Assert.Equal(("None", "Silver", 0.0, ""), (c.Level, c.NextLevel, c.Progress, c.Sources));
+            Assert.Equal(("None", "Silver", 0.0, ""), (c.Level.Name, c.NextLevel?.Name, c.Progress, c.Sources));
             Assert.Equal(1234, c.IncentiveEligibleAcrUsdTtm, 9);
-            Assert.Equal(5, row.GlobalPartnerId);
+            Assert.Equal(5, row.GlobalPartnerId.Value);
         }
         Assert.Equal(1234, r.PartnerCredit[0].Credit.AcrUsdTtm, 9);
         Assert.Equal(4, r.GlobalPartnerCredit.Count);
@@ -117,7 +117,7 @@ public class OutputTableTests
             .Use(1, 3, Workload.Azure, "2026-06", 300, null)
             .Results();
 
-        var sp = r.SubscriptionPartners.ToDictionary(x => (x.SubscriptionId, x.PartnerId));
+        var sp = r.SubscriptionPartners.ToDictionary(x => (x.SubscriptionId, x.PartnerId.Value));
         Assert.False(sp[(Sub(1), 1)].IsDpor);
         Assert.Equal("dpor;sales", sp[(Sub(1), 1)].Sources);
         Assert.Equal("Azure;Teams", sp[(Sub(1), 1)].Workloads.ToString());
@@ -142,7 +142,7 @@ public class OutputTableTests
             .Use(1, 1, Workload.Teams, "2026-01", null, 10)
             .Results();
         var ie = Assert.Single(r.IncentiveEligibility);
-        Assert.Equal((8L, "2026-01", 0.0, 31, 31, 0.0), (ie.DporPartnerId, ie.Month.ToString(), ie.AcrUsd, ie.DporDays, ie.DaysInMonth, ie.IncentiveAcrUsd));
+        Assert.Equal((8L, "2026-01", 0.0, 31, 31, 0.0), (ie.DporPartnerId.Value, ie.Month.ToString(), ie.AcrUsd, ie.DporDays, ie.DaysInMonth, ie.IncentiveAcrUsd));
         Assert.Equal(10, r.Row(8, "SmallMidmarketCloud").PeakMonthlyActiveUsers);
         Assert.Equal(0, r.Row(8, "SmallMidmarketCloud").IncentiveEligibleAcrUsdTtm);
     }
@@ -196,7 +196,7 @@ public class OutputTableTests
         foreach (var partnerRow in single.PartnerCredit)
         {
             var x = partnerRow.Credit;
-            var y = merged.Row(partnerRow.PartnerId, x.Competency);
+            var y = merged.Row(partnerRow.PartnerId.Value, x.Competency);
             Assert.Equal(x.AcrUsdTtm, y.AcrUsdTtm, 9);
             Assert.Equal((x.PeakMonthlyActiveUsers, x.Customers, x.Level, x.Sources), (y.PeakMonthlyActiveUsers, y.Customers, y.Level, y.Sources));
         }

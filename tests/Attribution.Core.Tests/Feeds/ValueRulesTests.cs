@@ -36,7 +36,7 @@ public sealed class ValueRulesTests
     public void Partner_ids_are_up_to_ten_digits_with_leading_zeros_dropped(string text, long expected)
     {
         Assert.Null(ValueRules.ParsePartnerId(text, out var id));
-        Assert.Equal(expected, id);
+        Assert.Equal(expected, id.Value);
     }
 
     [Theory]

@@ -50,8 +50,8 @@ public sealed class ChangesApiTests(ChangesSamplesFixture data) : IClassFixture<
     {
         var view = Ok<CreditChangesView>(await Api.ChangesAsync(Get("/api/changes"), default));
         Assert.Equal("months", view.Comparison);
-        Assert.Equal("2026-09", view.From.AsOf);
-        Assert.Equal("2026-10", view.To.AsOf);
+        Assert.Equal("2026-09", view.From.AsOf.ToString());
+        Assert.Equal("2026-10", view.To.AsOf.ToString());
         // Proseware's only association, the Open licence on Trey Research, now ends before the window.
         Assert.Equal(["8901234"], view.GonePartners);
         Assert.Empty(view.NewPartners);

@@ -16,12 +16,12 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
     public async Task Credit_returns_every_competency_of_the_latest_published_run()
     {
         var view = Ok<PartnerCreditView>(await Api.PartnerCreditAsync(Get("/api/partners/2345678/credit"), "2345678", default));
-        Assert.Equal("2026-10", view.AsOf);
+        Assert.Equal("2026-10", view.AsOf.ToString());
         Assert.Equal("location", view.Scope);
         Assert.Equal(data.Outcome.RunId, view.RunId);
         Assert.Equal(CreditRulesLoader.Default.Competencies.Select(c => c.Name).Order(), view.Competencies.Select(c => c.Competency).Order());
         var cloud = view.Competencies.Single(c => c.Competency == "CloudPlatform");
-        Assert.Equal("Gold", cloud.Level);
+        Assert.Equal("Gold", cloud.Level.Name);
         Assert.Null(cloud.NextLevel);
         Assert.Equal(1, cloud.Progress);
         Assert.Equal("dpor", cloud.Sources);
@@ -37,7 +37,7 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
         Assert.Equal("global", view.Scope);
         Assert.Equal("1234567;1234568", view.Locations);
         // Neither location reaches SmallMidmarketCloud Silver alone; together they do (samples/feeds/README.md).
-        Assert.Equal("Silver", view.Competencies.Single(c => c.Competency == "SmallMidmarketCloud").Level);
+        Assert.Equal("Silver", view.Competencies.Single(c => c.Competency == "SmallMidmarketCloud").Level.Name);
         AssertProblem(await Api.PartnerCreditAsync(Get("/api/partners/1234500/credit"), "1234500", default), 404);
     }
 
@@ -72,7 +72,7 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
     {
         var e = Ok<EvidenceView>(await Api.PartnerEvidenceAsync(Get("/api/partners/1234567/evidence", "competency=smallmidmarketcloud"), "1234567", default));
         Assert.Equal("SmallMidmarketCloud", e.Competency);
-        Assert.Equal("Silver", e.NextLevel);
+        Assert.Equal("Silver", e.NextLevel?.Name);
         var customers = e.GapToNextLevel.Single(g => g.Metric == "customers");
         Assert.Equal(4, customers.Required);
         Assert.Equal(e.Customers, customers.Current);

@@ -19,7 +19,7 @@ public sealed class TenantApiTests(PublishedSamplesFixture data) : IClassFixture
         var v = Ok<TenantView>(await Api.TenantAsync(Get($"/api/tenants/{Trey}"), Trey, default));
         Assert.True(v.Published);
         Assert.Equal(data.Outcome.RunId, v.RunId);
-        Assert.Equal(("2026-10", "2025-11"), (v.AsOf, v.WindowFrom));
+        Assert.Equal(("2026-10", "2025-11"), (v.AsOf.ToString(), v.WindowFrom.ToString()));
 
         // 12 months of Exchange: usage-2025.csv lines 13 and 30, usage-2026.csv.gz every 18th line from 13.
         Assert.Equal(12, v.Usage.Count);

@@ -49,7 +49,7 @@ public sealed class HistoryPurgeTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal(InstanceState.Completed, await host.GetStateAsync(b.InstanceId, default));
         Assert.True(await HistoryRowsAsync(host.TaskHub, b.InstanceId) > 0);
         // The run's own records are not the task hub's: RecalculationRuns still has A's run.
-        Assert.Contains(await new RunStore(azurite.Storage).ListAsync("2026-01"), r => r.RunId == a.RunId && r.Status == RunStatus.Succeeded);
+        Assert.Contains(await new RunStore(azurite.Storage).ListAsync(YearMonth.Parse("2026-01")), r => r.RunId == a.RunId && r.Status == RunStatus.Succeeded);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Attribution.Core.Domain;
 using Attribution.Core.Reading;
 using Attribution.Core.Recalculation;
 using Attribution.Testing;
@@ -25,16 +26,16 @@ public sealed class OlderRunEvidenceTests(RecordsFixture azurite) : IClassFixtur
         var evidence = new EvidenceService(azurite.Storage);
         foreach (var outcome in new[] { first, second })
         {
-            var run = (await runs.GetAsync(asOf.ToString(), outcome.RunId))!;
-            var published = (await reader.PartnerAsync(RecalculationHarness.Fabrikam, run, global: false))!.Competencies.Single(c => c.Competency == "CloudPlatform");
-            var explained = (await evidence.ExplainAsync(RecalculationHarness.Fabrikam, "CloudPlatform", run))!;
+            var run = (await runs.GetAsync(asOf, outcome.RunId))!;
+            var published = (await reader.PartnerAsync(new PartnerId(RecalculationHarness.Fabrikam), run, global: false))!.Competencies.Single(c => c.Competency == "CloudPlatform");
+            var explained = (await evidence.ExplainAsync(new PartnerId(RecalculationHarness.Fabrikam), "CloudPlatform", run))!;
             Assert.Equal(run.RunId, explained.RunId);
             Assert.Equal(published.AcrUsdTtm, explained.AcrUsdTtm, 6);
             Assert.Equal(published.AcrUsdTtm, explained.Rows.Sum(r => r.CreditedRevenueUsd), 6);
         }
         // The restatement moved the number, so the first run's evidence is not simply today's.
         Assert.NotEqual(
-            (await reader.PartnerAsync(RecalculationHarness.Fabrikam, (await runs.GetAsync(asOf.ToString(), first.RunId))!, global: false))!.Competencies.Single(c => c.Competency == "CloudPlatform").AcrUsdTtm,
-            (await reader.PartnerAsync(RecalculationHarness.Fabrikam, (await runs.GetAsync(asOf.ToString(), second.RunId))!, global: false))!.Competencies.Single(c => c.Competency == "CloudPlatform").AcrUsdTtm);
+            (await reader.PartnerAsync(new PartnerId(RecalculationHarness.Fabrikam), (await runs.GetAsync(asOf, first.RunId))!, global: false))!.Competencies.Single(c => c.Competency == "CloudPlatform").AcrUsdTtm,
+            (await reader.PartnerAsync(new PartnerId(RecalculationHarness.Fabrikam), (await runs.GetAsync(asOf, second.RunId))!, global: false))!.Competencies.Single(c => c.Competency == "CloudPlatform").AcrUsdTtm);
     }
 }

@@ -42,7 +42,7 @@ public sealed class UnchangedRerunTests(RecordsFixture azurite) : IClassFixture<
         });
 
         // The second run is the published one, and says it wrote nothing, per table.
-        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf.ToString());
+        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf);
         var published = Assert.Single(runs, r => r.Published);
         Assert.Equal(second.RunId, published.RunId);
         Assert.Equal(first.RunId, published.BaseRunId);
@@ -148,7 +148,7 @@ public sealed class RestatementTests(RecordsFixture azurite) : IClassFixture<Rec
         // RecalculationRuns says what was written and removed, per table.
         Assert.Equal((long)changed.Count, second.RowsPublished);
         Assert.Equal((long)removed.Count, second.RowsRemoved);
-        var run = (await new RunStore(azurite.Storage).GetAsync(AsOf.ToString(), second.RunId))!;
+        var run = (await new RunStore(azurite.Storage).GetAsync(AsOf, second.RunId))!;
         Assert.True(run.Published);
         foreach (var table in CreditEntities.PublishedTables)
         {
@@ -193,7 +193,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
         await using (var clean = await RecalculationHarness.HostAsync(azurite.Storage)) baseline = await RecalculationHarness.RecalculateAsync(clean, AsOf);
         var reader = new CreditReader(azurite.Storage);
         var baseRun = (await reader.ResolveRunAsync(AsOf))!;
-        var baseFabrikam = await reader.PartnerAsync(RecalculationHarness.Fabrikam, baseRun, global: false);
+        var baseFabrikam = await reader.PartnerAsync(new PartnerId(RecalculationHarness.Fabrikam), baseRun, global: false);
         await RecalculationHarness.RestateAsync(azurite.Storage);
 
         // Worker A publishes the first half of the ranges, then dies with the other half in flight.
@@ -219,13 +219,13 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
 
         // Half-way: the tables mix both runs, RecalculationRuns names the run as Publishing over the base, and
         // readers still read the base run's complete snapshot.
-        var interrupted = (await new RunStore(azurite.Storage).GetAsync(AsOf.ToString(), start.RunId!))!;
+        var interrupted = (await new RunStore(azurite.Storage).GetAsync(AsOf, start.RunId!))!;
         Assert.Equal(RunStatus.Publishing, interrupted.Status);
         Assert.Equal(baseline.RunId, interrupted.BaseRunId);
         var mixed = (await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf)).Values.Select(e => e.GetString("runId") ?? "").ToHashSet();
         Assert.True(mixed.Contains(start.RunId!) && mixed.Contains(baseline.RunId), "the tables hold rows of both runs");
         Assert.Equal(baseRun.RunId, (await reader.ResolveRunAsync(AsOf))!.RunId);
-        Assert.Equal(baseFabrikam!.Competencies, (await reader.PartnerAsync(RecalculationHarness.Fabrikam, baseRun, global: false))!.Competencies);
+        Assert.Equal(baseFabrikam!.Competencies, (await reader.PartnerAsync(new PartnerId(RecalculationHarness.Fabrikam), baseRun, global: false))!.Competencies);
 
         // The instance is gone for good (an operator terminated it, say); the next start rolls the publish forward first.
         await using var next = await RecalculationHarness.HostAsync(azurite.Storage, taskHub: host.TaskHub, startWorker: false);
@@ -235,7 +235,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
         var outcome = await RecalculationHarness.RecalculateAsync(next, AsOf);
 
         Assert.Equal(start.RunId, outcome.RolledForward);
-        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf.ToString());
+        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf);
         var rolled = runs.Single(r => r.RunId == start.RunId);
         Assert.Equal(RunStatus.Succeeded, rolled.Status);
         Assert.True(rolled.RowsWritten > 0);

@@ -94,7 +94,7 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
         Assert.Equal(202, accepted.StatusCode);
         var body = Assert.IsType<RecalculationAccepted>(accepted.Value);
         Assert.Equal("recalc-2026-05", body.InstanceId);
-        Assert.Equal("2026-05", body.AsOf);
+        Assert.Equal("2026-05", body.AsOf.ToString());
         Assert.Equal("https://attribution.example/api/recalculations/recalc-2026-05", body.StatusUrl);
         Assert.Equal(body.StatusUrl, request.HttpContext.Response.Headers.Location.ToString());
 
@@ -149,7 +149,7 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
         var second = await timer.StartAsync(host, default);
 
         Assert.True(first.Started);
-        Assert.Equal("2026-02", first.AsOf);
+        Assert.Equal("2026-02", first.AsOf.ToString());
         Assert.False(second.Started);
         Assert.Equal(first.InstanceId, second.InstanceId);
         held.SetResult();
@@ -175,7 +175,7 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
         var timer = new ScheduledRecalculation(Rules, new FixedTime(new DateTimeOffset(1991, 6, 1, 2, 0, 0, TimeSpan.Zero)), NullLogger<ScheduledRecalculation>.Instance, storage: azurite.Storage);
         var skipped = await timer.StartAsync(host, default);
         Assert.False(skipped.Started);
-        Assert.Equal("1991-05", skipped.AsOf);
+        Assert.Equal("1991-05", skipped.AsOf.ToString());
         Assert.Null(await host.GetStatusAsync("recalc-1991-05", default));
     }
 

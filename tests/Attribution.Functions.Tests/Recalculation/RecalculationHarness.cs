@@ -80,12 +80,12 @@ public static class RecalculationHarness
     public static async Task AssertReadersMatchTablesAsync(StorageAccount storage, RecalculationRun run)
     {
         var reader = new Attribution.Core.Reading.CreditReader(storage);
-        var tables = await PublishedAsync(storage, YearMonth.Parse(run.AsOf));
+        var tables = await PublishedAsync(storage, run.AsOf);
         foreach (var (table, global) in new[] { (TableNames.PartnerCredit, false), (TableNames.GlobalPartnerCredit, true) })
         {
             foreach (var partner in tables[table].GroupBy(e => e.PartitionKey))
             {
-                var view = await reader.PartnerAsync(long.Parse(partner.Key, CultureInfo.InvariantCulture), run, global);
+                var view = await reader.PartnerAsync(new PartnerId(long.Parse(partner.Key, CultureInfo.InvariantCulture)), run, global);
                 Assert.NotNull(view);
                 var expected = partner.Select(e => $"{e.GetString("competency")}:{e.GetDouble("acrUsdTtm")}:{e.GetDouble("peakMonthlyActiveUsers")}:{e.GetInt32("customers")}:{e.GetString("level")}:{e.GetString("nextLevel")}:{e.GetDouble("progress")}:{e.GetDouble("incentiveEligibleAcrUsdTtm")}:{e.GetString("sources")}").Order(StringComparer.Ordinal);
                 var actual = view.Competencies.Select(c => $"{c.Competency}:{c.AcrUsdTtm}:{c.PeakMonthlyActiveUsers}:{c.Customers}:{c.Level}:{c.NextLevel}:{c.Progress}:{c.IncentiveEligibleAcrUsdTtm}:{c.Sources}").Order(StringComparer.Ordinal);
@@ -180,16 +180,16 @@ public static class RecalculationHarness
         ];
         return new Dictionary<string, List<TableEntity>>
         {
-            [TableNames.PartnerCredit] = Sorted(results.PartnerCredit.Select(r => Row(Id(r.PartnerId), $"{month}|{r.Credit.Competency}",
-                [("partnerId", Id(r.PartnerId)), ("globalPartnerId", Id(r.GlobalPartnerId)),
+            [TableNames.PartnerCredit] = Sorted(results.PartnerCredit.Select(r => Row(Id(r.PartnerId.Value), $"{month}|{r.Credit.Competency}",
+                [("partnerId", Id(r.PartnerId.Value)), ("globalPartnerId", Id(r.GlobalPartnerId.Value)),
                  .. Credit(r.Credit)]))),
-            [TableNames.GlobalPartnerCredit] = Sorted(results.GlobalPartnerCredit.Select(r => Row(Id(r.GlobalPartnerId), $"{month}|{r.Credit.Competency}",
-                [("partnerId", Id(r.GlobalPartnerId)), ("locations", r.Locations),
+            [TableNames.GlobalPartnerCredit] = Sorted(results.GlobalPartnerCredit.Select(r => Row(Id(r.GlobalPartnerId.Value), $"{month}|{r.Credit.Competency}",
+                [("partnerId", Id(r.GlobalPartnerId.Value)), ("locations", r.Locations),
                  .. Credit(r.Credit)]))),
-            [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => Row(r.SubscriptionId.ToString("D"), $"{month}|{Id(r.PartnerId)}",
-                ("customerTenantId", r.CustomerTenantId.ToString("D")), ("partnerId", Id(r.PartnerId)), ("sources", r.Sources), ("isDpor", r.IsDpor),
+            [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => Row(r.SubscriptionId.ToString("D"), $"{month}|{Id(r.PartnerId.Value)}",
+                ("customerTenantId", r.CustomerTenantId.ToString("D")), ("partnerId", Id(r.PartnerId.Value)), ("sources", r.Sources), ("isDpor", r.IsDpor),
                 ("workloads", string.Join(';', r.Workloads.ToString().Split(';', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)))))),
-            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => Row(Id(r.DporPartnerId), $"{r.Month}|{r.SubscriptionId:D}",
+            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => Row(Id(r.DporPartnerId.Value), $"{r.Month}|{r.SubscriptionId:D}",
                 ("customerTenantId", r.CustomerTenantId.ToString("D")), ("acrUsd", r.AcrUsd), ("dporDays", r.DporDays), ("daysInMonth", r.DaysInMonth),
                 ("incentiveAcrUsd", r.IncentiveAcrUsd)))),
         };

@@ -29,7 +29,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
 
         // The run is recorded as the published one; every published row names the run that last changed it (this
         // one for the rows it wrote; an earlier run in this class for rows it left unchanged).
-        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf.ToString());
+        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf);
         var run = Assert.Single(runs, r => r.RunId == outcome.RunId);
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.True(run.Published);
@@ -43,8 +43,8 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
 
         // The samples' headline: Fabrikam reaches CloudPlatform Gold on its DPOR revenue.
         var reader = new CreditReader(azurite.Storage);
-        var fabrikam = await reader.PartnerAsync(2345678, run, global: false);
-        Assert.Equal("Gold", fabrikam!.Competencies.Single(c => c.Competency == "CloudPlatform").Level);
+        var fabrikam = await reader.PartnerAsync(new PartnerId(2345678), run, global: false);
+        Assert.Equal("Gold", fabrikam!.Competencies.Single(c => c.Competency == "CloudPlatform").Level.Name);
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         held.SetException(new DurableTask.Core.Exceptions.SessionAbortedException("worker crashed"));
         await using var observer = await Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, host.TaskHub, startWorker: false);
         Assert.Equal(InstanceState.Running, await observer.GetStateAsync(start.InstanceId, default));
-        var run = (await new RunStore(azurite.Storage).ListAsync(AsOf.ToString())).Single(r => r.RunId == start.RunId);
+        var run = (await new RunStore(azurite.Storage).ListAsync(AsOf)).Single(r => r.RunId == start.RunId);
         Assert.Equal(RunStatus.Running, run.Status);
 
         // Worker B (a new process, as far as the task hub can tell) picks the run up and finishes it.
@@ -151,9 +151,9 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         Assert.Equal(scenario.RunId, scenarioRun!.RunId);
         Assert.False(scenarioRun.Published);
         Assert.True(scenario.Partners < published.Partners, $"{scenario.Partners} vs {published.Partners}");
-        var litware = await reader.PartnerAsync(7890123, (await reader.ResolveRunAsync(month))!, global: false);
+        var litware = await reader.PartnerAsync(new PartnerId(7890123), (await reader.ResolveRunAsync(month))!, global: false);
         Assert.NotNull(litware); // credited by its EA (sales) in the published run…
-        Assert.Null(await reader.PartnerAsync(7890123, scenarioRun, global: false)); // …but it is no DPOR
+        Assert.Null(await reader.PartnerAsync(new PartnerId(7890123), scenarioRun, global: false)); // …but it is no DPOR
     }
 
     [Fact]
@@ -170,9 +170,9 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         var month = new YearMonth(2026, 5);
         var outcome = await RecalculationHarness.RecalculateAsync(host, month, json);
 
-        var run = (await new RunStore(azurite.Storage).GetAsync(month.ToString(), outcome.RunId))!;
+        var run = (await new RunStore(azurite.Storage).GetAsync(month, outcome.RunId))!;
         Assert.Equal("test-long-rules", run.RulesVersion);
-        var evidence = await new EvidenceService(azurite.Storage).ExplainAsync(2345678, "CloudPlatform", run);
+        var evidence = await new EvidenceService(azurite.Storage).ExplainAsync(new PartnerId(2345678), "CloudPlatform", run);
         Assert.Equal("test-long-rules", evidence!.RulesVersion);
     }
 
@@ -200,7 +200,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
             Assert.Equal(outcome.RunId, e.GetString("runId"));
             Assert.Equal("test-no-security", e.GetString("rulesVersion"));
         });
-        var runs = await new RunStore(azurite.Storage).ListAsync(month.ToString());
+        var runs = await new RunStore(azurite.Storage).ListAsync(month);
         Assert.Single(runs, r => r.Published);
         Assert.Equal(outcome.RunId, runs.Single(r => r.Published).RunId);
     }

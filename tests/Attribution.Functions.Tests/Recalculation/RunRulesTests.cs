@@ -56,14 +56,14 @@ public sealed class RunRulesTests(SmallRecordsFixture azurite) : IClassFixture<S
         Assert.True(json.Length > 100_000, $"{json.Length} characters");
         var parsed = CreditRulesLoader.Parse(json);
         Assert.Equal("long-rules-v1", parsed.RulesVersion);
-        Assert.Equal(10_000_000, parsed.Competencies.Single(c => c.Name == "CloudPlatform").Levels.Single(l => l.Name == "Gold").Thresholds.Single().Minimum);
+        Assert.Equal(10_000_000, parsed.Competencies.Single(c => c.Name == "CloudPlatform").Levels.Single(l => l.Level.Name == "Gold").Thresholds.Single().Minimum);
 
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
         var outcome = await RecalculationHarness.RecalculateAsync(host, RecalculationHarness.AsOf, json);
         Assert.True(outcome.Published);
 
         // The run names its rules by hash; the stored text is the whole text, byte for byte.
-        var run = (await new RunStore(azurite.Storage).GetAsync(RecalculationHarness.AsOf.ToString(), outcome.RunId))!;
+        var run = (await new RunStore(azurite.Storage).GetAsync(RecalculationHarness.AsOf, outcome.RunId))!;
         Assert.Equal("long-rules-v1", run.RulesVersion);
         Assert.Equal(RulesStore.HashOf(json), run.RulesHash);
         Assert.Equal(json, await new RulesStore(azurite.Storage).GetJsonAsync(run.RulesHash!));
@@ -74,15 +74,15 @@ public sealed class RunRulesTests(SmallRecordsFixture azurite) : IClassFixture<S
         Assert.Equal("long-rules-v1", credit.RulesVersion);
         var cloud = credit.Competencies.Single(c => c.Competency == "CloudPlatform");
         Assert.True(cloud.AcrUsdTtm >= 100_000, $"{cloud.AcrUsdTtm}: Gold by the shipped rules");
-        Assert.Equal("Silver", cloud.Level);
+        Assert.Equal("Silver", cloud.Level.Name);
 
         // Evidence of that run explains the same level with the same rules.
         var evidence = Ok<EvidenceView>(await Api.PartnerEvidenceAsync(
             Get($"/api/partners/{FabrikamId}/evidence", "competency=CloudPlatform&pageSize=1000"), FabrikamId, default));
         Assert.Equal(outcome.RunId, evidence.RunId);
         Assert.Equal("long-rules-v1", evidence.RulesVersion);
-        Assert.Equal("Silver", evidence.Level);
-        Assert.Equal("Gold", evidence.NextLevel);
+        Assert.Equal("Silver", evidence.Level.Name);
+        Assert.Equal("Gold", evidence.NextLevel?.Name);
         Assert.Equal(cloud.Progress, evidence.Progress, 9);
         var gap = Assert.Single(evidence.GapToNextLevel);
         Assert.Equal(("acrUsdTtm", 10_000_000d), (gap.Metric, gap.Required));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Attribution.Core.Credit;
+using Attribution.Core.Domain;
 using Attribution.Core.Storage;
 using Azure.Data.Tables;
 
@@ -19,7 +20,9 @@ internal static class CreditEntities
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
 
-    public static TableEntity PartnerCreditEntity(PartnerCreditRow r, string asOf, string rulesVersion, string? runId = null)
+    private static string Num(PartnerId v) => v.ToString();
+
+    public static TableEntity PartnerCreditEntity(PartnerCreditRow r, YearMonth asOf, string rulesVersion, string? runId = null)
     {
         var e = new TableEntity(Num(r.PartnerId), $"{asOf}|{r.Credit.Competency}")
         {
@@ -29,7 +32,7 @@ internal static class CreditEntities
         return WithCredit(e, r.Credit, asOf, rulesVersion, runId);
     }
 
-    public static TableEntity GlobalPartnerCreditEntity(GlobalPartnerCreditRow r, string asOf, string rulesVersion, string? runId = null)
+    public static TableEntity GlobalPartnerCreditEntity(GlobalPartnerCreditRow r, YearMonth asOf, string rulesVersion, string? runId = null)
     {
         var e = new TableEntity(Num(r.GlobalPartnerId), $"{asOf}|{r.Credit.Competency}")
         {
@@ -40,15 +43,15 @@ internal static class CreditEntities
     }
 
     // The properties PartnerCredit and GlobalPartnerCredit share (§4).
-    private static TableEntity WithCredit(TableEntity e, CompetencyMetrics c, string asOf, string rulesVersion, string? runId)
+    private static TableEntity WithCredit(TableEntity e, CompetencyMetrics c, YearMonth asOf, string rulesVersion, string? runId)
     {
         e["competency"] = c.Competency;
-        e["asOf"] = asOf;
+        e["asOf"] = asOf.ToString();
         e["acrUsdTtm"] = c.AcrUsdTtm;
         e["peakMonthlyActiveUsers"] = c.PeakMonthlyActiveUsers;
         e["customers"] = c.Customers;
-        e["level"] = c.Level;
-        e["nextLevel"] = c.NextLevel;
+        e["level"] = c.Level.Name;
+        e["nextLevel"] = c.NextLevel?.Name;
         e["progress"] = c.Progress;
         e["incentiveEligibleAcrUsdTtm"] = c.IncentiveEligibleAcrUsdTtm;
         e["sources"] = c.Sources;
@@ -57,7 +60,7 @@ internal static class CreditEntities
         return e;
     }
 
-    public static TableEntity SubscriptionPartnerEntity(SubscriptionPartnerRow r, string asOf, string? runId = null)
+    public static TableEntity SubscriptionPartnerEntity(SubscriptionPartnerRow r, YearMonth asOf, string? runId = null)
     {
         var e = new TableEntity(r.SubscriptionId.ToString("D"), $"{asOf}|{Num(r.PartnerId)}")
         {

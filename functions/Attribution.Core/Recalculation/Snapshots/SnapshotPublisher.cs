@@ -71,8 +71,7 @@ public sealed class SnapshotPublisher(StorageAccount storage)
     /// </summary>
     private async Task<List<TableEntity>> BaseFromTableAsync(PublishPlan plan, SnapshotSchema schema, int range, CancellationToken cancellationToken)
     {
-        var asOf = YearMonth.Parse(plan.AsOf);
-        var from = schema.Table == TableNames.IncentiveEligibility ? asOf.AddMonths(1 - Math.Max(1, plan.WindowMonths)).ToString() : plan.AsOf;
+        var from = schema.Table == TableNames.IncentiveEligibility ? plan.AsOf.AddMonths(1 - Math.Max(1, plan.WindowMonths)) : plan.AsOf;
         var filter = TableClient.CreateQueryFilter($"RowKey ge {from + "|"} and RowKey lt {plan.AsOf + "|~"}");
         var rows = new List<TableEntity>();
         await foreach (var e in storage.Table(schema.Table).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Attribution.Core.Credit;
+using Attribution.Core.Domain;
 using Attribution.Core.Storage;
 using Azure;
 using Azure.Data.Tables;
@@ -13,7 +14,7 @@ namespace Attribution.Core.Recalculation.Snapshots;
 /// <summary>What a run read and how it is split; written once by Begin (a retried Begin keeps the first).</summary>
 public sealed record RunManifest(
     string RunId,
-    string AsOf,
+    YearMonth AsOf,
     string? Scenario,
     string RulesHash,
     string RulesVersion,
