@@ -6,18 +6,22 @@ namespace Attribution.Testing;
 
 /// <summary>
 /// A real Azurite storage account for one test class: its own account (containers, tables, queues) on an emulator
-/// this test process shares between classes, so classes never see each other's data. A node emulator costs about a
-/// second of CPU to start; one per class was ~40 starts a run. A test that stops storage starts its own AzuriteHost.
+/// of this test process that serves one class at a time and several in turn, so classes never see each other's data.
+/// A node emulator costs about a second of CPU to start; one per class was ~40 starts a run. A test that stops
+/// storage starts its own AzuriteHost.
 /// </summary>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
+    private SharedEmulator.Lease? _lease;
+
     public string ConnectionString { get; private set; } = null!;
 
     public StorageAccount Storage { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        ConnectionString = await SharedEmulator.NextAccountAsync();
+        _lease = await SharedEmulator.AcquireAsync();
+        ConnectionString = _lease.ConnectionString;
         Storage = StorageAccount.FromConnectionString(ConnectionString);
         await Storage.EnsureCreatedAsync();
     }
@@ -25,50 +29,80 @@ public sealed class AzuriteFixture : IAsyncLifetime
     /// <summary>A fresh client over the same account (own caches, as another process would have).</summary>
     public StorageAccount NewStorage() => StorageAccount.FromConnectionString(ConnectionString);
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public Task DisposeAsync()
+    {
+        _lease?.Release();
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>
-/// In-memory emulators of this test process, each serving a batch of accounts handed out one per fixture. Two of them,
-/// taken in turn: xunit runs two classes at once, and one node process is one core.
+/// In-memory emulators of this test process. Each serves one class at a time (a node process is one core, and
+/// classes run side by side) and at most <see cref="AccountsPerEmulator"/> in turn: the emulator's blob index is one
+/// collection for all its accounts, so listing slows as earlier classes' blobs pile up in it.
 /// </summary>
 internal static class SharedEmulator
 {
-    private const int AccountsPerEmulator = 32;
-    private const int Emulators = 2;
-    private static readonly SemaphoreSlim Gate = new(1, 1);
-    private static readonly List<AzuriteHost> Started = [];
-    private static int _handedOut;
+    private const int AccountsPerEmulator = 6;
+    private static readonly object Gate = new();
+    private static readonly List<Emulator> Started = [];
+    private static bool _exitHooked;
 
-    public static async Task<string> NextAccountAsync()
+    public sealed class Lease(Emulator emulator, string connectionString)
     {
-        await Gate.WaitAsync();
-        try
+        public string ConnectionString { get; } = connectionString;
+
+        public void Release()
         {
-            var n = _handedOut++;
-            var emulator = n % Emulators + n / (Emulators * AccountsPerEmulator) * Emulators;
-            var account = n / Emulators % AccountsPerEmulator;
-            while (Started.Count <= emulator)
-            {
-                var index = Started.Count;
-                var accounts = Enumerable.Range(0, AccountsPerEmulator).Select(i => AccountName(index, i)).ToArray();
-                if (Started.Count == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
-                Started.Add(await AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true, Accounts = accounts }));
-            }
-            return Started[emulator].ConnectionStringFor(AccountName(emulator, account));
-        }
-        finally
-        {
-            Gate.Release();
+            lock (Gate) emulator.Active--;
         }
     }
 
-    private static string AccountName(int emulator, int index) => $"tests{emulator:D2}c{index:D2}";
+    public sealed class Emulator(Task<AzuriteHost> host, int index)
+    {
+        public Task<AzuriteHost> Host { get; } = host;
+        public int Index { get; } = index;
+        public int Active { get; set; }
+        public int HandedOut { get; set; }
+    }
+
+    public static async Task<Lease> AcquireAsync()
+    {
+        Emulator chosen;
+        int account;
+        lock (Gate)
+        {
+            chosen = Started.FirstOrDefault(e => e.Active == 0 && e.HandedOut < AccountsPerEmulator && !e.Host.IsFaulted)
+                ?? Start(Started.Count);
+            chosen.Active++;
+            account = chosen.HandedOut++;
+        }
+        var host = await chosen.Host;
+        return new Lease(chosen, host.ConnectionStringFor(AccountName(chosen.Index, account)));
+    }
+
+    private static Emulator Start(int index)
+    {
+        if (!_exitHooked)
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
+            _exitHooked = true;
+        }
+        var accounts = Enumerable.Range(0, AccountsPerEmulator).Select(i => AccountName(index, i)).ToArray();
+        var emulator = new Emulator(AzuriteHost.StartAsync(new AzuriteHostOptions { InMemory = true, Accounts = accounts }), index);
+        Started.Add(emulator);
+        return emulator;
+    }
+
+    private static string AccountName(int emulator, int index) => $"tests{emulator:D3}c{index:D2}";
 
     /// <summary>The emulators are node processes: stop them with the test process, or they outlive it.</summary>
     private static void StopAll()
     {
-        foreach (var host in Started) host.Kill();
+        foreach (var e in Started)
+        {
+            if (e.Host.IsCompletedSuccessfully) e.Host.Result.Kill();
+        }
     }
 }
 
