@@ -67,9 +67,7 @@ public sealed class YearMonthJsonConverter : JsonConverter<YearMonth>
         if (reader.TokenType == JsonTokenType.StartObject) return ReadIndexObject(ref reader);
         if (reader.TokenType != JsonTokenType.String)
             throw new JsonException($"A month must be a JSON string in the form yyyy-MM, not {reader.TokenType}.");
-        var text = reader.GetString();
-        return YearMonth.TryParse(text, out var month) ? month
-            : throw new JsonException($"'{text}' is not a month in the form yyyy-MM.");
+        return FromText(reader.GetString());
     }
 
     public override void Write(Utf8JsonWriter writer, YearMonth value, JsonSerializerOptions options)
@@ -78,12 +76,11 @@ public sealed class YearMonthJsonConverter : JsonConverter<YearMonth>
         writer.WriteStringValue(value.ToString());
     }
 
-    public override YearMonth ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        var text = reader.GetString();
-        return YearMonth.TryParse(text, out var month) ? month
-            : throw new JsonException($"'{text}' is not a month in the form yyyy-MM.");
-    }
+    public override YearMonth ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        FromText(reader.GetString());
+
+    private static YearMonth FromText(string? text) =>
+        YearMonth.TryParse(text, out var month) ? month : throw new JsonException($"'{text}' is not a month in the form yyyy-MM.");
 
     public override void WriteAsPropertyName(Utf8JsonWriter writer, YearMonth value, JsonSerializerOptions options)
     {
