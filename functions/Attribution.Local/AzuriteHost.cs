@@ -151,11 +151,14 @@ public sealed class AzuriteHost : IAsyncDisposable
         var script = Path.Combine(_root, "node_modules", "azurite", "dist", "src", "azurite.js");
         var psi = new ProcessStartInfo("node")
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = _root,
         };
+        psi.ArgumentList.Add("--require");
+        psi.ArgumentList.Add(ExitWithParentScript.Value);
         psi.ArgumentList.Add(script);
         foreach (var a in new[] { "--skipApiVersionCheck", "--loose", "--silent", "--disableProductStyleUrl", "--disableTelemetry" }) psi.ArgumentList.Add(a);
         foreach (var (flag, value) in new[]
@@ -214,6 +217,31 @@ public sealed class AzuriteHost : IAsyncDisposable
             await Task.Delay(100, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Preloaded into the emulator: its stdin is a pipe from this process, which closes when this process ends however
+    /// it ends (killed, crashed), and then the emulator shuts down as on SIGTERM (stores saved) instead of living on
+    /// as an orphan.
+    /// </summary>
+    private static readonly Lazy<string> ExitWithParentScript = new(() =>
+    {
+        var path = Path.Combine(Path.GetTempPath(), "attribution-azurite-exit-with-parent-v2.js");
+        const string Script = """
+            // Written by Attribution.Local.AzuriteHost: end this emulator when the process that started it is gone.
+            // As on SIGTERM (stores saved); then, should open sockets keep it alive, end it 30 s later.
+            const end = () => { process.kill(process.pid, "SIGTERM"); setTimeout(() => process.exit(0), 30000).unref(); };
+            process.stdin.on("end", end);
+            process.stdin.on("error", end);
+            process.stdin.resume();
+            """;
+        if (!File.Exists(path) || File.ReadAllText(path) != Script)
+        {
+            var temp = path + "." + Environment.ProcessId;
+            File.WriteAllText(temp, Script);
+            File.Move(temp, path, overwrite: true);
+        }
+        return path;
+    });
 
     private TaskCompletionSource? _closed;
     private int _closedServices;
