@@ -200,7 +200,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
         var held = new TaskCompletionSource();
         var halfWritten = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var written = 0;
-        var host = await LocalHostWithHooks(
+        var host = await RecalculationHarness.HostAsync(azurite.Storage,
             async (name, input) =>
             {
                 if (name == nameof(PublishCreditRange) && input is PublishRangeWork w && w.Range >= w.Plan.PublishRanges / 2) await held.Task;
@@ -210,7 +210,8 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
                 if (name == nameof(PublishCreditRange) && input is PublishRangeWork w && w.Range < w.Plan.PublishRanges / 2
                     && Interlocked.Increment(ref written) == w.Plan.PublishRanges / 2) halfWritten.TrySetResult();
                 return Task.CompletedTask;
-            });
+            },
+            takeover: RecalculationHarness.CrashTakeover);
         var start = await new RecalculationStarter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
         Assert.True(start.Started);
         await halfWritten.Task.WaitAsync(Guard);
@@ -253,8 +254,4 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
         Assert.All((await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf)).Values,
             e => Assert.Contains(e.GetString("runId"), new[] { baseline.RunId, start.RunId }));
     }
-
-    private Task<Attribution.Local.LocalDurableHost> LocalHostWithHooks(Attribution.Local.LocalDurableHost.ActivityInterceptor before, Attribution.Local.LocalDurableHost.ActivityObserver after) =>
-        Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, "t" + Guid.NewGuid().ToString("N")[..12], beforeActivity: before, afterActivity: after, maxConcurrentActivities: 64,
-            takeover: RecalculationHarness.CrashTakeover);
 }
