@@ -75,9 +75,11 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
             var publishMs = 0.0;
             if (publish)
             {
-                var plan = await context.CallActivityAsync<PublishPlan>(nameof(BeginPublish),
+                var transition = await context.CallActivityAsync<PublishTransition>(nameof(BeginPublish),
                     new PublishStart(input.RunId, input.AsOf, partners, usageRows), Retry);
-                (counts, publishMs) = await PublishAsync(context, plan);
+                // A run that may no longer publish (a newer run of its month was published meanwhile) ends Failed, saying why.
+                if (transition.Refused is { } why) throw new RunNotPublishedException($"Run {input.RunId} was not published: {why}.");
+                (counts, publishMs) = await PublishAsync(context, transition.Plan);
                 log.PhasePublished(input.RunId, input.AsOf, counts.Sum(c => c.Written), counts.Sum(c => c.Removed));
             }
             else
@@ -96,12 +98,13 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
                 counts.Sum(c => c.Written), counts.Sum(c => c.Removed), begun.RecordsVersion, rolledForward, purged,
                 (computed - begin).TotalSeconds, (published - computed).TotalSeconds);
         }
-        catch (TaskFailedException e)
+        catch (Exception e) when (e is TaskFailedException or RunNotPublishedException)
         {
             // Record why, so RecalculationRuns never shows a dead run as Running (a run that began publishing stays
             // Publishing, for the next start to roll forward); then fail the orchestration.
-            log.PhaseFailed(input.RunId, input.AsOf, e.FailureDetails.ErrorMessage);
-            await context.CallActivityAsync(nameof(FailRecalculation), new RunFailure(input.RunId, input.AsOf, e.FailureDetails.ErrorMessage), Retry);
+            var error = e is TaskFailedException t ? t.FailureDetails.ErrorMessage : e.Message;
+            log.PhaseFailed(input.RunId, input.AsOf, error);
+            await context.CallActivityAsync(nameof(FailRecalculation), new RunFailure(input.RunId, input.AsOf, error), Retry);
             throw;
         }
     }
@@ -136,3 +139,6 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
         }
     }
 }
+
+/// <summary>The run may not publish (a newer run of its month was published meanwhile): it ends Failed with the reason.</summary>
+public sealed class RunNotPublishedException(string message) : Exception(message);

@@ -45,6 +45,9 @@ internal static partial class RecalculationLog
     [LoggerMessage(2012, LogLevel.Information, "PurgeRecalculationHistory: {Count} finished instances created before {CreatedBefore:u} purged ({ElapsedMs:0} ms).")]
     public static partial void HistoryPurged(this ILogger logger, int count, DateTimeOffset createdBefore, double elapsedMs);
 
+    [LoggerMessage(2013, LogLevel.Warning, "{Step}: run {RunId} for {AsOf} left as it is: {Reason}.")]
+    public static partial void PublishRefused(this ILogger logger, string step, string runId, YearMonth asOf, string reason);
+
     [LoggerMessage(2101, LogLevel.Information, "Recalculation {RunId} for {AsOf}: rolling forward the interrupted publish of run {InterruptedRunId}.")]
     public static partial void RollingForward(this ILogger logger, string runId, YearMonth asOf, string interruptedRunId);
 

@@ -178,18 +178,23 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILog
     }
 }
 
-/// <summary>Records the run as Publishing over the currently published run, before any table is written.</summary>
-public sealed class BeginPublish(RunStore runs, ILogger<BeginPublish>? logger = null) : RecalculationStep<PublishStart, PublishPlan>
+/// <summary>
+/// Records the run as Publishing over the currently published run, before any table is written; refuses (and says
+/// why) for a run that can no longer publish, such as one a newer published run superseded.
+/// </summary>
+public sealed class BeginPublish(RunStore runs, ILogger<BeginPublish>? logger = null) : RecalculationStep<PublishStart, PublishTransition>
 {
     private readonly ILogger _log = logger ?? NullLogger<BeginPublish>.Instance;
 
-    protected override async Task<PublishPlan> ExecuteAsync(PublishStart input, CancellationToken cancellationToken)
+    protected override async Task<PublishTransition> ExecuteAsync(PublishStart input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
-        var plan = await runs.BeginPublishAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken).ConfigureAwait(false);
-        _log.PublishBegun(plan.RunId, plan.AsOf, plan.BaseRunId ?? "no published run", clock.Elapsed.TotalMilliseconds);
-        return plan;
+        var transition = await runs.BeginPublishAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken).ConfigureAwait(false);
+        var plan = transition.Plan;
+        if (transition.Refused is { } why) _log.PublishRefused(nameof(BeginPublish), plan.RunId, plan.AsOf, why);
+        else _log.PublishBegun(plan.RunId, plan.AsOf, plan.BaseRunId ?? "no published run", clock.Elapsed.TotalMilliseconds);
+        return transition;
     }
 }
 
@@ -225,7 +230,12 @@ public sealed class CompletePublish(RunStore runs, RunResults results, ILogger<C
     {
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
-        await runs.CompletePublishAsync(input.Plan, input.Counts, cancellationToken).ConfigureAwait(false);
+        if (await runs.CompletePublishAsync(input.Plan, input.Counts, cancellationToken).ConfigureAwait(false) is { } why)
+        {
+            // A late or replayed flip of a run that is no longer publishing: the published run stays as it is.
+            _log.PublishRefused(nameof(CompletePublish), input.Plan.RunId, input.Plan.AsOf, why);
+            return false;
+        }
         foreach (var table in input.Counts) _log.TablePublished(input.Plan.RunId, input.Plan.AsOf, table.Table, table.Written, table.Removed);
         _log.PublishCompleted(input.Plan.RunId, input.Plan.AsOf, clock.Elapsed.TotalMilliseconds);
         await results.CleanUpAsync(await runs.ListAsync(input.Plan.AsOf, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
@@ -242,7 +252,11 @@ public sealed class CompleteScenarioRun(RunStore runs, RunResults results, ILogg
     {
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
-        await runs.CompleteUnpublishedAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken).ConfigureAwait(false);
+        if (await runs.CompleteUnpublishedAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken).ConfigureAwait(false) is { } why)
+        {
+            _log.PublishRefused(nameof(CompleteScenarioRun), input.RunId, input.AsOf, why);
+            return false;
+        }
         _log.ScenarioCompleted(input.RunId, input.AsOf, clock.Elapsed.TotalMilliseconds);
         await results.CleanUpAsync(await runs.ListAsync(input.AsOf, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return true;
@@ -257,8 +271,12 @@ public sealed class FailRecalculation(RunStore runs, ILogger<FailRecalculation>?
     protected override async Task<bool> ExecuteAsync(RunFailure input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
-        await runs.FailAsync(input, cancellationToken).ConfigureAwait(false);
         _log.RunFailed(input.RunId, input.AsOf, input.Error);
+        if (await runs.FailAsync(input, cancellationToken).ConfigureAwait(false) is { } why)
+        {
+            _log.PublishRefused(nameof(FailRecalculation), input.RunId, input.AsOf, why);
+            return false;
+        }
         return true;
     }
 }

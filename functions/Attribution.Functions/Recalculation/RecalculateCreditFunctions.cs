@@ -43,8 +43,8 @@ public sealed class RecalculateCreditFunctions(IServiceProvider services)
         Step<ReduceCreditRange, ReduceWork, ReduceSummary>(input, cancellationToken);
 
     [Function(nameof(BeginPublish))]
-    public Task<PublishPlan> RunBeginPublish([ActivityTrigger] PublishStart input, CancellationToken cancellationToken) =>
-        Step<BeginPublish, PublishStart, PublishPlan>(input, cancellationToken);
+    public Task<PublishTransition> RunBeginPublish([ActivityTrigger] PublishStart input, CancellationToken cancellationToken) =>
+        Step<BeginPublish, PublishStart, PublishTransition>(input, cancellationToken);
 
     [Function(nameof(PublishCreditRange))]
     public Task<PublishRangeSummary> RunPublishCreditRange([ActivityTrigger] PublishRangeWork input, CancellationToken cancellationToken) =>
