@@ -25,11 +25,14 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     private ServiceProvider? _services;
     private bool _crashed;
 
-    private LocalDurableHost(AzureStorageOrchestrationService service, TaskHubClient client, string taskHub)
+    private readonly InstanceStartGate _gate;
+
+    private LocalDurableHost(AzureStorageOrchestrationService service, TaskHubClient client, string taskHub, StorageAccount storage)
     {
         _service = service;
         _client = client;
         TaskHub = taskHub;
+        _gate = new InstanceStartGate(storage);
     }
 
     public string TaskHub { get; }
@@ -78,7 +81,7 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
         };
         var service = new AzureStorageOrchestrationService(settings);
         await service.CreateIfNotExistsAsync();
-        var host = new LocalDurableHost(service, new TaskHubClient(service, new SystemTextJsonConverter(), loggerFactory ?? NullLoggerFactory.Instance), taskHub);
+        var host = new LocalDurableHost(service, new TaskHubClient(service, new SystemTextJsonConverter(), loggerFactory ?? NullLoggerFactory.Instance), taskHub, storage);
         if (startWorker) await host.StartWorkerAsync(storage, loggerFactory, beforeActivity, afterActivity);
         return host;
     }
@@ -162,19 +165,21 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
             status == InstanceState.Failed ? state.FailureDetails?.ErrorMessage ?? state.Output : null);
     }
 
-    public async Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken)
-    {
-        try
+    /// <summary>Starts the instance unless one with its id is pending or running; atomic across processes (<see cref="InstanceStartGate"/>).</summary>
+    public Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken) =>
+        _gate.StartOnceAsync(instanceId, ct => GetStateAsync(instanceId, ct), async _ =>
         {
-            await _client.CreateOrchestrationInstanceAsync(nameof(RecalculateCredit), "", instanceId, request, null,
-                [OrchestrationStatus.Pending, OrchestrationStatus.Running]);
-            return true;
-        }
-        catch (OrchestrationAlreadyExistsException)
-        {
-            return false;
-        }
-    }
+            try
+            {
+                await _client.CreateOrchestrationInstanceAsync(nameof(RecalculateCredit), "", instanceId, request, null,
+                    [OrchestrationStatus.Pending, OrchestrationStatus.Running]);
+                return true;
+            }
+            catch (OrchestrationAlreadyExistsException)
+            {
+                return false;
+            }
+        }, cancellationToken);
 
     /// <summary>
     /// Purges the task hub's instance and history rows of Completed, Failed and Terminated instances created before

@@ -1,12 +1,16 @@
 using Attribution.Core.Recalculation;
+using Attribution.Core.Storage;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 
 namespace Attribution.Functions.Recalculation;
 
 /// <summary>RecalculateCredit instances through the Durable Functions client.</summary>
-public sealed class DurableFunctionsInstances(DurableTaskClient client) : IRecalculationInstances, IRecalculationHistory
+/// <param name="storage">The app's storage, where the start gate of each instance id lives (reading and purging need none).</param>
+public sealed class DurableFunctionsInstances(DurableTaskClient client, StorageAccount? storage = null) : IRecalculationInstances, IRecalculationHistory
 {
+    private readonly InstanceStartGate? _gate = storage is null ? null : new(storage);
+
     /// <summary>Purges Completed, Failed and Terminated instances created before the time (never running or pending ones).</summary>
     public async Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
     {
@@ -33,12 +37,31 @@ public sealed class DurableFunctionsInstances(DurableTaskClient client) : IRecal
             state == InstanceState.Failed ? m.FailureDetails?.ErrorMessage : null);
     }
 
-    public async Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken)
-    {
-        await client.ScheduleNewOrchestrationInstanceAsync(nameof(RecalculateCredit), request,
-            new StartOrchestrationOptions(instanceId), cancellationToken);
-        return true;
-    }
+    /// <summary>
+    /// Starts the instance unless one with its id is pending or running, atomically: the start gate lets one start of
+    /// the id check and schedule at a time (the backend's own dedupe checks, then creates, so racing starts can both
+    /// pass it), and the schedule also asks the backend to dedupe on those statuses. A backend's refusal surfaces as
+    /// <c>OrchestrationAlreadyExistsException</c> or as an RPC error depending on the host, so any failure is mapped by
+    /// reading the instance again: if it is active, the answer is "already running", like the local host's.
+    /// </summary>
+    public Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken) =>
+        (_gate ?? throw new InvalidOperationException("Starting an instance needs the storage of its start gate.")).StartOnceAsync(instanceId, ct => GetStateAsync(instanceId, ct), async ct =>
+        {
+            try
+            {
+                await client.ScheduleNewOrchestrationInstanceAsync(nameof(RecalculateCredit), request,
+                    new StartOrchestrationOptions(instanceId).WithDedupeStatuses(ActiveStatuses), ct);
+                return true;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (RecalculationStarter.IsActive(await GetStateAsync(instanceId, ct))) return false;
+                throw;
+            }
+        }, cancellationToken);
+
+    private static readonly OrchestrationRuntimeStatus[] ActiveStatuses =
+        [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended];
 
     private static InstanceState Map(OrchestrationRuntimeStatus status) => status switch
     {

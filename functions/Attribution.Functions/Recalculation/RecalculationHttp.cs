@@ -26,7 +26,7 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, R
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "recalculations")] HttpRequest request,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
-        StartAsync(request, new DurableFunctionsInstances(client), cancellationToken);
+        StartAsync(request, new DurableFunctionsInstances(client, AppStorage), cancellationToken);
 
     [Function("GetRecalculation")]
     public static Task<IActionResult> Get(
@@ -35,6 +35,9 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, R
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
         StatusAsync(request, id, new DurableFunctionsInstances(client), cancellationToken);
+
+    // The app always registers its storage (Program.cs); only tests that pass their own instances leave it out.
+    private StorageAccount AppStorage => storage ?? throw new InvalidOperationException("The function app registers a StorageAccount.");
 
     public async Task<IActionResult> StartAsync(HttpRequest request, IRecalculationInstances instances, CancellationToken cancellationToken)
     {

@@ -19,7 +19,7 @@ public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider ti
         [TimerTrigger("%RECALC_SCHEDULE%")] TimerInfo timer,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
-        StartAsync(new DurableFunctionsInstances(client), cancellationToken);
+        StartAsync(new DurableFunctionsInstances(client, AppStorage), cancellationToken);
 
     public async Task<StartOutcome> StartAsync(IRecalculationInstances instances, CancellationToken cancellationToken)
     {
@@ -40,4 +40,7 @@ public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider ti
         else logger.RecalculationAlreadyRunning(outcome.AsOf, outcome.InstanceId);
         return outcome;
     }
+
+    // The app always registers its storage (Program.cs); only tests that pass their own instances leave it out.
+    private StorageAccount AppStorage => storage ?? throw new InvalidOperationException("The function app registers a StorageAccount.");
 }

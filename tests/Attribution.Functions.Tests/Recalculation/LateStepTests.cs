@@ -17,27 +17,6 @@ public sealed class LateStepTests(RecordsFixture azurite) : IClassFixture<Record
 {
     private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
 
-    private sealed class Captured : ILoggerProvider
-    {
-        public List<(string Category, EventId Id, string Message)> Lines { get; } = [];
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose() { }
-
-        private sealed class Logger(Captured owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (owner.Lines) owner.Lines.Add((category, eventId, formatter(state, exception)));
-            }
-        }
-    }
-
     private static async Task<Dictionary<string, string>> RunRowsAsync(StorageAccount storage)
     {
         var rows = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -59,7 +38,7 @@ public sealed class LateStepTests(RecordsFixture azurite) : IClassFixture<Record
         var tablesBefore = await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf);
         var runsBefore = await RunRowsAsync(azurite.Storage);
 
-        var log = new Captured();
+        var log = new CapturingLoggerProvider();
         var services = new ServiceCollection()
             .AddLogging(b => b.AddProvider(log))
             .AddSingleton(azurite.Storage)
@@ -95,10 +74,10 @@ public sealed class LateStepTests(RecordsFixture azurite) : IClassFixture<Record
         Assert.Equal(newer.RunId, published!.RunId);
 
         // Each refusal is one warning naming the step, the run and why.
-        var refusals = log.Lines.Where(l => l.Id.Id == 2013).Select(l => l.Message).ToList();
+        var refusals = log.Entries.Where(l => l.EventId == 2013).Select(l => l.Message).ToList();
         foreach (var step in new[] { "BeginPublish", "CompletePublish", "FailRecalculation", "CompleteScenarioRun" })
             Assert.Contains(refusals, m => m.StartsWith(step + ": run " + older.RunId, StringComparison.Ordinal));
-        Assert.Equal(olderRun.PublishRanges, log.Lines.Count(l => l.Id.Id == 2007 && l.Message.Contains(older.RunId, StringComparison.Ordinal)));
+        Assert.Equal(olderRun.PublishRanges, log.Entries.Count(l => l.EventId == 2007 && l.Message.Contains(older.RunId, StringComparison.Ordinal)));
     }
 }
 
