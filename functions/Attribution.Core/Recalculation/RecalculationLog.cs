@@ -48,6 +48,9 @@ internal static partial class RecalculationLog
     [LoggerMessage(2013, LogLevel.Warning, "{Step}: run {RunId} for {AsOf} left as it is: {Reason}.")]
     public static partial void PublishRefused(this ILogger logger, string step, string runId, YearMonth asOf, string reason);
 
+    [LoggerMessage(2014, LogLevel.Warning, "BeginPublish: IncentiveEligibility moved to asOf keys (once per store): {Removed} rows of the old layout removed, {Rewritten} rows rewritten for the published months [{Months}].")]
+    public static partial void IncentiveEligibilityMigrated(this ILogger logger, long removed, long rewritten, string months);
+
     [LoggerMessage(2101, LogLevel.Information, "Recalculation {RunId} for {AsOf}: rolling forward the interrupted publish of run {InterruptedRunId}.")]
     public static partial void RollingForward(this ILogger logger, string runId, YearMonth asOf, string interruptedRunId);
 

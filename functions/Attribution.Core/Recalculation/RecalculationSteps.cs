@@ -40,6 +40,7 @@ public static class RecalculationSteps
         services.TryAddSingleton(sp => new RulesStore(sp.GetRequiredService<StorageAccount>()));
         services.TryAddSingleton(sp => new RecordStore(sp.GetRequiredService<StorageAccount>()));
         services.TryAddSingleton(sp => new SnapshotPublisher(sp.GetRequiredService<StorageAccount>()));
+        services.TryAddSingleton(sp => new IncentiveEligibilityMigration(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<RunStore>()));
         services.TryAddTransient<RecalculateCredit>();
         // The history is the host's (a Durable client binding in the app): resolved only when the step is built.
         services.TryAddTransient(sp => new PurgeRecalculationHistory(sp.GetRequiredService<IRecalculationHistory>(), sp.GetService<ILogger<PurgeRecalculationHistory>>()));
@@ -182,7 +183,7 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILog
 /// Records the run as Publishing over the currently published run, before any table is written; refuses (and says
 /// why) for a run that can no longer publish, such as one a newer published run superseded.
 /// </summary>
-public sealed class BeginPublish(RunStore runs, ILogger<BeginPublish>? logger = null) : RecalculationStep<PublishStart, PublishTransition>
+public sealed class BeginPublish(RunStore runs, IncentiveEligibilityMigration migration, ILogger<BeginPublish>? logger = null) : RecalculationStep<PublishStart, PublishTransition>
 {
     private readonly ILogger _log = logger ?? NullLogger<BeginPublish>.Instance;
 
@@ -190,6 +191,9 @@ public sealed class BeginPublish(RunStore runs, ILogger<BeginPublish>? logger = 
     {
         ArgumentNullException.ThrowIfNull(input);
         var clock = Stopwatch.StartNew();
+        // Once per store: IncentiveEligibility rows from before they were keyed by asOf, before any publish diffs.
+        if (await migration.EnsureAsync(cancellationToken).ConfigureAwait(false) is { } moved)
+            _log.IncentiveEligibilityMigrated(moved.LegacyRowsRemoved, moved.RowsRewritten, string.Join(", ", moved.MonthsRewritten));
         var transition = await runs.BeginPublishAsync(input.AsOf, input.RunId, input.Partners, input.UsageRows, cancellationToken).ConfigureAwait(false);
         var plan = transition.Plan;
         if (transition.Refused is { } why) _log.PublishRefused(nameof(BeginPublish), plan.RunId, plan.AsOf, why);

@@ -11,8 +11,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Attribution.Functions.Tests.Recalculation;
 
-// Each class has its own Azurite: IncentiveEligibility rows are keyed by month, not asOf, so runs of other months in
-// the same account would share rows with these tests.
+// Each class has its own storage account: the tests count every row a run wrote.
 
 /// <summary>An unchanged re-run diffs against the published snapshot and writes nothing.</summary>
 public sealed class UnchangedRerunTests(RecordsFixture azurite) : IClassFixture<RecordsFixture>
@@ -136,7 +135,7 @@ public sealed class RestatementTests(RecordsFixture azurite) : IClassFixture<Rec
         var changed = after.Where(kv => !before.TryGetValue(kv.Key, out var old) || !RecalculationHarness.SameValues(old, kv.Value)).Select(kv => kv.Key).ToHashSet();
         Assert.All(after, kv => Assert.Equal(changed.Contains(kv.Key) ? second.RunId : first.RunId, kv.Value.GetString("runId")));
         Assert.Contains($"{TableNames.PartnerCredit}|{RecalculationHarness.Fabrikam}|{AsOf}|CloudPlatform", changed);
-        Assert.Contains(after.Keys, k => k.StartsWith($"{TableNames.IncentiveEligibility}|{RecalculationHarness.Fabrikam}|{AsOf}|{RecalculationHarness.AlpineProd}", StringComparison.Ordinal) && changed.Contains(k));
+        Assert.Contains(after.Keys, k => k.StartsWith($"{TableNames.IncentiveEligibility}|{RecalculationHarness.Fabrikam}|{AsOf}|{AsOf}|{RecalculationHarness.AlpineProd}", StringComparison.Ordinal) && changed.Contains(k));
         Assert.True(changed.Count < after.Count / 4, $"{changed.Count} of {after.Count} rows changed");
 
         // Stale rows (Proseware is credited on nothing any more) are removed.

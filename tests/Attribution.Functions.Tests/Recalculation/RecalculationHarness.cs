@@ -132,17 +132,14 @@ public static class RecalculationHarness
     /// <summary>The published tables' rows for an asOf, comparable with <see cref="AssertSame"/> (runId left out).</summary>
     public static async Task<Dictionary<string, List<TableEntity>>> PublishedAsync(StorageAccount storage, YearMonth asOf, CreditRules? rules = null)
     {
-        var firstMonth = asOf.AddMonths(1 - (rules ?? CreditRulesLoader.Default).WindowMonths).ToString();
         var result = new Dictionary<string, List<TableEntity>>();
         foreach (var table in CreditEntities.PublishedTables)
         {
             var rows = new List<TableEntity>();
+            // Every table's rows of an asOf are keyed "{asOf}|…" (§4), IncentiveEligibility's included.
             await foreach (var e in storage.Table(table).QueryAsync<TableEntity>())
             {
-                if (table != TableNames.IncentiveEligibility && !e.RowKey.StartsWith(asOf + "|", StringComparison.Ordinal)) continue;
-                // IncentiveEligibility is keyed by month: a run owns the months of its window (windowMonths of the rules).
-                if (table == TableNames.IncentiveEligibility
-                    && (string.CompareOrdinal(e.RowKey[..7], firstMonth) < 0 || string.CompareOrdinal(e.RowKey[..7], asOf.ToString()) > 0)) continue;
+                if (!e.RowKey.StartsWith(asOf + "|", StringComparison.Ordinal)) continue;
                 rows.Add(e);
             }
             result[table] = Sorted(rows);
@@ -196,8 +193,8 @@ public static class RecalculationHarness
             [TableNames.SubscriptionPartners] = Sorted(results.SubscriptionPartners.Select(r => Row(r.SubscriptionId.ToString("D"), $"{month}|{Id(r.PartnerId.Value)}",
                 ("customerTenantId", r.CustomerTenantId.ToString("D")), ("partnerId", Id(r.PartnerId.Value)), ("sources", r.Sources), ("isDpor", r.IsDpor),
                 ("workloads", string.Join(';', r.Workloads.ToString().Split(';', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)))))),
-            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => Row(Id(r.DporPartnerId.Value), $"{r.Month}|{r.SubscriptionId:D}",
-                ("customerTenantId", r.CustomerTenantId.ToString("D")), ("acrUsd", r.AcrUsd), ("dporDays", r.DporDays), ("daysInMonth", r.DaysInMonth),
+            [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => Row(Id(r.DporPartnerId.Value), $"{month}|{r.Month}|{r.SubscriptionId:D}",
+                ("asOf", month), ("month", r.Month.ToString()), ("subscriptionId", r.SubscriptionId.ToString("D")), ("customerTenantId", r.CustomerTenantId.ToString("D")), ("acrUsd", r.AcrUsd), ("dporDays", r.DporDays), ("daysInMonth", r.DaysInMonth),
                 ("incentiveAcrUsd", r.IncentiveAcrUsd)))),
         };
     }

@@ -35,7 +35,6 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         Assert.True(run.Published);
         Assert.Equal(outcome.Partners, run.Partners);
         Assert.Equal(CreditRulesLoader.Default.RulesVersion, run.RulesVersion);
-        // (IncentiveEligibility rows are keyed by month, so a run of another asOf in this class may have written one.)
         var succeeded = (await new RunStore(azurite.Storage).ListAsync()).Where(r => r.Status == RunStatus.Succeeded && r.Scenario is null).Select(r => r.RunId).ToHashSet();
         var rows = published.Values.SelectMany(v => v).ToList();
         Assert.All(rows, e => Assert.Contains(e.GetString("runId") ?? "", succeeded));

@@ -74,10 +74,17 @@ internal static class CreditEntities
         return e;
     }
 
-    public static TableEntity IncentiveEligibilityEntity(IncentiveEligibilityRow r, string? runId = null)
+    /// <summary>
+    /// An `IncentiveEligibility` row of one asOf (§4): keyed `{asOf}|{month}|{subscriptionId}`, because overlapping
+    /// 12-month windows hold the same months and every asOf's rows must be its own.
+    /// </summary>
+    public static TableEntity IncentiveEligibilityEntity(IncentiveEligibilityRow r, YearMonth asOf, string? runId = null)
     {
-        var e = new TableEntity(Num(r.DporPartnerId), $"{r.Month}|{r.SubscriptionId:D}")
+        var e = new TableEntity(Num(r.DporPartnerId), IncentiveEligibilityKey(asOf, r.Month, r.SubscriptionId.ToString("D")))
         {
+            ["asOf"] = asOf.ToString(),
+            ["month"] = r.Month.ToString(),
+            ["subscriptionId"] = r.SubscriptionId.ToString("D"),
             ["customerTenantId"] = r.CustomerTenantId.ToString("D"),
             ["acrUsd"] = r.AcrUsd,
             ["dporDays"] = r.DporDays,
@@ -85,6 +92,36 @@ internal static class CreditEntities
             ["incentiveAcrUsd"] = r.IncentiveAcrUsd,
         };
         if (runId is not null) e["runId"] = runId;
+        return e;
+    }
+
+    public static string IncentiveEligibilityKey(YearMonth asOf, YearMonth month, string subscriptionId) => $"{asOf}|{month}|{subscriptionId}";
+
+    /// <summary>
+    /// A RowKey of the layout before `asOf` was part of the key (`{month}|{subscriptionId}`, one separator): such rows
+    /// were shared between overlapping months and are removed once (<see cref="IncentiveEligibilityMigration"/>).
+    /// </summary>
+    public static bool IsLegacyIncentiveEligibilityKey(string rowKey) => rowKey.IndexOf('|', StringComparison.Ordinal) is var i and >= 0
+        && rowKey.IndexOf('|', i + 1) < 0;
+
+    /// <summary>
+    /// A snapshot row written before `asOf` was part of the key, in today's layout (the run's asOf prefixed, the key's
+    /// parts as properties); a row already in today's layout is returned as it is.
+    /// </summary>
+    public static TableEntity FromLegacyIncentiveEligibility(TableEntity row, YearMonth asOf)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        if (!IsLegacyIncentiveEligibilityKey(row.RowKey)) return row;
+        var split = row.RowKey.IndexOf('|', StringComparison.Ordinal);
+        var (month, subscription) = (row.RowKey[..split], row.RowKey[(split + 1)..]);
+        var e = new TableEntity(row.PartitionKey, $"{asOf}|{row.RowKey}")
+        {
+            ["asOf"] = asOf.ToString(),
+            ["month"] = month,
+            ["subscriptionId"] = subscription,
+        };
+        foreach (var (k, v) in row)
+            if (k is not ("PartitionKey" or "RowKey" or "odata.etag" or "Timestamp")) e[k] = v;
         return e;
     }
 

@@ -96,7 +96,8 @@ internal static class ParquetRows
             for (var i = 0; i < count; i++) entities[i] = new TableEntity();
             foreach (var column in schema.Columns)
             {
-                if (!fields.TryGetValue(column.Name, out var field))
+                if (!fields.TryGetValue(column.Name, out var field) && schema.MayLack(column.Name)) continue;
+                if (field is null)
                     throw new InvalidDataException($"A {schema.Table} snapshot file has no column '{column.Name}'.");
                 switch (column.Kind)
                 {

@@ -59,7 +59,7 @@ public sealed class RunResults(StorageAccount storage)
         written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.SubscriptionPartners, part,
             shard.SubscriptionPartners.Select(r => CreditEntities.SubscriptionPartnerEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.IncentiveEligibility, part,
-            shard.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+            shard.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
             shard.SubscriptionPartners.Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         await Parallel.ForEachAsync(Enumerable.Range(0, work.ReduceRanges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>

@@ -29,7 +29,11 @@ public sealed class SnapshotPublisher(StorageAccount storage)
             var next = await _snapshots.ReadRangeAsync(plan.RunId, schema, range, cancellationToken).ConfigureAwait(false);
             var previous = plan.BaseRunId is null ? []
                 : baseManifest is not null ? await BaseFromSnapshotAsync(baseManifest, schema, range, plan.PublishRanges, cancellationToken).ConfigureAwait(false)
-                : await BaseFromTableAsync(plan, schema, range, cancellationToken).ConfigureAwait(false);
+                : null;
+            // A base snapshot from before IncentiveEligibility was keyed by asOf does not describe the table any more (its
+            // rows were shared and are migrated away): the table's rows of the asOf are the base.
+            if (previous is null || (schema == SnapshotSchema.IncentiveEligibility && previous.Any(r => CreditEntities.IsLegacyIncentiveEligibilityKey(r.RowKey))))
+                previous = await BaseFromTableAsync(plan, schema, range, cancellationToken).ConfigureAwait(false);
             counts.Add(await ApplyAsync(table, plan.RunId, previous, next, cancellationToken).ConfigureAwait(false));
         }
         return counts;
@@ -64,15 +68,14 @@ public sealed class SnapshotPublisher(StorageAccount storage)
     }
 
     /// <summary>
-    /// Fallback when the base run has no snapshot (published before snapshots existed, or its files were removed):
-    /// the table itself is the base. One query per table over the asOf's row keys (IncentiveEligibility: the
-    /// window's months), keeping only this range's partitions — a scan of the table's rows for the asOf per range,
-    /// once, after which every publish diffs snapshots again.
+    /// Fallback when the base run has no snapshot (published before snapshots existed, or its files were removed) or
+    /// an outdated one: the table itself is the base. One query per table over the asOf's row keys, keeping only this
+    /// range's partitions — a scan of the table's rows for the asOf per range, once, after which every publish diffs
+    /// snapshots again.
     /// </summary>
     private async Task<List<TableEntity>> BaseFromTableAsync(PublishPlan plan, SnapshotSchema schema, int range, CancellationToken cancellationToken)
     {
-        var from = schema.Table == TableNames.IncentiveEligibility ? plan.AsOf.AddMonths(1 - Math.Max(1, plan.WindowMonths)) : plan.AsOf;
-        var filter = TableClient.CreateQueryFilter($"RowKey ge {from + "|"} and RowKey lt {plan.AsOf + "|~"}");
+        var filter = TableClient.CreateQueryFilter($"RowKey ge {plan.AsOf + "|"} and RowKey lt {plan.AsOf + "|~"}");
         var rows = new List<TableEntity>();
         await foreach (var e in storage.Table(schema.Table).QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
         {

@@ -58,11 +58,17 @@ internal sealed class SnapshotSchema
     public static readonly SnapshotSchema SubscriptionPartners = new(TableNames.SubscriptionPartners,
         S("customerTenantId"), S("partnerId"), S("sources"), new("isDpor", ColumnKind.Flag), S("workloads"));
     public static readonly SnapshotSchema IncentiveEligibility = new(TableNames.IncentiveEligibility,
-        S("customerTenantId"), D("acrUsd"), I("dporDays"), I("daysInMonth"), D("incentiveAcrUsd"));
+        S("asOf"), S("month"), S("subscriptionId"), S("customerTenantId"), D("acrUsd"), I("dporDays"), I("daysInMonth"), D("incentiveAcrUsd"));
     public static readonly SnapshotSchema PartnerSubscriptions = new(CreditEntities.PartnerSubscriptions,
         S("customerTenantId"), S("sources"), S("workloads"));
 
     public static readonly IReadOnlyList<SnapshotSchema> All = [PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, PartnerSubscriptions];
+
+    /// <summary>
+    /// Columns a file written before they existed may lack: `IncentiveEligibility`'s key parts (its RowKey then was
+    /// `{month}|{subscriptionId}`). Such rows come back without them, for the reader to recognise as legacy.
+    /// </summary>
+    public bool MayLack(string column) => Table == TableNames.IncentiveEligibility && column is "asOf" or "month" or "subscriptionId";
 
     public static SnapshotSchema Of(string table) =>
         All.FirstOrDefault(s => s.Table == table) ?? throw new ArgumentException($"'{table}' is not a snapshot table.", nameof(table));
