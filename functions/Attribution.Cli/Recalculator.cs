@@ -62,7 +62,10 @@ internal static class Recalculator
                     $"A recalculation for {asOf} was interrupted: {what}. It used other rules than the ones given, so it is not adopted. " +
                     $"Finish it with its own rules first (attribution recalc --as-of {asOf}{(scenario is null ? "" : $" --scenario {scenario}")} --resume), then run again.");
             }
-            await context.Error.WriteLineAsync($"Resuming the interrupted recalculation for {asOf}: {what}.");
+            // Never a silent wait: what it waits for, since when, and until when at most (also when redirected).
+            var now = DateTimeOffset.UtcNow;
+            await context.Error.WriteLineAsync(FormattableString.Invariant(
+                $"Resuming the interrupted recalculation for {asOf}: {what}, started {interrupted.CreatedAt:yyyy-MM-dd HH:mm:ss}Z; waiting for it to finish, until {now + Timeout:yyyy-MM-dd HH:mm:ss}Z at most."));
         }
         else if (resume)
         {
