@@ -19,8 +19,9 @@ public sealed class RecordStore
     {
     }
 
+    // A reader commits nothing, so it has no failure to say: no logger.
     public RecordStore(StorageAccount storage, RecordStoreOptions options, TimeProvider? time = null) =>
-        _log = new RecordLog(storage, options, time);
+        _log = new RecordLog(storage, options, time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
     internal RecordLog Log => _log;
 
