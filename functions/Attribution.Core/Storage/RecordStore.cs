@@ -40,6 +40,9 @@ public sealed class RecordStore
         return new RecordSnapshot(_log, state, metadata.BucketCount);
     }
 
+    /// <summary>How far compaction is behind: buckets over the threshold and the oldest commit they still hold (the log's state only, no segment read).</summary>
+    public Task<RecordStoreHealth> HealthAsync(CancellationToken cancellationToken = default) => RecordStoreHealth.ReadAsync(_log, cancellationToken);
+
     /// <summary>The buckets a shard of a recalculation reads.</summary>
     public static IEnumerable<int> BucketsOfShard(int shard, int shardCount, int bucketCount) =>
         Enumerable.Range(0, bucketCount).Where(b => b % shardCount == shard);
