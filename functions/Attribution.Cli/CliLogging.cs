@@ -19,6 +19,12 @@ internal static class CliLogging
     public static string Line(DateTimeOffset at, LogLevel level, string category, EventId eventId, string message) =>
         string.Create(CultureInfo.InvariantCulture, $"{at.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {LevelName(level),-5} {category}[{eventId.Id}] {message}");
 
+    private static string FirstLine(string text)
+    {
+        var end = text.AsSpan().IndexOfAny('\r', '\n');
+        return end < 0 ? text : text[..end];
+    }
+
     private static string LevelName(LogLevel level) => level switch
     {
         LogLevel.Trace => "trce",
@@ -61,7 +67,8 @@ internal static class CliLogging
             {
                 if (!IsEnabled(logLevel)) return;
                 var message = formatter(state, exception);
-                if (exception is not null) message += $" ({exception.GetType().Name}: {exception.Message})";
+                // The exception's first line only: one line per event (a storage error's message goes on with its headers).
+                if (exception is not null) message += $" ({exception.GetType().Name}: {FirstLine(exception.Message)})";
                 owner.Write(Line(DateTimeOffset.UtcNow, logLevel, category, eventId, message));
             }
         }

@@ -5,6 +5,7 @@ using Attribution.Core.Ingestion;
 using Attribution.Core.Rules;
 using Azure.Identity;
 using Azure.Messaging.ServiceBus;
+using Microsoft.Extensions.Logging;
 
 namespace Attribution.Cli;
 
@@ -37,7 +38,7 @@ internal static class ListenCommand
             // The connection is checked before storage is opened, so a typo fails at once.
             await using var client = CreateClient(parse.GetValue(serviceBus));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var handler = new FeedMessageHandler(storage.Account, CreditRulesLoader.Default);
+            var handler = new FeedMessageHandler(storage.Account, CreditRulesLoader.Default, logger: context.Logs.CreateLogger<FeedMessageHandler>());
 
             await using var processor = client.CreateProcessor(queueName, new ServiceBusProcessorOptions
             {

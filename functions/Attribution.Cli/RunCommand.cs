@@ -80,6 +80,8 @@ internal static class RunCommand
         // SummaryRows in the asked order; `partners`, --top or --format json/csv give every one.
         var summarised = format == OutputFormat.Table && query.Top is null;
         var listing = await ListingOptions.ReadAsync(storage, run, summarised ? query with { Top = SummaryRows } : query, ct);
+        // The store's compaction backlog, from the log's state (no segment read): a failing compaction shows here.
+        var health = await new RecordStore(storage).HealthAsync(ct);
         if (format == OutputFormat.Json)
         {
             var recalculation = new
@@ -97,7 +99,7 @@ internal static class RunCommand
                 computeSeconds = outcome.ComputeSeconds,
                 publishSeconds = outcome.PublishSeconds,
             };
-            await context.Out.WriteLineAsync(JsonSerializer.Serialize(new { files, recalculation, credit = listing }, Commands.Json));
+            await context.Out.WriteLineAsync(JsonSerializer.Serialize(new { files, recalculation, credit = listing, records = StorageHealthText.Json(health) }, Commands.Json));
             return;
         }
         // Short lines, so each reads whole (and greps whole, as bench/recalc.sh does) at 80 columns.
@@ -107,6 +109,7 @@ internal static class RunCommand
         {
             // stdout holds the CSV alone; what a person would read goes to stderr.
             await context.Error.WriteLineAsync($"{headline} {what}");
+            await context.Error.WriteLineAsync(StorageHealthText.Line(health, DateTimeOffset.UtcNow));
             await PartnerListingOutput.WriteCsvAsync(context.Out, listing);
             return;
         }
@@ -118,6 +121,7 @@ internal static class RunCommand
         context.Console.MarkupLine($"[grey]engine {outcome.ComputeMs:N0} ms, storage {outcome.StorageMs:N0} ms.[/]");
         context.Console.MarkupLine($"[grey]{outcome.RowsPublished:N0} rows published, {outcome.RowsRemoved:N0} stale rows removed.[/]");
         context.Console.MarkupLine($"[grey]phases: compute {outcome.ComputeSeconds:N1} s, publish {outcome.PublishSeconds:N1} s.[/]");
+        context.Console.MarkupLine($"[grey]{Markup.Escape(StorageHealthText.Line(health, DateTimeOffset.UtcNow))}[/]");
     }
 }
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
 namespace Attribution.Functions.Tests;
@@ -51,6 +52,27 @@ public sealed class TelemetryTests
         Assert.Contains("\"CategoryName\":\"Attribution.Core.Ingestion.FeedIngestor\"", sent, StringComparison.Ordinal);
         Assert.Contains("\"EventId\":\"1001\"", sent, StringComparison.Ordinal);
         Assert.Contains($"\"IngestionId\":\"{marker}\"", sent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_swallowed_failures_counter_reaches_the_application_insights_endpoint_with_its_operation()
+    {
+        // The operation as the tag's value: the marker to find in what the exporter sends.
+        var marker = "op-" + Guid.NewGuid().ToString("N")[..12];
+        using var endpoint = new IngestionEndpoint(marker);
+        var configuration = endpoint.Configuration();
+        var services = new ServiceCollection().AddLogging();
+        Assert.True(services.AddAttributionTelemetry(configuration));
+        using (var provider = services.BuildServiceProvider())
+        {
+            var metrics = provider.GetRequiredService<MeterProvider>();
+            Core.Storage.SwallowedFailures.Count(marker);
+            metrics.ForceFlush(30_000);
+        }
+
+        var sent = await endpoint.ReceivedAsync("the metric");
+        Assert.Contains($"\"name\":\"{Core.Storage.SwallowedFailures.MetricName}\"", sent, StringComparison.Ordinal);
+        Assert.Contains($"\"{Core.Storage.SwallowedFailures.OperationTag}\":\"{marker}\"", sent, StringComparison.Ordinal);
     }
 
     [Fact]

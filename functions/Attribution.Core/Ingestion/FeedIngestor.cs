@@ -76,6 +76,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             }
             catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException)
             {
+                _log.StatusWriteFailed(result.IngestionId, IngestionStatus.Failed.ToString(), saveFailure);
             }
             throw;
         }
@@ -133,7 +134,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         if (wholeFileError is not null)
             return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = wholeFileError }, cancellationToken).ConfigureAwait(false);
 
-        var commits = new RecordCommits(storage, RecordOptions, _time);
+        var commits = new RecordCommits(storage, RecordOptions, _time, _log);
         var claim = await commits.Claims.AcquireAsync(ContentClaims.ContentKey(source, sha256), id, breakLiveLease: false, cancellationToken).ConfigureAwait(false);
         switch (claim.Outcome)
         {
@@ -175,6 +176,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             }
             catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException or OperationCanceledException)
             {
+                _log.StatusWriteFailed(attempt.Committed.IngestionId, attempt.Committed.Status.ToString(), saveFailure);
             }
             throw;
         }
@@ -199,6 +201,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             catch (Exception saveFailure) when (saveFailure is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException or OperationCanceledException)
             {
                 // Storage is unreachable; the attempt stays Running until the next attempt on this content takes over.
+                _log.StatusWriteFailed(id, IngestionStatus.Failed.ToString(), saveFailure);
             }
             throw;
         }

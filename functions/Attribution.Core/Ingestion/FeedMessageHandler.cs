@@ -7,6 +7,8 @@ using Attribution.Core.Feeds;
 using Attribution.Core.Rules;
 using Attribution.Core.Storage;
 using Azure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Attribution.Core.Ingestion;
 
@@ -71,7 +73,7 @@ internal static class DeadLetterReasons
 /// exactly what a clean run stores.</item>
 /// </list>
 /// </summary>
-public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules, TimeProvider? time = null)
+public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules, TimeProvider? time = null, ILogger<FeedMessageHandler>? logger = null)
 {
     /// <summary>The queue of §2.5.</summary>
     public const string QueueName = "feed-records";
@@ -89,6 +91,7 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
     public static string FileNameOf(string messageId) => "message:" + messageId;
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ILogger _log = logger ?? NullLogger<FeedMessageHandler>.Instance;
     private readonly IngestionStore _store = new(storage);
 
     /// <summary>Segment layout and claim settings.</summary>
@@ -129,7 +132,7 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
         await Phase(WritePhase.RunningRecorded, cancellationToken).ConfigureAwait(false);
 
-        var commits = new RecordCommits(storage, RecordOptions, _time);
+        var commits = new RecordCommits(storage, RecordOptions, _time, _log);
         var claim = await commits.Claims.AcquireAsync(ContentClaims.MessageKey(m.Source, m.MessageId), m.MessageId, breakLiveLease: true, cancellationToken).ConfigureAwait(false);
         if (claim.Outcome != ClaimOutcome.Acquired)
         {

@@ -16,4 +16,14 @@ internal static partial class IngestionLog
 
     [LoggerMessage(1004, LogLevel.Warning, "Ingestion {IngestionId} failed: {Source} file {FileName}: {Error}")]
     public static partial void IngestionFailed(this ILogger logger, string ingestionId, string source, string fileName, string? error);
+
+    [LoggerMessage(1005, LogLevel.Warning, "Ingestion {IngestionId}: writing its final status {Status} failed; its FeedIngestions row says Running until the next attempt on this content finishes it or takes it over.")]
+    private static partial void StatusWriteFailedLog(ILogger logger, string ingestionId, string status, Exception exception);
+
+    /// <summary>The row's final status could not be written after the attempt ended (the failure that ended it is thrown on).</summary>
+    public static void StatusWriteFailed(this ILogger logger, string ingestionId, string status, Exception exception)
+    {
+        StatusWriteFailedLog(logger, ingestionId, status, exception);
+        Storage.SwallowedFailures.Count(Storage.SwallowedFailures.IngestionStatusWrite);
+    }
 }

@@ -1,5 +1,6 @@
 using Attribution.Core.Feeds;
 using Attribution.Core.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Attribution.Core.Ingestion;
 
@@ -24,13 +25,15 @@ internal enum WritePhase
 /// commit landed but whose status did not, marking an abandoned attempt's row Failed, committing under the claim, and
 /// compacting the buckets a commit made too long.
 /// </summary>
-internal sealed class RecordCommits(StorageAccount storage, RecordStoreOptions options, TimeProvider time)
+/// <param name="logger">The ingestion's logger: the maintenance it carries on after (compaction, tip, checkpoint,
+/// claim) says its failures there.</param>
+internal sealed class RecordCommits(StorageAccount storage, RecordStoreOptions options, TimeProvider time, ILogger logger)
 {
     private readonly IngestionStore _store = new(storage);
 
-    public RecordLog Log { get; } = new(storage, options, time);
+    public RecordLog Log { get; } = new(storage, options, time, logger);
 
-    public ContentClaims Claims => new(Log);
+    public ContentClaims Claims => new(Log, logger);
 
     /// <summary>The claim says <paramref name="holder"/> committed: if its row still says Running (it died after the
     /// commit), finish it from the counts its commit recorded, so no attempt stays Running.</summary>
@@ -77,9 +80,11 @@ internal sealed class RecordCommits(StorageAccount storage, RecordStoreOptions o
         {
             await lease.CompleteAsync(ingestionId, cancellationToken).ConfigureAwait(false);
         }
-        catch (Azure.RequestFailedException)
+        catch (Exception e) when (e is Azure.RequestFailedException or AggregateException or HttpRequestException)
         {
-            // The commit stands; the next attempt on this content learns it from the log and repairs the claim.
+            // The commit stands (a transport failure must not report it as failed either); the next attempt on this
+            // content learns it from the log and repairs the claim. Said and counted.
+            lease.Logger.ClaimCompleteFailed(ingestionId, lease.Key, e);
         }
         return commit;
     }
@@ -99,7 +104,9 @@ internal sealed class RecordCommits(StorageAccount storage, RecordStoreOptions o
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Deferred maintenance: the ingestion is committed and stays successful. The next commit to these buckets
-            // (or a `RecordCompactor.CompactAsync` run) tries again; a real fault shows there.
+            // (or a `RecordCompactor.CompactAsync` run) tries again. Said and counted, since reads slow down while it
+            // keeps failing; `attribution recalc` also prints the backlog (RecordStore.HealthAsync).
+            logger.CompactionFailed(over.Count, options.CompactionThreshold, commit.Version, e);
         }
     }
 }

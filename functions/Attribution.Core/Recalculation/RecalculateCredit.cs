@@ -133,8 +133,12 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
             return await context.CallActivityAsync<int>(nameof(PurgeRecalculationHistory),
                 new PurgeWork(new DateTimeOffset(context.CurrentUtcDateTime, TimeSpan.Zero) - retention));
         }
-        catch (TaskFailedException)
+        catch (TaskFailedException e)
         {
+            // Said (the replay-safe logger) and counted once, not on every replay: history that keeps failing to
+            // purge grows the task hub's tables.
+            context.CreateReplaySafeLogger<RecalculateCredit>().HistoryPurgeFailed(input.RunId, input.AsOf, e.FailureDetails.ErrorMessage);
+            if (!context.IsReplaying) Storage.SwallowedFailures.Count(Storage.SwallowedFailures.HistoryPurge);
             return -1;
         }
     }

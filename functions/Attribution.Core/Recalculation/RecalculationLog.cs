@@ -74,4 +74,7 @@ internal static partial class RecalculationLog
 
     [LoggerMessage(2108, LogLevel.Warning, "Recalculation {RunId} for {AsOf}: failed: {Error}")]
     public static partial void PhaseFailed(this ILogger logger, string runId, YearMonth asOf, string error);
+
+    [LoggerMessage(2109, LogLevel.Warning, "Recalculation {RunId} for {AsOf}: purging finished orchestration history failed; the run stands, and the next run purges again: {Error}")]
+    public static partial void HistoryPurgeFailed(this ILogger logger, string runId, YearMonth asOf, string error);
 }

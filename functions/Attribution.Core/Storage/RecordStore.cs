@@ -19,8 +19,9 @@ public sealed class RecordStore
     {
     }
 
+    // A reader commits nothing, so it has no failure to say: no logger.
     public RecordStore(StorageAccount storage, RecordStoreOptions options, TimeProvider? time = null) =>
-        _log = new RecordLog(storage, options, time);
+        _log = new RecordLog(storage, options, time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
     internal RecordLog Log => _log;
 
@@ -38,6 +39,9 @@ public sealed class RecordStore
         var state = await _log.OpenAsync(version, cancellationToken).ConfigureAwait(false);
         return new RecordSnapshot(_log, state, metadata.BucketCount);
     }
+
+    /// <summary>How far compaction is behind: buckets over the threshold and the oldest commit they still hold (the log's state only, no segment read).</summary>
+    public Task<RecordStoreHealth> HealthAsync(CancellationToken cancellationToken = default) => RecordStoreHealth.ReadAsync(_log, cancellationToken);
 
     /// <summary>The buckets a shard of a recalculation reads.</summary>
     public static IEnumerable<int> BucketsOfShard(int shard, int shardCount, int bucketCount) =>

@@ -5,6 +5,7 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Microsoft.Extensions.Logging;
 
 namespace Attribution.Core.Storage;
 
@@ -37,7 +38,8 @@ internal sealed class ClaimLostException(string message, Exception inner) : Exce
 /// was lost, which the log tells (then it is committed after all).</item>
 /// </list>
 /// </summary>
-internal sealed class ContentClaims(RecordLog log)
+/// <param name="logger">Where a held claim's failed lease renewal or release is said (the ingestion's logger).</param>
+internal sealed class ContentClaims(RecordLog log, ILogger logger)
 {
     private const string HolderKey = "ingestionid";
     private const string StateKey = "state";
@@ -79,7 +81,7 @@ internal sealed class ContentClaims(RecordLog log)
                 continue;
             }
 
-            var lease = new ClaimLease(blob, leaseClient, log.Options.ClaimLease);
+            var lease = new ClaimLease(blob, leaseClient, log.Options.ClaimLease, logger);
             try
             {
                 // Read again under the lease: the previous holder may have committed between our read and the acquire.
@@ -132,12 +134,19 @@ internal sealed class ClaimLease : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _renewal;
 
-    public ClaimLease(BlobClient blob, BlobLeaseClient lease, TimeSpan duration)
+    public ClaimLease(BlobClient blob, BlobLeaseClient lease, TimeSpan duration, ILogger logger)
     {
         _blob = blob;
         _lease = lease;
+        Logger = logger;
         _renewal = RenewAsync(duration / 3, _stop.Token);
     }
+
+    /// <summary>The claim's blob name, as its failures name it.</summary>
+    public string Key => _blob.Name;
+
+    /// <summary>The ingestion's logger: the commit says a failed completion of this claim there.</summary>
+    public ILogger Logger { get; }
 
     private BlobRequestConditions Held => new() { LeaseId = _lease.LeaseId };
 
@@ -154,9 +163,11 @@ internal sealed class ClaimLease : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-        catch (RequestFailedException)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or HttpRequestException)
         {
-            // Lost or unreachable: VerifyAsync before the commit finds out and says which.
+            // Lost or unreachable: VerifyAsync before the commit finds out and says which. Said and counted here, as
+            // renewals that keep failing end in lost claims (a transport failure too: it must not fault the release).
+            Logger.LeaseRenewalFailed(Key, e);
         }
     }
 
@@ -195,7 +206,8 @@ internal sealed class ClaimLease : IAsyncDisposable
         }
         catch (Exception e) when (e is RequestFailedException or AggregateException or HttpRequestException or OperationCanceledException)
         {
-            // The lease expires by itself; the next attempt then takes over.
+            // The lease expires by itself; the next attempt then takes over (a wait of up to the lease, so it is said).
+            Logger.ClaimReleaseFailed(ingestionId, Key, e);
         }
         finally
         {

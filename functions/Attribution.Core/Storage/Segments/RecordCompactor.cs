@@ -1,5 +1,7 @@
 using System.Globalization;
 using Azure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Attribution.Core.Storage;
 
@@ -18,8 +20,9 @@ internal sealed class RecordCompactor
 {
     private readonly RecordLog _log;
 
-    public RecordCompactor(StorageAccount storage, RecordStoreOptions? options = null, TimeProvider? time = null) =>
-        _log = new RecordLog(storage, options ?? RecordStoreOptions.Default, time);
+    /// <param name="logger">Where failed deletions of old segments (and tip or checkpoint writes) are said; none if left out.</param>
+    public RecordCompactor(StorageAccount storage, RecordStoreOptions? options = null, TimeProvider? time = null, ILogger? logger = null) =>
+        _log = new RecordLog(storage, options ?? RecordStoreOptions.Default, time, logger ?? NullLogger.Instance);
 
     internal RecordCompactor(RecordLog log) => _log = log;
 
@@ -130,9 +133,11 @@ internal sealed class RecordCompactor
         {
             return (await _log.Container.GetBlobClient(path).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
         }
-        catch (RequestFailedException)
+        catch (RequestFailedException e)
         {
-            return false; // garbage stays until the next clean-up
+            // Garbage stays until the next clean-up; said and counted, as deletions that keep failing pile up storage.
+            _log.Logger.SegmentCleanupFailed(path, e);
+            return false;
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Microsoft.Extensions.Logging;
 
 namespace Attribution.Core.Storage;
 
@@ -29,17 +30,22 @@ internal sealed class RecordLog
     private readonly TimeProvider _time;
     private Task<StoreMetadata>? _metadata;
 
-    public RecordLog(StorageAccount storage, RecordStoreOptions options, TimeProvider? time = null)
+    /// <param name="logger">Where a failed tip or checkpoint write is said (the committer's logger).</param>
+    public RecordLog(StorageAccount storage, RecordStoreOptions options, TimeProvider? time, ILogger logger)
     {
         _storage = storage;
         Options = options;
         _time = time ?? TimeProvider.System;
+        Logger = logger;
         Container = storage.Blobs.GetBlobContainerClient(TableNames.RecordsContainer);
     }
 
     public BlobContainerClient Container { get; }
     public RecordStoreOptions Options { get; }
     public TimeProvider Time => _time;
+
+    /// <summary>The committer's logger: the claims and the compactor built on this log say their failures there too.</summary>
+    public ILogger Logger { get; }
 
     public static string LogName(long version) => "_log/" + version.ToString("D20", CultureInfo.InvariantCulture) + ".json";
     public static string CheckpointName(long version) => "_checkpoints/" + version.ToString("D20", CultureInfo.InvariantCulture) + ".json";
@@ -120,16 +126,27 @@ internal sealed class RecordLog
         try
         {
             await Container.GetBlobClient(TipName).UploadAsync(BinaryData.FromString(state.Version.ToString(CultureInfo.InvariantCulture)), overwrite: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The commit stands (any failure here, a transport one too, must not report it as failed); the next commit
+            // writes the tip again. Said and counted: a tip that keeps failing makes every open list the log.
+            Logger.TipWriteFailed(state.Version, e);
+        }
+        try
+        {
             var metadata = await MetadataAsync(cancellationToken).ConfigureAwait(false);
             if (state.Version % metadata.CheckpointInterval == 0)
             {
                 var checkpoint = state.ToCheckpoint(_time.GetUtcNow() - Options.Retention - Options.UncommittedGrace);
+                // Already there (409/412): this committer's own earlier try wrote it; nothing failed.
                 await TryCreateAsync(Container.GetBlobClient(CheckpointName(state.Version)), BinaryData.FromObjectAsJson(checkpoint, Json), cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (RequestFailedException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The commit stands; the next commit writes the tip again and readers fall back to an older checkpoint.
+            // Readers fall back to the checkpoint before; said and counted, since each missed one lengthens every open.
+            Logger.CheckpointWriteFailed(state.Version, e);
         }
     }
 
