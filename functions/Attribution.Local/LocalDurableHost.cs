@@ -27,12 +27,12 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
 
     private readonly InstanceStartGate _gate;
 
-    private LocalDurableHost(AzureStorageOrchestrationService service, TaskHubClient client, string taskHub, StorageAccount storage)
+    private LocalDurableHost(AzureStorageOrchestrationService service, TaskHubClient client, string taskHub, StorageAccount storage, ILoggerFactory logs)
     {
         _service = service;
         _client = client;
         TaskHub = taskHub;
-        _gate = new InstanceStartGate(storage);
+        _gate = new InstanceStartGate(storage, logs.CreateLogger<InstanceStartGate>());
     }
 
     public string TaskHub { get; }
@@ -81,7 +81,8 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
         };
         var service = new AzureStorageOrchestrationService(settings);
         await service.CreateIfNotExistsAsync();
-        var host = new LocalDurableHost(service, new TaskHubClient(service, new SystemTextJsonConverter(), loggerFactory ?? NullLoggerFactory.Instance), taskHub, storage);
+        var host = new LocalDurableHost(service, new TaskHubClient(service, new SystemTextJsonConverter(), loggerFactory ?? NullLoggerFactory.Instance), taskHub, storage,
+            loggerFactory ?? NullLoggerFactory.Instance);
         if (startWorker) await host.StartWorkerAsync(storage, loggerFactory, beforeActivity, afterActivity);
         return host;
     }

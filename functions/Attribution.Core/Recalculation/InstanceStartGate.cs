@@ -2,6 +2,7 @@ using Attribution.Core.Storage;
 using Azure;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Microsoft.Extensions.Logging;
 
 namespace Attribution.Core.Recalculation;
 
@@ -12,7 +13,7 @@ namespace Attribution.Core.Recalculation;
 /// waits for it (a schedule takes milliseconds; a holder that died frees the lease when it lapses) and then sees the
 /// instance the first one started.
 /// </summary>
-public sealed class InstanceStartGate(StorageAccount storage)
+public sealed class InstanceStartGate(StorageAccount storage, ILogger logger)
 {
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(15);
 
@@ -69,9 +70,10 @@ public sealed class InstanceStartGate(StorageAccount storage)
             {
                 await lease.ReleaseAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
             }
-            catch (RequestFailedException)
+            catch (RequestFailedException e)
             {
                 // Lapsed or lost: it frees itself within the lease's duration.
+                logger.GateReleaseFailed(gate.Name, LeaseDuration, e);
             }
         }
     }

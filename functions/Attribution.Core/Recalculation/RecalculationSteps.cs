@@ -40,7 +40,8 @@ public static class RecalculationSteps
         services.TryAddSingleton(sp => new RulesStore(sp.GetRequiredService<StorageAccount>()));
         services.TryAddSingleton(sp => new RecordStore(sp.GetRequiredService<StorageAccount>()));
         services.TryAddSingleton(sp => new SnapshotPublisher(sp.GetRequiredService<StorageAccount>()));
-        services.TryAddSingleton(sp => new IncentiveEligibilityMigration(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<RunStore>()));
+        services.TryAddSingleton(sp => new IncentiveEligibilityMigration(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<RunStore>(),
+            sp.GetService<ILogger<IncentiveEligibilityMigration>>() ?? NullLogger<IncentiveEligibilityMigration>.Instance));
         services.TryAddTransient<RecalculateCredit>();
         // The history is the host's (a Durable client binding in the app): resolved only when the step is built.
         services.TryAddTransient(sp => new PurgeRecalculationHistory(sp.GetRequiredService<IRecalculationHistory>(), sp.GetService<ILogger<PurgeRecalculationHistory>>()));

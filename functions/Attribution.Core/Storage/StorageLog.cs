@@ -22,6 +22,7 @@ internal static class SwallowedFailures
     public const string SegmentCleanup = "segment_cleanup";
     public const string IngestionStatusWrite = "ingestion_status_write";
     public const string HistoryPurge = "history_purge";
+    public const string GateRelease = "gate_release";
 
     public static readonly Counter<long> Counter = Telemetry.Meter.CreateCounter<long>(MetricName, "{failure}",
         "Failures caught and continued after (the work they follow stands; the operation is retried later), by operation.");
@@ -93,5 +94,14 @@ internal static partial class StorageLog
     {
         SegmentCleanupFailedLog(logger, path, exception);
         SwallowedFailures.Count(SwallowedFailures.SegmentCleanup);
+    }
+
+    [LoggerMessage(3008, LogLevel.Warning, "Releasing the lease on {Gate} failed; it lapses by itself within {LeaseSeconds} s, and a start or publish waiting for it goes on then.")]
+    private static partial void GateReleaseFailedLog(ILogger logger, string gate, double leaseSeconds, Exception exception);
+
+    public static void GateReleaseFailed(this ILogger logger, string gate, TimeSpan lease, Exception exception)
+    {
+        GateReleaseFailedLog(logger, gate, lease.TotalSeconds, exception);
+        SwallowedFailures.Count(SwallowedFailures.GateRelease);
     }
 }

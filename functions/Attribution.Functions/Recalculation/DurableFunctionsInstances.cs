@@ -2,14 +2,17 @@ using Attribution.Core.Recalculation;
 using Attribution.Core.Storage;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Attribution.Functions.Recalculation;
 
 /// <summary>RecalculateCredit instances through the Durable Functions client.</summary>
 /// <param name="storage">The app's storage, where the start gate of each instance id lives (reading and purging need none).</param>
-public sealed class DurableFunctionsInstances(DurableTaskClient client, StorageAccount? storage = null) : IRecalculationInstances, IRecalculationHistory
+/// <param name="logger">Where a start gate's failed release is said (it lapses by itself).</param>
+public sealed class DurableFunctionsInstances(DurableTaskClient client, StorageAccount? storage = null, ILogger? logger = null) : IRecalculationInstances, IRecalculationHistory
 {
-    private readonly InstanceStartGate? _gate = storage is null ? null : new(storage);
+    private readonly InstanceStartGate? _gate = storage is null ? null : new(storage, logger ?? NullLogger.Instance);
 
     /// <summary>Purges Completed, Failed and Terminated instances created before the time (never running or pending ones).</summary>
     public async Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)

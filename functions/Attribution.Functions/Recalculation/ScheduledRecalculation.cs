@@ -19,7 +19,7 @@ public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider ti
         [TimerTrigger("%RECALC_SCHEDULE%")] TimerInfo timer,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
-        StartAsync(new DurableFunctionsInstances(client, AppStorage), cancellationToken);
+        StartAsync(new DurableFunctionsInstances(client, AppStorage, logger), cancellationToken);
 
     public async Task<StartOutcome> StartAsync(IRecalculationInstances instances, CancellationToken cancellationToken)
     {

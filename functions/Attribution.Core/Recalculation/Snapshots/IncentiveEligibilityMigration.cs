@@ -4,6 +4,7 @@ using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Microsoft.Extensions.Logging;
 
 namespace Attribution.Core.Recalculation.Snapshots;
 
@@ -18,7 +19,7 @@ public sealed record IncentiveEligibilityMigrationResult(DateTimeOffset Complete
 /// table, is what readers of that month saw). A marker blob records that it is done; the move holds a lease on it,
 /// so concurrent publishes wait for one move instead of racing it. Idempotent: a move that died half-way is run again.
 /// </summary>
-public sealed class IncentiveEligibilityMigration(StorageAccount storage, RunStore runs)
+public sealed class IncentiveEligibilityMigration(StorageAccount storage, RunStore runs, ILogger<IncentiveEligibilityMigration> logger)
 {
     private const string MarkerBlob = "migrations/incentive-eligibility-asof-keys.json";
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
@@ -75,9 +76,10 @@ public sealed class IncentiveEligibilityMigration(StorageAccount storage, RunSto
             {
                 await lease.ReleaseAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
             }
-            catch (RequestFailedException)
+            catch (RequestFailedException e)
             {
                 // Lost or lapsed: it frees itself.
+                logger.GateReleaseFailed(lockBlob.Name, Lease, e);
             }
         }
     }
