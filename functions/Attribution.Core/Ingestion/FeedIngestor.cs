@@ -99,34 +99,42 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         // Its own span: the first pass begins once the attempt is recorded as Running.
         using (Telemetry.Source.StartActivity("ValidateFeed"))
         {
-            await using (var raw = await open(cancellationToken).ConfigureAwait(false))
+            try
             {
-                var observed = new ObservedStream(raw, hash: true);
-                await using (observed.ConfigureAwait(false))
+                await using (var raw = await open(cancellationToken).ConfigureAwait(false))
                 {
-                    try
+                    var observed = new ObservedStream(raw, hash: true);
+                    await using (observed.ConfigureAwait(false))
                     {
-                        using var reader = FeedRowReader.Open(observed, source, format, gzip);
-                        var sink = new CountingSink();
-                        long rows = 0;
-                        while (reader.MoveNext())
+                        try
                         {
-                            normalizer.Normalize(reader, sink);
-                            if ((++rows & 0xFFFF) == 0)
+                            using var reader = FeedRowReader.Open(observed, source, format, gzip);
+                            var sink = new CountingSink();
+                            long rows = 0;
+                            while (reader.MoveNext())
                             {
-                                cancellationToken.ThrowIfCancellationRequested();
-                                progress?.Report(new IngestionProgress(IngestionPhase.Validating, observed.BytesRead, totalBytes, rows));
+                                normalizer.Normalize(reader, sink);
+                                if ((++rows & 0xFFFF) == 0)
+                                {
+                                    cancellationToken.ThrowIfCancellationRequested();
+                                    progress?.Report(new IngestionProgress(IngestionPhase.Validating, observed.BytesRead, totalBytes, rows));
+                                }
                             }
+                            latestUsage = sink.LatestUsageMonth;
+                            _log.Validated(id, rows, (_time.GetUtcNow() - startedAt).TotalMilliseconds);
                         }
-                        latestUsage = sink.LatestUsageMonth;
-                        _log.Validated(id, rows, (_time.GetUtcNow() - startedAt).TotalMilliseconds);
+                        catch (Exception e) when (e is FeedFormatException or InvalidDataException)
+                        {
+                            wholeFileError = e is FeedFormatException ? e.Message : $"The file cannot be read: {e.Message}";
+                        }
+                        sha256 = observed.FinishHash();
                     }
-                    catch (Exception e) when (e is FeedFormatException or InvalidDataException)
-                    {
-                        wholeFileError = e is FeedFormatException ? e.Message : $"The file cannot be read: {e.Message}";
-                    }
-                    sha256 = observed.FinishHash();
                 }
+            }
+            catch (FeedContentChangedException e)
+            {
+                // Nothing claimed or written yet; the content that replaced it is ingested on its own.
+                return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = e.Message }, cancellationToken).ConfigureAwait(false);
             }
         }
         result = result with { ContentSha256 = sha256, LatestUsageMonth = latestUsage };
@@ -162,6 +170,14 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             // attempt on this content takes over and marks this row Failed.
             await lease.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+        catch (FeedContentChangedException e)
+        {
+            // Not a fault to retry: this attempt's content is gone. Its claim is released as failed, so the original bytes
+            // uploaded again are ingested, not a Duplicate of an attempt that stored nothing; its rejected rows go too.
+            await lease.FailAsync(id).ConfigureAwait(false);
+            await _store.DeleteRejectedAsync(id, cancellationToken).ConfigureAwait(false);
+            return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = e.Message }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (attempt.Committed is not null)
         {
@@ -218,7 +234,8 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             await using (rejects.ConfigureAwait(false))
             {
                 await using var raw = await open(cancellationToken).ConfigureAwait(false);
-                var observed = new ObservedStream(raw, hash: false);
+                // Hashed again: only the bytes the validation pass hashed and claimed may be committed.
+                var observed = new ObservedStream(raw, hash: true);
                 await using (observed.ConfigureAwait(false))
                 {
                     using var reader = FeedRowReader.Open(observed, source, format, gzip);
@@ -243,6 +260,10 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
                         }
                     }
                     progress?.Report(new IngestionProgress(IngestionPhase.Writing, observed.BytesRead, totalBytes, total));
+                    if (observed.FinishHash() != result.ContentSha256)
+                        throw new FeedContentChangedException(
+                            $"The file {result.FileName} changed while it was being ingested: the write pass read other bytes than the validation pass hashed " +
+                            $"(SHA-256 {result.ContentSha256}); nothing of this attempt was stored. Ingest the file again once it is complete.");
                 }
                 await Task.WhenAll(records.FlushAsync(cancellationToken), rejects.FlushAsync(cancellationToken)).ConfigureAwait(false);
             }

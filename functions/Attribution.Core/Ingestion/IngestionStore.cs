@@ -119,6 +119,20 @@ public sealed class IngestionStore(StorageAccount storage)
         return null;
     }
 
+    /// <summary>Removes an attempt's rejected rows (one that stored nothing), streaming its partition.</summary>
+    public async Task DeleteRejectedAsync(string ingestionId, CancellationToken cancellationToken = default)
+    {
+        var table = storage.Table(TableNames.RejectedRecords);
+        var deletes = new TableBatchWriter(table);
+        await using (deletes.ConfigureAwait(false))
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ingestionId}");
+            await foreach (var e in table.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+                await deletes.DeleteAsync(ingestionId, e.RowKey, cancellationToken).ConfigureAwait(false);
+            await deletes.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public static TableEntity RejectedEntity(FeedSource source, string ingestionId, long line, string reason, string raw) =>
         new(ingestionId, line.ToString("D10", CultureInfo.InvariantCulture))
         {
