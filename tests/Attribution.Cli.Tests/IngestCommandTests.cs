@@ -130,3 +130,41 @@ public sealed class RejectsCommandTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Contains("No ingestion 'no-such-ingestion'", error);
     }
 }
+
+public sealed class IngestWaitTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private readonly string _dir = TestPaths.NewTempDirectory();
+
+    [Fact]
+    public async Task Ingest_says_on_redirected_stderr_which_attempt_it_waits_for_since_when_and_until_when()
+    {
+        var t = Guid.NewGuid();
+        var text = $"customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n{t},{Guid.NewGuid()},Azure,2026-01,10,\n";
+        var file = TestPaths.WriteFeed(_dir, "usage", "waits.csv", text);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (holder, holderId) = await ClaimHolder.HoldAsync(azurite.Storage, "first-upload.csv", System.Text.Encoding.UTF8.GetBytes(text), release.Task);
+
+        // stderr is a plain writer (redirected, not a terminal, no --verbose); the holder lets go once the wait is said.
+        using var stdout = new StringWriter();
+        await using var stderr = new SignallingWriter("waiting since", release);
+        var code = await Program.RunAsync(["ingest", file, "--storage", azurite.ConnectionString], stdout, stderr);
+        await holder;
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"waits\.csv\s+usage\s+Succeeded\s+1\s+1\s+0", stdout.ToString());
+        var line = Assert.Single(stderr.ToString().Split('\n'), l => l.Contains("waiting since", StringComparison.Ordinal));
+        Assert.StartsWith("waits.csv: waiting since ", line);
+        Assert.Contains($"for ingestion {holderId} (first-upload.csv, started ", line);
+        Assert.Matches(@"at most until \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\.", line);
+    }
+
+    /// <summary>Captures what is written and completes <paramref name="signal"/> once a line contains <paramref name="text"/>.</summary>
+    private sealed class SignallingWriter(string text, TaskCompletionSource signal) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.Contains(text, StringComparison.Ordinal) == true) signal.TrySetResult();
+        }
+    }
+}

@@ -35,6 +35,10 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
     /// <summary>Segment layout and claim settings (tests shorten the claim lease).</summary>
     public RecordStoreOptions RecordOptions { get; init; } = RecordStoreOptions.Default;
 
+    /// <summary>Called when the attempt starts waiting on another attempt's claim on the same content (also logged, event
+    /// 1005): the CLI says so on stderr, so a wait of up to a lease period (or ClaimWait) is never silent.</summary>
+    public Action<IngestionWait>? Waiting { get; init; }
+
     /// <summary>Test hook: runs at each write phase (may throw, or cancel, to simulate a crash there).</summary>
     internal Func<WritePhase, CancellationToken, Task>? AfterPhase { get; init; }
 
@@ -142,7 +146,8 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = wholeFileError }, cancellationToken).ConfigureAwait(false);
 
         var commits = new RecordCommits(storage, RecordOptions, _time);
-        var claim = await commits.Claims.AcquireAsync(ContentClaims.ContentKey(source, sha256), id, breakLiveLease: false, cancellationToken).ConfigureAwait(false);
+        var claim = await commits.Claims.AcquireAsync(ContentClaims.ContentKey(source, sha256), id, breakLiveLease: false, cancellationToken,
+            (wait, ct) => AnnounceWaitAsync(result, wait, ct)).ConfigureAwait(false);
         switch (claim.Outcome)
         {
             case ClaimOutcome.Committed:
@@ -294,6 +299,16 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         public bool Claimed { get; set; }
 
         public FeedIngestionResult? Committed { get; set; }
+    }
+
+    private async Task AnnounceWaitAsync(FeedIngestionResult attempt, ClaimWaitStarted wait, CancellationToken cancellationToken)
+    {
+        var holder = wait.Holder is null ? null : await _store.GetAsync(attempt.Source, wait.Holder, cancellationToken).ConfigureAwait(false);
+        var announced = new IngestionWait(attempt.IngestionId, attempt.Source, attempt.FileName, wait.Holder ?? "(not named on the claim)", holder?.FileName, holder?.StartedAt,
+            wait.Since, wait.Until, wait.Lease);
+        _log.WaitingForClaim(attempt.IngestionId, attempt.Source.Name(), attempt.FileName, wait.Since, announced.HolderId, holder?.FileName ?? "file unknown", holder?.StartedAt,
+            wait.Lease.TotalSeconds, wait.Until);
+        Waiting?.Invoke(announced);
     }
 
     private Task Phase(WritePhase phase, CancellationToken cancellationToken) =>

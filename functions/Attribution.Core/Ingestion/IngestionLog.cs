@@ -14,6 +14,11 @@ internal static partial class IngestionLog
     [LoggerMessage(1003, LogLevel.Information, "Ingestion {IngestionId} ended {Status}: {Source} file {FileName}, {Total} rows, {Accepted} accepted, {Rejected} rejected in {ElapsedMs:0} ms.")]
     public static partial void IngestionEnded(this ILogger logger, string ingestionId, string status, string source, string fileName, long total, long accepted, long rejected, double elapsedMs);
 
+    [LoggerMessage(1005, LogLevel.Information, "Ingestion {IngestionId} ({Source} file {FileName}) is waiting since {Since:O} for ingestion {Holder} ({HolderFile}, started {HolderStartedAt:O}), " +
+        "which holds the claim on the same content: until it commits (then this is a Duplicate) or fails, or its claim lease of {LeaseSeconds:0} s runs out if it has stopped; at most until {Until:O}.")]
+    public static partial void WaitingForClaim(this ILogger logger, string ingestionId, string source, string fileName, DateTimeOffset since, string holder, string holderFile,
+        DateTimeOffset? holderStartedAt, double leaseSeconds, DateTimeOffset until);
+
     [LoggerMessage(1004, LogLevel.Warning, "Ingestion {IngestionId} failed: {Source} file {FileName}: {Error}")]
     public static partial void IngestionFailed(this ILogger logger, string ingestionId, string source, string fileName, string? error);
 }

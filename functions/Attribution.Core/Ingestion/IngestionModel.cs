@@ -45,3 +45,27 @@ public enum IngestionPhase
 
 /// <summary>Progress of a file ingestion, for a terminal progress bar.</summary>
 public readonly record struct IngestionProgress(IngestionPhase Phase, long BytesRead, long? TotalBytes, long Rows);
+
+/// <summary>
+/// An attempt waits on another attempt's claim on the same content (docs/storage.md, Claims): which attempt and file it
+/// waits for, since when, and until when at most. It ends sooner when that attempt commits (this one is then a
+/// Duplicate) or fails, or when its claim lease runs out because its process stopped.
+/// </summary>
+public sealed record IngestionWait(
+    string IngestionId,
+    FeedSource Source,
+    string FileName,
+    string HolderId,
+    string? HolderFileName,
+    DateTimeOffset? HolderStartedAt,
+    DateTimeOffset Since,
+    DateTimeOffset Until,
+    TimeSpan Lease)
+{
+    /// <summary>One line for an operator: "usage.csv: waiting for ingestion X (usage.csv, started …) …".</summary>
+    public string Message => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{FileName}: waiting since {Since.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z for ingestion {HolderId} " +
+        $"({(HolderFileName is null ? "file unknown" : HolderFileName)}{(HolderStartedAt is { } s ? $", started {s.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z" : "")}), " +
+        $"which is ingesting the same content: until it commits (this file is then a Duplicate) or fails, or its claim lease of {Lease.TotalSeconds:0} s " +
+        $"runs out if its process stopped; at most until {Until.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z.");
+}

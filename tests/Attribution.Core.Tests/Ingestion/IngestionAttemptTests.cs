@@ -5,6 +5,7 @@ using Attribution.Core.Rules;
 using Attribution.Core.Storage;
 using Attribution.Testing;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.Logging;
 
 namespace Attribution.Core.Tests.Ingestion;
 
@@ -110,5 +111,41 @@ public sealed class IngestionAttemptTests(AzuriteFixture azurite) : IClassFixtur
         Assert.Equal(IngestionStatus.CompletedWithRejections, again.Status);
         Assert.Equal(4, await VisibleUsageRows(first));
         Assert.Equal(0, await VisibleUsageRows(second));
+    }
+
+    [Fact]
+    public async Task An_attempt_waiting_on_another_attempts_claim_logs_what_it_waits_for_since_when_and_until_when()
+    {
+        var tenant = Guid.NewGuid();
+        var content = Encoding.UTF8.GetBytes(UsageCsv(tenant, 3));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (holder, holderId) = await ClaimHolder.HoldAsync(azurite.Storage, "held-usage.csv", content, release.Task);
+
+        var capture = new CapturingLoggerProvider();
+        using var logs = new LoggerFactory([capture]);
+        var waits = new List<IngestionWait>();
+        var waiter = new FeedIngestor(azurite.Storage, CreditRulesLoader.Default, logger: logs.CreateLogger<FeedIngestor>())
+        {
+            // The wait is announced while it lasts: the holder is let go only once it is.
+            Waiting = wait =>
+            {
+                waits.Add(wait);
+                release.SetResult();
+            },
+        };
+        var result = await waiter.IngestAsync(FeedSource.Usage, "same-content.csv", _ => Task.FromResult<Stream>(new MemoryStream(content)), content.Length);
+        await holder;
+
+        // The holder failed and freed the claim; the waiter took it and stored the file.
+        Assert.Equal(IngestionStatus.CompletedWithRejections, result.Status);
+        Assert.Equal(3, await VisibleUsageRows(tenant));
+        var wait = Assert.Single(waits);
+        Assert.Equal((holderId, "held-usage.csv", result.IngestionId), (wait.HolderId, wait.HolderFileName, wait.IngestionId));
+        Assert.True(wait.Until > wait.Since);
+        var logged = Assert.Single(capture.Entries, e => e.EventId == 1005);
+        Assert.Equal(typeof(FeedIngestor).FullName, logged.Category);
+        Assert.Equal(LogLevel.Information, logged.Level);
+        foreach (var part in new[] { result.IngestionId, "same-content.csv", holderId, "held-usage.csv", $"since {wait.Since:O}", $"at most until {wait.Until:O}" })
+            Assert.Contains(part, logged.Message, StringComparison.Ordinal);
     }
 }
