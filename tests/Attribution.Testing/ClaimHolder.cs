@@ -13,12 +13,13 @@ public static class ClaimHolder
     /// <paramref name="release"/> completes; then it fails (as an attempt whose storage broke), which frees the claim.
     /// </summary>
     public static async Task<(Task<FeedIngestionResult> Attempt, string IngestionId)> HoldAsync(
-        StorageAccount storage, string fileName, byte[] content, Task release)
+        StorageAccount storage, string fileName, byte[] content, Task release, RecordStoreOptions? options = null)
     {
         var claimed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         string? id = null;
         var holder = new FeedIngestor(storage, CreditRulesLoader.Default)
         {
+            RecordOptions = options ?? RecordStoreOptions.Default,
             AfterPhase = async (phase, _) =>
             {
                 if (phase != WritePhase.Claimed) return;

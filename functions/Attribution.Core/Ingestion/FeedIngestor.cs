@@ -56,16 +56,22 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         await storage.EnsureCreatedAsync().ConfigureAwait(false);
         var startedAt = _time.GetUtcNow();
         var id = IngestionStore.NewIngestionId(startedAt);
-        var result = new FeedIngestionResult(id, source, fileName, null, IngestionStatus.Running, 0, 0, 0, startedAt, null);
+        var result = new FeedIngestionResult(id, source, fileName, null, IngestionStatus.Running, 0, 0, 0, startedAt, null)
+        {
+            HeartbeatAt = startedAt,
+            HeartbeatTimeout = RecordOptions.ClaimLease,
+        };
         _log.IngestionStarted(id, source.Name(), fileName, totalBytes);
         using var span = Telemetry.Source.StartActivity("IngestFeed");
         span?.SetTag("attribution.ingestion_id", id);
         span?.SetTag("attribution.source", source.Name());
         span?.SetTag("attribution.file", fileName);
         span?.SetTag("attribution.storage", storage.Blobs.Uri.Authority);
-        // Recorded before any work so an attempt that dies part-way is visible as Running (until another attempt on
-        // the same content takes over and marks it Failed).
+        // Recorded before any work so an attempt that dies part-way is visible as Running. Its heartbeat, renewed as
+        // often as the claim lease, tells readers and the next attempt of the same file when its process is gone, even
+        // before it hashed or claimed anything.
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
+        await using var heartbeat = new AttemptHeartbeat(_store, source, id, RecordOptions.ClaimLease / 3, _time);
         var attempt = new Attempt();
         try
         {
@@ -301,6 +307,25 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         public FeedIngestionResult? Committed { get; set; }
     }
 
+    /// <summary>
+    /// Dead attempts of the same file or content (no heartbeat for a lease period) are finished, naming this one: an
+    /// attempt that died before its claim is linked to nothing else. Best effort, after this attempt's own row: its
+    /// outcome does not depend on it, and readers show such rows as abandoned anyway.
+    /// </summary>
+    private async Task FinishAbandonedAsync(FeedIngestionResult self, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var finished = await new RecordCommits(storage, RecordOptions, _time)
+                .FinishAbandonedAsync(self.Source, self.FileName, self.ContentSha256, self.IngestionId, cancellationToken).ConfigureAwait(false);
+            foreach (var dead in finished) _log.AbandonedAttemptFinished(dead, self.Source.Name(), self.FileName, self.IngestionId);
+        }
+        catch (Exception e) when (e is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException)
+        {
+            _log.AbandonedAttemptsNotChecked(self.IngestionId, self.Source.Name(), self.FileName, e.Message);
+        }
+    }
+
     private async Task AnnounceWaitAsync(FeedIngestionResult attempt, ClaimWaitStarted wait, CancellationToken cancellationToken)
     {
         var holder = wait.Holder is null ? null : await _store.GetAsync(attempt.Source, wait.Holder, cancellationToken).ConfigureAwait(false);
@@ -316,8 +341,9 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
 
     private async Task<FeedIngestionResult> FinishAsync(FeedIngestionResult result, CancellationToken cancellationToken)
     {
-        result = result with { CompletedAt = _time.GetUtcNow() };
+        result = result with { CompletedAt = _time.GetUtcNow(), HeartbeatAt = null, HeartbeatTimeout = null };
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
+        await FinishAbandonedAsync(result, cancellationToken).ConfigureAwait(false);
         // Logged once the row says so: every way out of an ingestion that records its end comes through here.
         if (result.Status == IngestionStatus.Failed) _log.IngestionFailed(result.IngestionId, result.Source.Name(), result.FileName, result.Error);
         _log.IngestionEnded(result.IngestionId, result.Status.ToString(), result.Source.Name(), result.FileName, result.RowsTotal, result.RowsAccepted, result.RowsRejected,

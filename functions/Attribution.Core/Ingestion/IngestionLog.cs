@@ -19,6 +19,12 @@ internal static partial class IngestionLog
     public static partial void WaitingForClaim(this ILogger logger, string ingestionId, string source, string fileName, DateTimeOffset since, string holder, string holderFile,
         DateTimeOffset? holderStartedAt, double leaseSeconds, DateTimeOffset until);
 
+    [LoggerMessage(1006, LogLevel.Information, "Ingestion {Abandoned} ({Source} file {FileName}) had no heartbeat for a lease period: its process is gone; finished by ingestion {TakenOverBy}.")]
+    public static partial void AbandonedAttemptFinished(this ILogger logger, string abandoned, string source, string fileName, string takenOverBy);
+
+    [LoggerMessage(1007, LogLevel.Warning, "Ingestion {IngestionId} ({Source} file {FileName}) could not look for abandoned attempts of the same file: {Error}")]
+    public static partial void AbandonedAttemptsNotChecked(this ILogger logger, string ingestionId, string source, string fileName, string error);
+
     [LoggerMessage(1004, LogLevel.Warning, "Ingestion {IngestionId} failed: {Source} file {FileName}: {Error}")]
     public static partial void IngestionFailed(this ILogger logger, string ingestionId, string source, string fileName, string? error);
 }

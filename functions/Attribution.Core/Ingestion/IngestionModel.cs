@@ -30,6 +30,20 @@ public sealed record FeedIngestionResult(
     /// <summary>The latest month among the file's accepted usage rows (not stored; lets `run` pick a default asOf).</summary>
     public Domain.YearMonth? LatestUsageMonth { get; init; }
 
+    /// <summary>
+    /// While Running: when the attempt last said it is alive. It renews this every third of <see cref="HeartbeatTimeout"/>;
+    /// a Running row whose heartbeat is older than that belongs to a process that is gone. Null on finished rows and on
+    /// rows that keep no heartbeat (messages: their redelivery finishes them).
+    /// </summary>
+    public DateTimeOffset? HeartbeatAt { get; init; }
+
+    /// <summary>How old <see cref="HeartbeatAt"/> may get before the attempt counts as abandoned (the claim lease).</summary>
+    public TimeSpan? HeartbeatTimeout { get; init; }
+
+    /// <summary>Running, with a heartbeat older than its timeout at <paramref name="now"/>: its process stopped.</summary>
+    public bool IsAbandoned(DateTimeOffset now) =>
+        Status == IngestionStatus.Running && HeartbeatAt is { } at && HeartbeatTimeout is { } timeout && now - at > timeout;
+
     /// <summary>The whole file or message could not be used (bad header, unreadable, storage failure).</summary>
     public bool FailedAsWhole => Status == IngestionStatus.Failed;
 }

@@ -148,4 +148,106 @@ public sealed class IngestionAttemptTests(AzuriteFixture azurite) : IClassFixtur
         foreach (var part in new[] { result.IngestionId, "same-content.csv", holderId, "held-usage.csv", $"since {wait.Since:O}", $"at most until {wait.Until:O}" })
             Assert.Contains(part, logged.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>A Running row as a process that died at <paramref name="lastBeat"/> leaves it (no hash yet: it died validating).</summary>
+    private async Task<FeedIngestionResult> RunningRowAsync(string fileName, DateTimeOffset lastBeat, string? sha256 = null)
+    {
+        var startedAt = lastBeat - TimeSpan.FromSeconds(1);
+        var row = new FeedIngestionResult(IngestionStore.NewIngestionId(startedAt), FeedSource.Usage, fileName, sha256, IngestionStatus.Running, 0, 0, 0, startedAt, null)
+        {
+            HeartbeatAt = lastBeat,
+            HeartbeatTimeout = RecordStoreOptions.Default.ClaimLease,
+        };
+        await _ingestions.SaveAsync(row, default);
+        return row;
+    }
+
+    private async Task<List<FeedIngestionResult>> PageOf(string fileName) =>
+        (await _ingestions.PageAsync(FeedSource.Usage, fileName, null, 100)).Rows;
+
+    [Fact]
+    public async Task A_running_row_whose_process_is_gone_reads_as_abandoned_and_the_next_attempt_of_the_file_finishes_it_naming_itself()
+    {
+        var fileName = $"usage-{Guid.NewGuid():N}.csv";
+        var now = DateTimeOffset.UtcNow;
+        // Storage went away 0.3 s into the validation pass: the attempt's last beat is long past its lease period.
+        var dead = await RunningRowAsync(fileName, now - TimeSpan.FromMinutes(5));
+        // Another attempt of the same file that beat just now is alive, and stays Running everywhere.
+        var alive = await RunningRowAsync(fileName, now);
+
+        // Every reader (GET /api/ingestions pages, the CLI's lists and lookups) shows the dead attempt as Failed.
+        var expectedError = $"Abandoned: no heartbeat since {dead.HeartbeatAt!.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z";
+        var shown = (await PageOf(fileName)).ToDictionary(r => r.IngestionId);
+        Assert.Equal(IngestionStatus.Failed, shown[dead.IngestionId].Status);
+        Assert.StartsWith(expectedError, shown[dead.IngestionId].Error);
+        Assert.Equal(IngestionStatus.Running, shown[alive.IngestionId].Status);
+        Assert.Equal(IngestionStatus.Failed, (await _ingestions.FindAsync(dead.IngestionId))!.Status);
+        var listed = new List<FeedIngestionResult>();
+        await foreach (var r in _ingestions.ListAsync(FeedSource.Usage)) if (r.FileName == fileName) listed.Add(r);
+        Assert.Equal(IngestionStatus.Failed, listed.Single(r => r.IngestionId == dead.IngestionId).Status);
+        // Reading changes nothing stored.
+        Assert.Equal(IngestionStatus.Running, (await _ingestions.GetAsync(FeedSource.Usage, dead.IngestionId, default))!.Status);
+
+        // The re-run of the same file succeeds and finishes the dead row for good, naming itself.
+        var tenant = Guid.NewGuid();
+        var content = Encoding.UTF8.GetBytes(UsageCsv(tenant, 2));
+        var rerun = await _ingestor.IngestAsync(FeedSource.Usage, fileName, _ => Task.FromResult<Stream>(new MemoryStream(content)), content.Length);
+        Assert.Equal(IngestionStatus.CompletedWithRejections, rerun.Status);
+        var stored = (await _ingestions.GetAsync(FeedSource.Usage, dead.IngestionId, default))!;
+        Assert.Equal(IngestionStatus.Failed, stored.Status);
+        Assert.StartsWith(expectedError, stored.Error);
+        Assert.EndsWith($"Ingestion {rerun.IngestionId} of the same file took over.", stored.Error);
+        Assert.Equal(IngestionStatus.Running, (await _ingestions.GetAsync(FeedSource.Usage, alive.IngestionId, default))!.Status);
+        Assert.Equal(2, await VisibleUsageRows(tenant));
+    }
+
+    [Fact]
+    public async Task An_attempt_that_died_after_its_commit_reads_as_what_it_committed()
+    {
+        var tenant = Guid.NewGuid();
+        var content = Encoding.UTF8.GetBytes(UsageCsv(tenant, 3));
+        var committed = await _ingestor.IngestAsync(FeedSource.Usage, "died-after-commit.csv", _ => Task.FromResult<Stream>(new MemoryStream(content)), content.Length);
+        // Its process died between the commit and the status: the row still says Running, and no longer beats.
+        await _ingestions.SaveAsync(committed with
+        {
+            Status = IngestionStatus.Running, RowsTotal = 0, RowsAccepted = 0, RowsRejected = 0, CompletedAt = null,
+            HeartbeatAt = committed.StartedAt - TimeSpan.FromMinutes(2), HeartbeatTimeout = RecordStoreOptions.Default.ClaimLease,
+        }, default);
+
+        var shown = (await _ingestions.FindAsync(committed.IngestionId))!;
+        Assert.Equal((IngestionStatus.CompletedWithRejections, 4L, 3L, 1L), (shown.Status, shown.RowsTotal, shown.RowsAccepted, shown.RowsRejected));
+        Assert.Null(shown.Error);
+        Assert.Equal(3, await VisibleUsageRows(tenant));
+    }
+
+    [Fact]
+    public async Task A_live_attempt_renews_its_heartbeat_and_is_never_shown_abandoned()
+    {
+        var lease = RecordStoreOptions.Default with { ClaimLease = TimeSpan.FromSeconds(15) };
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var content = Encoding.UTF8.GetBytes(UsageCsv(Guid.NewGuid(), 2));
+        var (holder, holderId) = await ClaimHolder.HoldAsync(azurite.Storage, $"live-{Guid.NewGuid():N}.csv", content, release.Task, lease);
+        try
+        {
+            var first = (await _ingestions.GetAsync(FeedSource.Usage, holderId, default))!;
+            Assert.Equal(TimeSpan.FromSeconds(15), first.HeartbeatTimeout);
+            // Wait for the next beat (every third of the lease): the stored heartbeat moves on while the attempt works.
+            FeedIngestionResult now;
+            do
+            {
+                await Task.Delay(200);
+                now = (await _ingestions.GetAsync(FeedSource.Usage, holderId, default))!;
+            }
+            while (now.HeartbeatAt <= first.HeartbeatAt);
+            Assert.Equal(IngestionStatus.Running, (await _ingestions.FindAsync(holderId))!.Status);
+        }
+        finally
+        {
+            release.SetResult();
+            await holder;
+        }
+        // Its end replaces the heartbeat: a finished row has none.
+        var ended = (await _ingestions.GetAsync(FeedSource.Usage, holderId, default))!;
+        Assert.Equal((IngestionStatus.Failed, (DateTimeOffset?)null), (ended.Status, ended.HeartbeatAt));
+    }
 }
