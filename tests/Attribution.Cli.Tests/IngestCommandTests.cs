@@ -49,6 +49,25 @@ public sealed class IngestCommandTests(AzuriteFixture azurite) : IClassFixture<A
     }
 
     [Theory]
+    [InlineData("usage", "usage-2026.csv", "customerTenantId,subscriptionId,workload,month\n")]
+    [InlineData("dap", "dap-2026.jsonl", "{\"customerTenantId\":\"00000000-0000-0000-0000-000000000001\",\"partnerId\":1}\n")]
+    public async Task A_gzip_file_under_a_plain_name_exits_1_saying_it_is_compressed_and_how_to_rename_it(string source, string name, string text)
+    {
+        var path = Path.Combine(_dir, source, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var file = File.Create(path))
+        await using (var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+            await gz.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text + new string(' ', 300)));
+
+        var (code, output, error) = await CliRunner.RunAsync("ingest", path, "--storage", azurite.ConnectionString, "--width", "400");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"{name}: The content is gzip-compressed (it starts with the gzip signature 1F 8B) but the name does not end in .gz: rename it to {name}.gz.", output);
+        Assert.DoesNotContain('\uFFFD', output + error);
+        Assert.DoesNotContain(output + error, c => char.IsControl(c) && c is not ('\n' or '\r'));
+    }
+
+    [Theory]
     [InlineData("ingest")]                                   // no file
     [InlineData("ingest", "{dir}/inbox/nothing-here.csv")]     // missing file
     [InlineData("ingest", "{unknown}")]                        // source cannot be inferred

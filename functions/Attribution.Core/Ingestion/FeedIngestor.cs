@@ -118,7 +118,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
                     {
                         try
                         {
-                            using var reader = FeedRowReader.Open(observed, source, format, gzip);
+                            using var reader = FeedRowReader.Open(observed, source, format, gzip, fileName);
                             var sink = new CountingSink();
                             long rows = 0;
                             while (reader.MoveNext())
@@ -249,7 +249,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
                 var observed = new ObservedStream(raw, hash: true);
                 await using (observed.ConfigureAwait(false))
                 {
-                    using var reader = FeedRowReader.Open(observed, source, format, gzip);
+                    using var reader = FeedRowReader.Open(observed, source, format, gzip, result.FileName);
                     while (reader.MoveNext())
                     {
                         total++;
