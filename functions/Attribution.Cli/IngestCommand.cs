@@ -80,7 +80,11 @@ internal static class IngestCommand
     public static async Task<List<(string Path, FeedIngestionResult Result)>> IngestAllAsync(
         StorageAccount storage, CreditRules rules, IReadOnlyList<(string Path, FeedSource Source)> inputs, CommandContext context, CancellationToken ct)
     {
-        var ingestor = new FeedIngestor(storage, rules, logger: context.Logs.CreateLogger<FeedIngestor>());
+        var ingestor = new FeedIngestor(storage, rules, logger: context.Logs.CreateLogger<FeedIngestor>())
+        {
+            // Said on stderr whatever the output (a terminal, a pipe, --verbose or not): a wait can last a lease period.
+            Waiting = wait => context.Error.WriteLine(wait.Message),
+        };
         var results = new List<(string, FeedIngestionResult)>();
         if (context.Interactive)
         {

@@ -22,13 +22,15 @@ public sealed class IngestFeedBlob(FeedIngestor ingestor, ILogger<IngestFeedBlob
             logger.UnknownSourceFolder(source, name, FeedSources.AllNames);
             return null;
         }
-        var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken);
+        // Both passes read the version seen here (If-Match on its ETag): a blob overwritten in between fails this attempt
+        // instead of storing other bytes than the validation pass hashed; the overwrite triggers its own ingestion.
+        var content = await BlobFeedContent.PinAsync(blob, cancellationToken);
         // Storage failures propagate so the trigger retries; re-running converges on the same records.
         var result = await ingestor.IngestAsync(
             feedSource,
             name,
-            ct => blob.OpenReadAsync(cancellationToken: ct),
-            properties.Value.ContentLength,
+            content.OpenAsync,
+            content.Length,
             progress: null,
             cancellationToken);
         if (result.Status == IngestionStatus.Failed)

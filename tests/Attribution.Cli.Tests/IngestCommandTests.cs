@@ -49,6 +49,25 @@ public sealed class IngestCommandTests(AzuriteFixture azurite) : IClassFixture<A
     }
 
     [Theory]
+    [InlineData("usage", "usage-2026.csv", "customerTenantId,subscriptionId,workload,month\n")]
+    [InlineData("dap", "dap-2026.jsonl", "{\"customerTenantId\":\"00000000-0000-0000-0000-000000000001\",\"partnerId\":1}\n")]
+    public async Task A_gzip_file_under_a_plain_name_exits_1_saying_it_is_compressed_and_how_to_rename_it(string source, string name, string text)
+    {
+        var path = Path.Combine(_dir, source, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var file = File.Create(path))
+        await using (var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+            await gz.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text + new string(' ', 300)));
+
+        var (code, output, error) = await CliRunner.RunAsync("ingest", path, "--storage", azurite.ConnectionString, "--width", "400");
+
+        Assert.Equal(1, code);
+        Assert.Contains($"{name}: The content is gzip-compressed (it starts with the gzip signature 1F 8B) but the name does not end in .gz: rename it to {name}.gz.", output);
+        Assert.DoesNotContain('\uFFFD', output + error);
+        Assert.DoesNotContain(output + error, c => char.IsControl(c) && c is not ('\n' or '\r'));
+    }
+
+    [Theory]
     [InlineData("ingest")]                                   // no file
     [InlineData("ingest", "{dir}/inbox/nothing-here.csv")]     // missing file
     [InlineData("ingest", "{unknown}")]                        // source cannot be inferred
@@ -128,5 +147,43 @@ public sealed class RejectsCommandTests(AzuriteFixture azurite) : IClassFixture<
         var (unknown, _, error) = await CliRunner.RunAsync("rejects", "no-such-ingestion", "--storage", azurite.ConnectionString);
         Assert.Equal(1, unknown);
         Assert.Contains("No ingestion 'no-such-ingestion'", error);
+    }
+}
+
+public sealed class IngestWaitTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private readonly string _dir = TestPaths.NewTempDirectory();
+
+    [Fact]
+    public async Task Ingest_says_on_redirected_stderr_which_attempt_it_waits_for_since_when_and_until_when()
+    {
+        var t = Guid.NewGuid();
+        var text = $"customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n{t},{Guid.NewGuid()},Azure,2026-01,10,\n";
+        var file = TestPaths.WriteFeed(_dir, "usage", "waits.csv", text);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (holder, holderId) = await ClaimHolder.HoldAsync(azurite.Storage, "first-upload.csv", System.Text.Encoding.UTF8.GetBytes(text), release.Task);
+
+        // stderr is a plain writer (redirected, not a terminal, no --verbose); the holder lets go once the wait is said.
+        using var stdout = new StringWriter();
+        await using var stderr = new SignallingWriter("waiting since", release);
+        var code = await Program.RunAsync(["ingest", file, "--storage", azurite.ConnectionString], stdout, stderr);
+        await holder;
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"waits\.csv\s+usage\s+Succeeded\s+1\s+1\s+0", stdout.ToString());
+        var line = Assert.Single(stderr.ToString().Split('\n'), l => l.Contains("waiting since", StringComparison.Ordinal));
+        Assert.StartsWith("waits.csv: waiting since ", line);
+        Assert.Contains($"for ingestion {holderId} (first-upload.csv, started ", line);
+        Assert.Matches(@"at most until \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\.", line);
+    }
+
+    /// <summary>Captures what is written and completes <paramref name="signal"/> once a line contains <paramref name="text"/>.</summary>
+    private sealed class SignallingWriter(string text, TaskCompletionSource signal) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.Contains(text, StringComparison.Ordinal) == true) signal.TrySetResult();
+        }
     }
 }

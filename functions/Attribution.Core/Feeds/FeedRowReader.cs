@@ -61,10 +61,11 @@ public abstract class FeedRowReader : IDisposable
     /// Throws <see cref="FeedFormatException"/> for a bad header, and <see cref="InvalidDataException"/> — from here or
     /// from <see cref="MoveNext"/> — for gzip that is not gzip, truncated or corrupt: the file fails as a whole.
     /// </summary>
-    public static FeedRowReader Open(Stream stream, FeedSource source, FeedFormat format, bool gzip)
+    /// <param name="fileName">The file's name, which an error about its content may suggest changing.</param>
+    public static FeedRowReader Open(Stream stream, FeedSource source, FeedFormat format, bool gzip, string? fileName = null)
     {
         Stream input = gzip ? new StrictGzipStream(stream, leaveOpen: true) : stream;
-        var text = new FeedTextReader(input, csvQuotes: format == FeedFormat.Csv, leaveOpen: !gzip);
+        var text = new FeedTextReader(input, csvQuotes: format == FeedFormat.Csv, leaveOpen: !gzip, decompressed: gzip, fileName: fileName);
         try
         {
             return format == FeedFormat.Csv ? new CsvFeedRowReader(text, source) : new JsonLinesFeedRowReader(text, source);
@@ -99,7 +100,8 @@ internal sealed class CsvFeedRowReader : FeedRowReader
         if (HasOddQuotes(header.Span)) throw new FeedFormatException("The header row has an unterminated quoted field.");
         var names = _names = new string[_headerCount];
         for (var i = 0; i < _headerCount; i++) names[i] = header[i].ToString().Trim().TrimStart('\uFEFF');
-        if (_text.Marked && FeedTextReader.MayHaveMarkers(header.Span)) CheckHeaderText(names);
+        if (_text.Marked && FeedTextReader.MayHaveMarkers(header.Span))
+            CheckHeaderText(names, _text.TakeInvalidOffsets(FeedTextReader.CountInvalid(header.Span)));
         var normalized = names.Select(n => FeedSchema.NormalizeName(n)).ToArray();
         Schema = FeedSchema.ForHeader(source, normalized);
         Array.Fill(_index, -1);
@@ -115,12 +117,12 @@ internal sealed class CsvFeedRowReader : FeedRowReader
                 continue;
             }
             _index[(int)column] = at;
-            _labels[(int)column] = names[at];
+            _labels[(int)column] = InputText.Escape(names[at]);
             // Two columns the feed reads under one name: which one is meant cannot be guessed, so the file fails.
             // Duplicates among columns the feed ignores are ignored with them.
             var same = Enumerable.Range(at, normalized.Length - at).Where(i => normalized[i] == key).ToList();
             if (same.Count > 1)
-                duplicates.Add($"{string.Join(" and ", same.Select(i => $"'{names[i]}' (column {i + 1})"))} {(same.Count == 2 ? "both" : "all")} name {name}");
+                duplicates.Add($"{string.Join(" and ", same.Select(i => $"'{InputText.Quote(names[i])}' (column {i + 1})"))} {(same.Count == 2 ? "both" : "all")} name {name}");
         }
         var kind = Schema.IsReconciliationExport ? "csp reconciliation export" : source.Name();
         var problems = new List<string>();
@@ -130,16 +132,23 @@ internal sealed class CsvFeedRowReader : FeedRowReader
         if (problems.Count > 0) throw new FeedFormatException(string.Join(" ", problems));
     }
 
-    /// <summary>A header that is not clean text fails the file: its names could not be matched reliably.</summary>
-    private static void CheckHeaderText(string[] names)
+    /// <summary>
+    /// A header that is not clean text fails the file: its names could not be matched reliably. The error names the
+    /// column and, for bytes that are not UTF-8, the byte offset of the first; it shows them escaped (<c>\xE9</c>).
+    /// </summary>
+    private static void CheckHeaderText(string[] names, long[] invalidOffsets)
     {
+        var before = 0; // invalid bytes in the columns before this one (the header's offsets are in column order)
         for (var i = 0; i < names.Length; i++)
         {
             var name = names[i];
             if (FeedTextReader.HasMarker(name, FeedTextReader.StrayQuote) || FeedTextReader.HasMarker(name, FeedTextReader.QuoteAfterClosingQuote))
-                throw new FeedFormatException($"The header row has a quote inside an unquoted field (column {i + 1}, {FeedTextReader.Printable(name)}).");
-            if (FeedTextReader.HasMarker(name, FeedTextReader.InvalidUtf8))
-                throw new FeedFormatException($"The header row is not valid UTF-8 (column {i + 1}, '{FeedTextReader.Printable(name)}'): feeds must be UTF-8 encoded.");
+                throw new FeedFormatException($"The header row has a quote inside an unquoted field (column {i + 1} of line 1, '{InputText.Quote(name)}').");
+            var invalid = FeedTextReader.CountInvalid(name);
+            if (invalid > 0)
+                throw new FeedFormatException($"The header row is not valid UTF-8 (column {i + 1} of line 1, '{InputText.Quote(name)}', " +
+                    $"{(before < invalidOffsets.Length ? $"first bad byte at offset {invalidOffsets[before]}" : "bytes that are not UTF-8")}): feeds must be UTF-8 encoded.");
+            before += invalid;
         }
     }
 
@@ -153,6 +162,8 @@ internal sealed class CsvFeedRowReader : FeedRowReader
             RowProblem = null;
             // Markers (stray quotes, invalid UTF-8) exist only if the text reader wrote one: clean files skip the scan.
             var marked = _text.Marked && FeedTextReader.MayHaveMarkers(row.Span);
+            // Every row that holds invalid bytes takes their offsets, whether or not they end up in its reason.
+            var offsets = marked ? _text.TakeInvalidOffsets(FeedTextReader.CountInvalid(row.Span)) : [];
             if (HasOddQuotes(row.Span))
                 RowProblem = "unterminated quoted field (the record runs on to the end of the file)";
             else if (marked && QuoteProblem(row) is { } quote)
@@ -160,7 +171,7 @@ internal sealed class CsvFeedRowReader : FeedRowReader
             else if (row.ColCount != _headerCount)
                 RowProblem = $"has {row.ColCount} field(s); the header has {_headerCount}";
             else if (marked)
-                RowProblem = Utf8Problem(row);
+                RowProblem = Utf8Problem(row, offsets);
             return true;
         }
         return false;
@@ -168,7 +179,7 @@ internal sealed class CsvFeedRowReader : FeedRowReader
 
     private static bool HasOddQuotes(ReadOnlySpan<char> span) => (span.Count('"') & 1) == 1;
 
-    private string FieldName(int i) => i < _names.Length && _names[i].Length > 0 ? _names[i] : $"field {i + 1}";
+    private string FieldName(int i) => i < _names.Length && _names[i].Length > 0 ? InputText.Escape(_names[i]) : $"field {i + 1}";
 
     private string? QuoteProblem(SepReader.Row row)
     {
@@ -183,19 +194,27 @@ internal sealed class CsvFeedRowReader : FeedRowReader
         return null;
     }
 
-    /// <summary>Invalid UTF-8 in a column the feed reads rejects the row; in an ignored column it is ignored with it.</summary>
-    private string? Utf8Problem(SepReader.Row row)
+    /// <summary>
+    /// Invalid UTF-8 in a column the feed reads rejects the row, naming the column, the value with its bad bytes escaped
+    /// and the offset of the first in the file; in an ignored column it is ignored with it.
+    /// </summary>
+    private string? Utf8Problem(SepReader.Row row, long[] offsets)
     {
         foreach (var (column, _, _) in Schema.Columns)
         {
             var at = _index[(int)column];
             if (at < 0 || at >= row.ColCount) continue;
             var field = row[at].Span;
-            if (FeedTextReader.HasMarker(field, FeedTextReader.InvalidUtf8))
-                return $"{_labels[(int)column]}: invalid UTF-8 in '{ValueRules.Show(FeedTextReader.Printable(field))}' (bytes that are not UTF-8 text; the file must be UTF-8 encoded)";
+            if (!FeedTextReader.HasInvalidUtf8(field)) continue;
+            var before = 0; // the field's first bad byte is the row's first after those of the fields before it
+            for (var i = 0; i < at; i++) before += FeedTextReader.CountInvalid(row[i].Span);
+            return Utf8Reason(_labels[(int)column], field, before < offsets.Length ? offsets[before] : null);
         }
         return null;
     }
+
+    internal static string Utf8Reason(string label, ReadOnlySpan<char> value, long? offset) =>
+        $"{label}: invalid UTF-8 in '{InputText.Quote(value)}'{(offset is { } o ? $" (first bad byte at offset {o})" : "")}: bytes that are not UTF-8 text; the file must be UTF-8 encoded";
 
     public override ReadOnlySpan<char> this[FeedColumn column]
     {
@@ -247,19 +266,20 @@ internal sealed class JsonLinesFeedRowReader : FeedRowReader
             Array.Clear(_values);
             Array.Clear(_labels);
             RowProblem = null;
-            // Invalid UTF-8 marks are lone surrogates, which JSON text cannot hold: on the rare line that has one,
-            // they become a private-use character the line does not contain, so a value can be traced to its field.
+            // Invalid UTF-8 marks are lone surrogates, which JSON text cannot hold: on the rare line that has them,
+            // each becomes its own private-use character the line does not contain, so a value can be traced to its
+            // field, and each bad byte to its value and offset.
             var json = line;
-            var invalid = '\0';
-            if (_text.Marked && FeedTextReader.HasMarker(line, FeedTextReader.InvalidUtf8))
+            InvalidBytes? invalid = null;
+            if (_text.Marked && FeedTextReader.HasInvalidUtf8(line))
             {
-                invalid = UnusedPrivateUseCharacter(line);
-                if (invalid == '\0')
+                var offsets = _text.TakeInvalidOffsets(FeedTextReader.CountInvalid(line));
+                invalid = InvalidBytes.StandIn(line, offsets, out json);
+                if (invalid is null)
                 {
-                    RowProblem = "line is not valid UTF-8";
+                    RowProblem = offsets.Length > 0 ? $"line is not valid UTF-8 (first bad byte at offset {offsets[0]})" : "line is not valid UTF-8";
                     return true;
                 }
-                json = FeedTextReader.ReplaceMarker(line, FeedTextReader.InvalidUtf8, invalid);
             }
             try
             {
@@ -273,9 +293,10 @@ internal sealed class JsonLinesFeedRowReader : FeedRowReader
             }
             catch (JsonException e)
             {
-                RowProblem = invalid == '\0'
-                    ? $"line is not valid JSON ({e.Message})"
-                    : "line is not valid JSON: it has bytes that are not UTF-8 text outside any string value";
+                // The parser's message quotes the character it stopped at, which may be a control character.
+                RowProblem = invalid is null
+                    ? $"line is not valid JSON ({InputText.Escape(e.Message)})"
+                    : $"line is not valid JSON: it has bytes that are not UTF-8 text outside any string value (first bad byte at offset {invalid.FirstOffset})";
             }
             return true;
         }
@@ -284,24 +305,74 @@ internal sealed class JsonLinesFeedRowReader : FeedRowReader
 
     public override ReadOnlySpan<char> this[FeedColumn column] => _values[(int)column];
 
-    public override string Label(FeedColumn column) => _labels[(int)column] ?? Schema.Columns.FirstOrDefault(c => c.Column == column).Name ?? column.ToString();
+    public override string Label(FeedColumn column) =>
+        _labels[(int)column] is { } label ? InputText.Escape(label) : Schema.Columns.FirstOrDefault(c => c.Column == column).Name ?? column.ToString();
 
     public override string RawText() => FeedTextReader.Printable(_line);
-
-    private static char UnusedPrivateUseCharacter(string line)
-    {
-        for (var c = '\uE000'; c <= '\uF8FF'; c++)
-        {
-            if (!line.Contains(c, StringComparison.Ordinal)) return c;
-        }
-        return '\0';
-    }
 
     internal FeedSource Source => _source;
 
     protected override void Dispose(bool disposing)
     {
         if (disposing) _text.Dispose();
+    }
+}
+
+/// <summary>
+/// The bytes of a JSONL line that are not UTF-8, each replaced for parsing by a private-use character the line does not
+/// hold (the k-th bad byte by the k-th such character), so a parsed value maps back to its bytes and their offsets.
+/// </summary>
+internal sealed class InvalidBytes
+{
+    private readonly Dictionary<char, (char Marker, long Offset)> _byStandIn;
+
+    private InvalidBytes(Dictionary<char, (char Marker, long Offset)> byStandIn, long firstOffset)
+    {
+        _byStandIn = byStandIn;
+        FirstOffset = firstOffset;
+    }
+
+    public long FirstOffset { get; }
+
+    /// <summary>Null when the line holds too many distinct private-use characters to spare one per bad byte.</summary>
+    public static InvalidBytes? StandIn(string line, long[] offsets, out string json)
+    {
+        var chars = line.ToCharArray();
+        var map = new Dictionary<char, (char, long)>();
+        var next = '\uE000';
+        var k = 0;
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (FeedTextReader.InvalidByte(chars[i]) is null || (i > 0 && char.IsHighSurrogate(chars[i - 1]))) continue;
+            while (next <= '\uF8FF' && line.Contains(next, StringComparison.Ordinal)) next++;
+            if (next > '\uF8FF')
+            {
+                json = line;
+                return null;
+            }
+            map[next] = (chars[i], k < offsets.Length ? offsets[k] : -1);
+            chars[i] = next++;
+            k++;
+        }
+        json = new string(chars);
+        return new InvalidBytes(map, offsets.Length > 0 ? offsets[0] : -1);
+    }
+
+    /// <summary>The reason for a value that holds bad bytes, or null when it holds none.</summary>
+    public string? Problem(string label, string value)
+    {
+        if (value.IndexOfAnyInRange('\uE000', '\uF8FF') < 0) return null;
+        var restored = value.ToCharArray();
+        var found = false;
+        long? first = null;
+        for (var i = 0; i < restored.Length; i++)
+        {
+            if (!_byStandIn.TryGetValue(restored[i], out var bad)) continue; // a private-use character of the file's own
+            restored[i] = bad.Marker;
+            if (!found && bad.Offset >= 0) first = bad.Offset;
+            found = true;
+        }
+        return found ? CsvFeedRowReader.Utf8Reason(label, restored, first) : null;
     }
 }
 
@@ -314,7 +385,7 @@ internal static class JsonRecord
     /// that match after normalisation is a problem; so is a string value holding <paramref name="invalidUtf8"/>
     /// (when not '\0'), the stand-in for bytes that were not UTF-8.
     /// </summary>
-    public static string? Read(JsonElement obj, Dictionary<string, FeedColumn> byName, string?[] values, string?[] labels, char invalidUtf8 = '\0')
+    public static string? Read(JsonElement obj, Dictionary<string, FeedColumn> byName, string?[] values, string?[] labels, InvalidBytes? invalidUtf8 = null)
     {
         var seen = 0UL; // one bit per FeedColumn (there are fewer than 64)
         foreach (var property in obj.EnumerateObject())
@@ -322,15 +393,14 @@ internal static class JsonRecord
             if (!byName.TryGetValue(FeedSchema.NormalizeName(property.Name), out var column)) continue; // unknown fields are ignored
             var bit = 1UL << (int)column;
             if ((seen & bit) != 0)
-                return $"{property.Name}: duplicate of field '{labels[(int)column]}' (field names match ignoring case, spaces, '_' and '-')";
+                return $"{InputText.Escape(property.Name)}: duplicate of field '{InputText.Escape(labels[(int)column])}' (field names match ignoring case, spaces, '_' and '-')";
             seen |= bit;
             labels[(int)column] = property.Name;
             switch (property.Value.ValueKind)
             {
                 case JsonValueKind.String:
                     var text = property.Value.GetString();
-                    if (invalidUtf8 != '\0' && text is not null && text.Contains(invalidUtf8, StringComparison.Ordinal))
-                        return $"{property.Name}: invalid UTF-8 in '{ValueRules.Show(text.Replace(invalidUtf8, '\uFFFD'))}' (bytes that are not UTF-8 text; the file must be UTF-8 encoded)";
+                    if (invalidUtf8 is not null && text is not null && invalidUtf8.Problem(InputText.Escape(property.Name), text) is { } problem) return problem;
                     values[(int)column] = text;
                     break;
                 case JsonValueKind.Number:
@@ -340,7 +410,7 @@ internal static class JsonRecord
                     values[(int)column] = null;
                     break;
                 default:
-                    return $"{property.Name}: expected a string or a number, found {property.Value.ValueKind}";
+                    return $"{InputText.Escape(property.Name)}: expected a string or a number, found {property.Value.ValueKind}";
             }
         }
         return null;

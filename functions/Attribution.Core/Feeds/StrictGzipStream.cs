@@ -49,6 +49,8 @@ internal sealed class StrictGzipStream : Stream
         var got = 0;
         while (got < 2 && _inner.Read(magic[got..]) is var n and > 0) got += n;
         if (got == 0) throw new InvalidDataException("not gzip data (no gzip signature): the file is empty.");
+        if (got == 2 && magic[0] == 0x50 && magic[1] == 0x4B)
+            throw new InvalidDataException("not gzip data: it is a zip archive (it starts with the zip signature 50 4B); zip archives are not supported: extract the feed file from it and compress that with gzip.");
         if (got < 2 || magic[0] != 0x1F || magic[1] != 0x8B)
             throw new InvalidDataException($"not gzip data (no gzip signature 1F 8B; the file starts with {Convert.ToHexString(magic[..got])}): is it really compressed?");
         return new GZipInputStream(new PrefixedStream(magic.ToArray(), _inner)) { IsStreamOwner = false };

@@ -113,5 +113,6 @@ public static class ValueRules
     }
 
     /// <summary>Shortens a value for a reason message.</summary>
-    internal static string Show(ReadOnlySpan<char> text) => text.Length <= 60 ? text.ToString() : string.Concat(text[..57], "...");
+    /// <summary>A value as a reason quotes it: cut to 60 characters, control characters and bad bytes escaped.</summary>
+    internal static string Show(ReadOnlySpan<char> text) => InputText.Quote(text);
 }

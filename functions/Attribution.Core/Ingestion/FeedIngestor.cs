@@ -35,6 +35,10 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
     /// <summary>Segment layout and claim settings (tests shorten the claim lease).</summary>
     public RecordStoreOptions RecordOptions { get; init; } = RecordStoreOptions.Default;
 
+    /// <summary>Called when the attempt starts waiting on another attempt's claim on the same content (also logged, event
+    /// 1005): the CLI says so on stderr, so a wait of up to a lease period (or ClaimWait) is never silent.</summary>
+    public Action<IngestionWait>? Waiting { get; init; }
+
     /// <summary>Test hook: runs at each write phase (may throw, or cancel, to simulate a crash there).</summary>
     internal Func<WritePhase, CancellationToken, Task>? AfterPhase { get; init; }
 
@@ -52,16 +56,22 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         await storage.EnsureCreatedAsync().ConfigureAwait(false);
         var startedAt = _time.GetUtcNow();
         var id = IngestionStore.NewIngestionId(startedAt);
-        var result = new FeedIngestionResult(id, source, fileName, null, IngestionStatus.Running, 0, 0, 0, startedAt, null);
+        var result = new FeedIngestionResult(id, source, fileName, null, IngestionStatus.Running, 0, 0, 0, startedAt, null)
+        {
+            HeartbeatAt = startedAt,
+            HeartbeatTimeout = RecordOptions.ClaimLease,
+        };
         _log.IngestionStarted(id, source.Name(), fileName, totalBytes);
         using var span = Telemetry.Source.StartActivity("IngestFeed");
         span?.SetTag("attribution.ingestion_id", id);
         span?.SetTag("attribution.source", source.Name());
         span?.SetTag("attribution.file", fileName);
         span?.SetTag("attribution.storage", storage.Blobs.Uri.Authority);
-        // Recorded before any work so an attempt that dies part-way is visible as Running (until another attempt on
-        // the same content takes over and marks it Failed).
+        // Recorded before any work so an attempt that dies part-way is visible as Running. Its heartbeat, renewed as
+        // often as the claim lease, tells readers and the next attempt of the same file when its process is gone, even
+        // before it hashed or claimed anything.
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
+        await using var heartbeat = new AttemptHeartbeat(_store, source, id, RecordOptions.ClaimLease / 3, _time, _log);
         var attempt = new Attempt();
         try
         {
@@ -100,34 +110,42 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         // Its own span: the first pass begins once the attempt is recorded as Running.
         using (Telemetry.Source.StartActivity("ValidateFeed"))
         {
-            await using (var raw = await open(cancellationToken).ConfigureAwait(false))
+            try
             {
-                var observed = new ObservedStream(raw, hash: true);
-                await using (observed.ConfigureAwait(false))
+                await using (var raw = await open(cancellationToken).ConfigureAwait(false))
                 {
-                    try
+                    var observed = new ObservedStream(raw, hash: true);
+                    await using (observed.ConfigureAwait(false))
                     {
-                        using var reader = FeedRowReader.Open(observed, source, format, gzip);
-                        var sink = new CountingSink();
-                        long rows = 0;
-                        while (reader.MoveNext())
+                        try
                         {
-                            normalizer.Normalize(reader, sink);
-                            if ((++rows & 0xFFFF) == 0)
+                            using var reader = FeedRowReader.Open(observed, source, format, gzip, fileName);
+                            var sink = new CountingSink();
+                            long rows = 0;
+                            while (reader.MoveNext())
                             {
-                                cancellationToken.ThrowIfCancellationRequested();
-                                progress?.Report(new IngestionProgress(IngestionPhase.Validating, observed.BytesRead, totalBytes, rows));
+                                normalizer.Normalize(reader, sink);
+                                if ((++rows & 0xFFFF) == 0)
+                                {
+                                    cancellationToken.ThrowIfCancellationRequested();
+                                    progress?.Report(new IngestionProgress(IngestionPhase.Validating, observed.BytesRead, totalBytes, rows));
+                                }
                             }
+                            latestUsage = sink.LatestUsageMonth;
+                            _log.Validated(id, rows, (_time.GetUtcNow() - startedAt).TotalMilliseconds);
                         }
-                        latestUsage = sink.LatestUsageMonth;
-                        _log.Validated(id, rows, (_time.GetUtcNow() - startedAt).TotalMilliseconds);
+                        catch (Exception e) when (e is FeedFormatException or InvalidDataException)
+                        {
+                            wholeFileError = e is FeedFormatException ? e.Message : $"The file cannot be read: {e.Message}";
+                        }
+                        sha256 = observed.FinishHash();
                     }
-                    catch (Exception e) when (e is FeedFormatException or InvalidDataException)
-                    {
-                        wholeFileError = e is FeedFormatException ? e.Message : $"The file cannot be read: {e.Message}";
-                    }
-                    sha256 = observed.FinishHash();
                 }
+            }
+            catch (FeedContentChangedException e)
+            {
+                // Nothing claimed or written yet; the content that replaced it is ingested on its own.
+                return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = e.Message }, cancellationToken).ConfigureAwait(false);
             }
         }
         result = result with { ContentSha256 = sha256, LatestUsageMonth = latestUsage };
@@ -135,7 +153,8 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = wholeFileError }, cancellationToken).ConfigureAwait(false);
 
         var commits = new RecordCommits(storage, RecordOptions, _time, _log);
-        var claim = await commits.Claims.AcquireAsync(ContentClaims.ContentKey(source, sha256), id, breakLiveLease: false, cancellationToken).ConfigureAwait(false);
+        var claim = await commits.Claims.AcquireAsync(ContentClaims.ContentKey(source, sha256), id, breakLiveLease: false, cancellationToken,
+            (wait, ct) => AnnounceWaitAsync(result, wait, ct)).ConfigureAwait(false);
         switch (claim.Outcome)
         {
             case ClaimOutcome.Committed:
@@ -163,6 +182,14 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             // attempt on this content takes over and marks this row Failed.
             await lease.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+        catch (FeedContentChangedException e)
+        {
+            // Not a fault to retry: this attempt's content is gone. Its claim is released as failed, so the original bytes
+            // uploaded again are ingested, not a Duplicate of an attempt that stored nothing; its rejected rows go too.
+            await lease.FailAsync(id).ConfigureAwait(false);
+            await _store.DeleteRejectedAsync(id, cancellationToken).ConfigureAwait(false);
+            return await FinishAsync(result with { Status = IngestionStatus.Failed, Error = e.Message }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (attempt.Committed is not null)
         {
@@ -221,10 +248,11 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
             await using (rejects.ConfigureAwait(false))
             {
                 await using var raw = await open(cancellationToken).ConfigureAwait(false);
-                var observed = new ObservedStream(raw, hash: false);
+                // Hashed again: only the bytes the validation pass hashed and claimed may be committed.
+                var observed = new ObservedStream(raw, hash: true);
                 await using (observed.ConfigureAwait(false))
                 {
-                    using var reader = FeedRowReader.Open(observed, source, format, gzip);
+                    using var reader = FeedRowReader.Open(observed, source, format, gzip, result.FileName);
                     while (reader.MoveNext())
                     {
                         total++;
@@ -246,6 +274,10 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
                         }
                     }
                     progress?.Report(new IngestionProgress(IngestionPhase.Writing, observed.BytesRead, totalBytes, total));
+                    if (observed.FinishHash() != result.ContentSha256)
+                        throw new FeedContentChangedException(
+                            $"The file {result.FileName} changed while it was being ingested: the write pass read other bytes than the validation pass hashed " +
+                            $"(SHA-256 {result.ContentSha256}); nothing of this attempt was stored. Ingest the file again once it is complete.");
                 }
                 await Task.WhenAll(records.FlushAsync(cancellationToken), rejects.FlushAsync(cancellationToken)).ConfigureAwait(false);
             }
@@ -278,13 +310,43 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Time
         public FeedIngestionResult? Committed { get; set; }
     }
 
+    /// <summary>
+    /// Dead attempts of the same file or content (no heartbeat for a lease period) are finished, naming this one: an
+    /// attempt that died before its claim is linked to nothing else. Best effort, after this attempt's own row: its
+    /// outcome does not depend on it, and readers show such rows as abandoned anyway.
+    /// </summary>
+    private async Task FinishAbandonedAsync(FeedIngestionResult self, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var finished = await new RecordCommits(storage, RecordOptions, _time, _log)
+                .FinishAbandonedAsync(self.Source, self.FileName, self.ContentSha256, self.IngestionId, cancellationToken).ConfigureAwait(false);
+            foreach (var dead in finished) _log.AbandonedAttemptFinished(dead, self.Source.Name(), self.FileName, self.IngestionId);
+        }
+        catch (Exception e) when (e is Azure.RequestFailedException or IOException or System.Net.Http.HttpRequestException or AggregateException)
+        {
+            _log.AbandonedAttemptsNotChecked(self.IngestionId, self.Source.Name(), self.FileName, e.Message);
+        }
+    }
+
+    private async Task AnnounceWaitAsync(FeedIngestionResult attempt, ClaimWaitStarted wait, CancellationToken cancellationToken)
+    {
+        var holder = wait.Holder is null ? null : await _store.GetAsync(attempt.Source, wait.Holder, cancellationToken).ConfigureAwait(false);
+        var announced = new IngestionWait(attempt.IngestionId, attempt.Source, attempt.FileName, wait.Holder ?? "(not named on the claim)", holder?.FileName, holder?.StartedAt,
+            wait.Since, wait.Until, wait.Lease);
+        _log.WaitingForClaim(attempt.IngestionId, attempt.Source.Name(), attempt.FileName, wait.Since, announced.HolderId, holder?.FileName ?? "file unknown", holder?.StartedAt,
+            wait.Lease.TotalSeconds, wait.Until);
+        Waiting?.Invoke(announced);
+    }
+
     private Task Phase(WritePhase phase, CancellationToken cancellationToken) =>
         AfterPhase is { } hook ? hook(phase, cancellationToken) : Task.CompletedTask;
 
     private async Task<FeedIngestionResult> FinishAsync(FeedIngestionResult result, CancellationToken cancellationToken)
     {
-        result = result with { CompletedAt = _time.GetUtcNow() };
+        result = result with { CompletedAt = _time.GetUtcNow(), HeartbeatAt = null, HeartbeatTimeout = null };
         await _store.SaveAsync(result, cancellationToken).ConfigureAwait(false);
+        await FinishAbandonedAsync(result, cancellationToken).ConfigureAwait(false);
         // Logged once the row says so: every way out of an ingestion that records its end comes through here.
         if (result.Status == IngestionStatus.Failed) _log.IngestionFailed(result.IngestionId, result.Source.Name(), result.FileName, result.Error);
         _log.IngestionEnded(result.IngestionId, result.Status.ToString(), result.Source.Name(), result.FileName, result.RowsTotal, result.RowsAccepted, result.RowsRejected,

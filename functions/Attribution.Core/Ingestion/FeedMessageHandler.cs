@@ -376,7 +376,7 @@ internal sealed class MessageRecordReader : FeedRowReader
     public override ReadOnlySpan<char> this[FeedColumn column] => _values[(int)column];
 
     public override string Label(FeedColumn column) =>
-        _labels[(int)column] ?? Schema.Columns.FirstOrDefault(c => c.Column == column).Name ?? column.ToString();
+        _labels[(int)column] is { } label ? InputText.Escape(label) : Schema.Columns.FirstOrDefault(c => c.Column == column).Name ?? column.ToString();
 
     public override string RawText() => _elements[_index].GetRawText();
 

@@ -7,8 +7,10 @@ using Azure.Data.Tables;
 namespace Attribution.Core.Ingestion;
 
 /// <summary>The FeedIngestions and RejectedRecords tables (§4).</summary>
-public sealed class IngestionStore(StorageAccount storage)
+public sealed class IngestionStore(StorageAccount storage, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     public const int MaxRawLength = 1024;
 
     private TableClient Ingestions => storage.Table(TableNames.FeedIngestions);
@@ -16,7 +18,10 @@ public sealed class IngestionStore(StorageAccount storage)
     public static string NewIngestionId(DateTimeOffset startedAt) =>
         string.Create(CultureInfo.InvariantCulture, $"{startedAt.UtcDateTime:yyyyMMdd'T'HHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}");
 
-    public async Task SaveAsync(FeedIngestionResult r, CancellationToken cancellationToken)
+    public async Task SaveAsync(FeedIngestionResult r, CancellationToken cancellationToken) =>
+        await Ingestions.UpsertEntityAsync(ToEntity(r), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+
+    private static TableEntity ToEntity(FeedIngestionResult r)
     {
         var e = new TableEntity(r.Source.Name(), r.IngestionId)
         {
@@ -31,8 +36,66 @@ public sealed class IngestionStore(StorageAccount storage)
             ["error"] = r.Error,
             ["duplicateOf"] = r.DuplicateOf,
         };
-        await Ingestions.UpsertEntityAsync(e, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        if (r.HeartbeatAt is { } beat) e["heartbeatAt"] = beat;
+        if (r.HeartbeatTimeout is { } timeout) e["heartbeatTimeoutSeconds"] = timeout.TotalSeconds;
+        return e;
     }
+
+    /// <summary>A running attempt says it is still alive: only <c>heartbeatAt</c> changes.</summary>
+    internal async Task BeatAsync(FeedSource source, string ingestionId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await Ingestions.UpdateEntityAsync(new TableEntity(source.Name(), ingestionId) { ["heartbeatAt"] = at }, ETag.All, TableUpdateMode.Merge, cancellationToken)
+            .ConfigureAwait(false);
+
+    /// <summary>Running rows of a source for one file name or one content hash, with their ETags, as stored.</summary>
+    internal async IAsyncEnumerable<(FeedIngestionResult Row, ETag ETag)> RunningAsync(FeedSource source, string fileName, string? sha256,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {source.Name()} and status eq {nameof(IngestionStatus.Running)}");
+        filter += sha256 is null
+            ? " and " + TableClient.CreateQueryFilter($"fileName eq {fileName}")
+            : " and (" + TableClient.CreateQueryFilter($"fileName eq {fileName} or contentSha256 eq {sha256}") + ")";
+        await foreach (var e in Ingestions.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+            yield return (FromEntity(e), e.ETag);
+    }
+
+    /// <summary>Replaces a row only if it is unchanged since it was read (a heartbeat in between means it is alive).</summary>
+    internal async Task<bool> ReplaceIfUnchangedAsync(FeedIngestionResult r, ETag etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Ingestions.UpdateEntityAsync(ToEntity(r), etag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// How a reader shows a row: a Running row whose heartbeat ran out is an attempt whose process is gone. If its commit
+    /// landed (it died before writing its status) it shows the commit's outcome; otherwise Failed, abandoned.
+    /// </summary>
+    private async Task<FeedIngestionResult> ShownAsync(FeedIngestionResult r, CancellationToken cancellationToken)
+    {
+        if (!r.IsAbandoned(_time.GetUtcNow())) return r;
+        // Only reads the log here: nothing it could fail at and carry on from.
+        var commits = new RecordCommits(storage, RecordStoreOptions.Default, _time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        if (await commits.CommittedOutcomeAsync(r, cancellationToken).ConfigureAwait(false) is { } committed) return committed;
+        return Abandoned(r, takenOverBy: null);
+    }
+
+    /// <summary>An abandoned attempt's row, finished: Failed, saying since when it was silent and who took over (if any).</summary>
+    internal static FeedIngestionResult Abandoned(FeedIngestionResult r, string? takenOverBy) => r with
+    {
+        Status = IngestionStatus.Failed,
+        CompletedAt = r.HeartbeatAt,
+        HeartbeatAt = null,
+        HeartbeatTimeout = null,
+        Error = string.Create(CultureInfo.InvariantCulture,
+            $"Abandoned: no heartbeat since {r.HeartbeatAt!.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z (its process stopped before it finished); nothing of this attempt was committed. ")
+            + (takenOverBy is null ? "Ingest the file again if no later attempt has." : $"Ingestion {takenOverBy} of the same file took over."),
+    };
 
     /// <summary>The earlier ingestion that completed with the same content, if any.</summary>
     public async Task<string?> FindCompletedByHashAsync(FeedSource source, string sha256, string exceptIngestionId, CancellationToken cancellationToken)
@@ -47,7 +110,7 @@ public sealed class IngestionStore(StorageAccount storage)
         return null;
     }
 
-    /// <summary>Whether a message id was already ingested to completion (Service Bus redelivery or resend).</summary>
+    /// <summary>One row as stored (a dead attempt still says Running: the ingestion itself uses this to finish it).</summary>
     public async Task<FeedIngestionResult?> GetAsync(FeedSource source, string ingestionId, CancellationToken cancellationToken)
     {
         var response = await Ingestions.GetEntityIfExistsAsync<TableEntity>(source.Name(), ingestionId, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -58,7 +121,7 @@ public sealed class IngestionStore(StorageAccount storage)
     {
         var filter = source is { } s ? TableClient.CreateQueryFilter($"PartitionKey eq {s.Name()}") : null;
         await foreach (var e in Ingestions.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
-            yield return FromEntity(e);
+            yield return await ShownAsync(FromEntity(e), cancellationToken).ConfigureAwait(false);
     }
 
     public async IAsyncEnumerable<RejectedRow> RejectedRowsAsync(string ingestionId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -104,7 +167,7 @@ public sealed class IngestionStore(StorageAccount storage)
             await foreach (var e in Ingestions.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(pageSize + 1, 1000), cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 if (rows.Count == pageSize) return (rows, (rows[^1].Source, rows[^1].IngestionId));
-                rows.Add(FromEntity(e));
+                rows.Add(await ShownAsync(FromEntity(e), cancellationToken).ConfigureAwait(false));
             }
         }
         return (rows, null);
@@ -115,8 +178,22 @@ public sealed class IngestionStore(StorageAccount storage)
     {
         var reads = FeedSources.All.Select(s => GetAsync(s, ingestionId, cancellationToken)).ToList();
         foreach (var read in reads)
-            if (await read.ConfigureAwait(false) is { } found) return found;
+            if (await read.ConfigureAwait(false) is { } found) return await ShownAsync(found, cancellationToken).ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>Removes an attempt's rejected rows (one that stored nothing), streaming its partition.</summary>
+    public async Task DeleteRejectedAsync(string ingestionId, CancellationToken cancellationToken = default)
+    {
+        var table = storage.Table(TableNames.RejectedRecords);
+        var deletes = new TableBatchWriter(table);
+        await using (deletes.ConfigureAwait(false))
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ingestionId}");
+            await foreach (var e in table.QueryAsync<TableEntity>(filter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+                await deletes.DeleteAsync(ingestionId, e.RowKey, cancellationToken).ConfigureAwait(false);
+            await deletes.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public static TableEntity RejectedEntity(FeedSource source, string ingestionId, long line, string reason, string raw) =>
@@ -136,6 +213,10 @@ public sealed class IngestionStore(StorageAccount storage)
             e.RowKey, source, e.GetString("fileName") ?? "", e.GetString("contentSha256"),
             Enum.TryParse<IngestionStatus>(e.GetString("status"), out var st) ? st : IngestionStatus.Running,
             e.GetInt64("rowsTotal") ?? 0, e.GetInt64("rowsAccepted") ?? 0, e.GetInt64("rowsRejected") ?? 0,
-            e.GetDateTimeOffset("startedAt") ?? default, e.GetDateTimeOffset("completedAt"), e.GetString("error"), e.GetString("duplicateOf"));
+            e.GetDateTimeOffset("startedAt") ?? default, e.GetDateTimeOffset("completedAt"), e.GetString("error"), e.GetString("duplicateOf"))
+        {
+            HeartbeatAt = e.GetDateTimeOffset("heartbeatAt"),
+            HeartbeatTimeout = e.GetDouble("heartbeatTimeoutSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+        };
     }
 }

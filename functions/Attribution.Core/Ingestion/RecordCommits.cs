@@ -41,11 +41,19 @@ internal sealed class RecordCommits(StorageAccount storage, RecordStoreOptions o
     {
         var row = await _store.GetAsync(source, holder, cancellationToken).ConfigureAwait(false);
         if (row is not { Status: IngestionStatus.Running }) return row;
+        if (await CommittedOutcomeAsync(row, cancellationToken).ConfigureAwait(false) is not { } finished) return row;
+        await _store.SaveAsync(finished, cancellationToken).ConfigureAwait(false);
+        return finished;
+    }
+
+    /// <summary>The row as its commit finished it, if the log names its ingestion; else null (nothing of it is visible).</summary>
+    public async Task<FeedIngestionResult?> CommittedOutcomeAsync(FeedIngestionResult row, CancellationToken cancellationToken)
+    {
         var state = await Log.OpenAsync(null, cancellationToken).ConfigureAwait(false);
-        if (!state.Ingestions.TryGetValue(holder, out var version)) return row;
+        if (!state.Ingestions.TryGetValue(row.IngestionId, out var version)) return null;
         var entry = await Log.ReadEntryAsync(version, cancellationToken).ConfigureAwait(false);
-        if (entry?.Rows is not { } rows) return row;
-        var finished = row with
+        if (entry?.Rows is not { } rows) return null;
+        return row with
         {
             Status = rows.Rejected == 0 ? IngestionStatus.Succeeded : IngestionStatus.CompletedWithRejections,
             RowsTotal = rows.Total,
@@ -53,8 +61,26 @@ internal sealed class RecordCommits(StorageAccount storage, RecordStoreOptions o
             RowsRejected = rows.Rejected,
             CompletedAt = entry.CommittedAt,
             Error = null,
+            HeartbeatAt = null,
+            HeartbeatTimeout = null,
         };
-        await _store.SaveAsync(finished, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Attempts of the same file (name) or content whose heartbeat ran out (their process is gone, possibly before they
+    /// hashed or claimed anything, so no claim leads to them) are finished: from their commit if it landed, else Failed
+    /// naming <paramref name="takenOverBy"/>. A row that beat in between is alive and left alone. Returns the ids finished.
+    /// </summary>
+    public async Task<List<string>> FinishAbandonedAsync(FeedSource source, string fileName, string? sha256, string takenOverBy, CancellationToken cancellationToken)
+    {
+        var finished = new List<string>();
+        var now = time.GetUtcNow();
+        await foreach (var (row, etag) in _store.RunningAsync(source, fileName, sha256, cancellationToken).ConfigureAwait(false))
+        {
+            if (row.IngestionId == takenOverBy || !row.IsAbandoned(now)) continue;
+            var done = await CommittedOutcomeAsync(row, cancellationToken).ConfigureAwait(false) ?? IngestionStore.Abandoned(row, takenOverBy);
+            if (await _store.ReplaceIfUnchangedAsync(done, etag, cancellationToken).ConfigureAwait(false)) finished.Add(row.IngestionId);
+        }
         return finished;
     }
 
@@ -67,6 +93,8 @@ internal sealed class RecordCommits(StorageAccount storage, RecordStoreOptions o
         {
             Status = IngestionStatus.Failed,
             CompletedAt = time.GetUtcNow(),
+            HeartbeatAt = null,
+            HeartbeatTimeout = null,
             Error = $"Abandoned: this attempt stopped while it held the claim on its content and its lease ran out; ingestion {takenOverBy} took over. Nothing of this attempt was committed.",
         }, cancellationToken).ConfigureAwait(false);
     }

@@ -23,6 +23,8 @@ internal static class SwallowedFailures
     public const string IngestionStatusWrite = "ingestion_status_write";
     public const string HistoryPurge = "history_purge";
     public const string GateRelease = "gate_release";
+    public const string Heartbeat = "heartbeat";
+    public const string AbandonedCheck = "abandoned_check";
 
     public static readonly Counter<long> Counter = Telemetry.Meter.CreateCounter<long>(MetricName, "{failure}",
         "Failures caught and continued after (the work they follow stands; the operation is retried later), by operation.");

@@ -130,14 +130,16 @@ public sealed class FeedIntegrityTests
         var rows = Read(FeedSource.Partners, content, trickle);
 
         Assert.Equal([2L, 3, 4, 5, 6, 7, 8], rows.Select(r => r.Line));
-        Assert.Equal("partnerName: invalid UTF-8 in 'Caf\uFFFD Partners' (bytes that are not UTF-8 text; the file must be UTF-8 encoded)", rows[0].Problem);
-        Assert.Equal("1,Caf\uFFFD Partners,FR,", rows[0].Raw);
+        // The bad byte is shown escaped, never as U+FFFD, with its offset in the file.
+        Assert.Equal($"partnerName: invalid UTF-8 in 'Caf\\xE9 Partners' (first bad byte at offset {Array.IndexOf(content, (byte)0xE9)}): bytes that are not UTF-8 text; the file must be UTF-8 encoded", rows[0].Problem);
+        Assert.Equal("1,Caf\\xE9 Partners,FR,", rows[0].Raw);
         Assert.Null(rows[1].Problem);
         Assert.Equal("Caf\u00E9 Ok", rows[1].Values[FeedColumn.PartnerName]);
         Assert.Null(rows[2].Problem);
         Assert.Equal("Kept \uFFFD as is", rows[2].Values[FeedColumn.PartnerName]);
         Assert.Null(rows[3].Problem);
-        Assert.StartsWith("partnerName: invalid UTF-8 in 'Emoji \U0001F600 \uFFFD", rows[4].Problem);
+        Assert.StartsWith("partnerName: invalid UTF-8 in 'Emoji \U0001F600 \\xED\\xA0\\x80' (first bad byte at offset ", rows[4].Problem);
+        Assert.StartsWith("partnerName: invalid UTF-8 in '\\xF0\\x9F\\x98'", rows[5].Problem);
         Assert.StartsWith("partnerName: invalid UTF-8", rows[5].Problem);
         Assert.StartsWith("country: invalid UTF-8", rows[6].Problem);
     }
@@ -146,7 +148,8 @@ public sealed class FeedIntegrityTests
     public void A_header_that_is_not_utf8_fails_the_file()
     {
         var e = Assert.Throws<FeedFormatException>(() => Read(FeedSource.Partners, Bytes("partnerId,R", (byte)0xE9, "gion\n1,x\n"), trickle: false));
-        Assert.Contains("header row is not valid UTF-8 (column 2, 'R\uFFFDgion')", e.Message);
+        Assert.Contains("header row is not valid UTF-8 (column 2 of line 1, 'R\\xE9gion', first bad byte at offset 11)", e.Message);
+        Assert.DoesNotContain("\uFFFD", e.Message);
     }
 
     [Fact]
@@ -222,13 +225,89 @@ public sealed class FeedIntegrityTests
         var rows = Read(FeedSource.Partners, content, trickle, FeedFormat.JsonLines);
 
         Assert.Equal(5, rows.Count);
-        Assert.Equal("partnerName: invalid UTF-8 in 'Caf\uFFFD' (bytes that are not UTF-8 text; the file must be UTF-8 encoded)", rows[0].Problem);
-        Assert.Equal("{\"partnerId\":1,\"partnerName\":\"Caf\uFFFD\"}", rows[0].Raw);
+        Assert.Equal($"partnerName: invalid UTF-8 in 'Caf\\xE9' (first bad byte at offset {Array.IndexOf(content, (byte)0xE9)}): bytes that are not UTF-8 text; the file must be UTF-8 encoded", rows[0].Problem);
+        Assert.Equal("{\"partnerId\":1,\"partnerName\":\"Caf\\xE9\"}", rows[0].Raw);
         Assert.Null(rows[1].Problem);
         Assert.Equal("Kept \uFFFD and \uFFFD", rows[1].Values[FeedColumn.PartnerName]);
         Assert.Null(rows[2].Problem);
         Assert.StartsWith("line is not valid JSON: it has bytes that are not UTF-8", rows[3].Problem);
-        Assert.Equal("partnerName: invalid UTF-8 in '\uE000 private use and \uFFFD' (bytes that are not UTF-8 text; the file must be UTF-8 encoded)", rows[4].Problem);
+        Assert.Equal($"partnerName: invalid UTF-8 in '\uE000 private use and \\xFE' (first bad byte at offset {Array.IndexOf(content, (byte)0xFE)}): bytes that are not UTF-8 text; the file must be UTF-8 encoded", rows[4].Problem);
+    }
+
+    private static byte[] Gzip(string text)
+    {
+        using var buffer = new MemoryStream();
+        using (var gz = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) gz.Write(Encoding.UTF8.GetBytes(text));
+        return buffer.ToArray();
+    }
+
+    /// <summary>What an error may never hold: the replacement character, or a control character of the input.</summary>
+    private static void AssertReadable(string message)
+    {
+        Assert.DoesNotContain('\uFFFD', message);
+        Assert.DoesNotContain(message, char.IsControl);
+        Assert.DoesNotContain(message, char.IsSurrogate);
+    }
+
+    [Theory]
+    [InlineData(FeedFormat.Csv, "usage-2026.csv", false)]
+    [InlineData(FeedFormat.Csv, "usage-2026.csv", true)]
+    [InlineData(FeedFormat.JsonLines, "usage.jsonl", false)]
+    public void Gzip_content_under_a_plain_name_fails_saying_it_is_compressed_and_how_to_rename_it(FeedFormat format, string name, bool trickle)
+    {
+        var gz = Gzip("customerTenantId,subscriptionId,workload,month\n" + new string('x', 500) + "\n");
+        Stream stream = new MemoryStream(gz);
+        if (trickle) stream = new OneByteStream(stream);
+        var e = Assert.Throws<FeedFormatException>(() =>
+        {
+            using var reader = FeedRowReader.Open(stream, FeedSource.Usage, format, gzip: false, fileName: name);
+            while (reader.MoveNext()) { }
+        });
+        Assert.Equal($"The content is gzip-compressed (it starts with the gzip signature 1F 8B) but the name does not end in .gz: rename it to {name}.gz.", e.Message);
+        AssertReadable(e.Message);
+    }
+
+    [Fact]
+    public void A_zip_archive_under_a_plain_name_fails_saying_zip_is_not_supported()
+    {
+        using var buffer = new MemoryStream();
+        using (var zip = new System.IO.Compression.ZipArchive(buffer, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        using (var entry = new StreamWriter(zip.CreateEntry("usage.csv").Open())) entry.Write("customerTenantId,subscriptionId,workload,month\n");
+        var e = Assert.Throws<FeedFormatException>(() => FeedRowReader.Open(new MemoryStream(buffer.ToArray()), FeedSource.Usage, FeedFormat.Csv, gzip: false, fileName: "usage.zip.csv"));
+        Assert.StartsWith("The content is a zip archive (it starts with the zip signature 50 4B 03 04); zip archives are not supported: extract the feed file from it", e.Message);
+        Assert.EndsWith("or compress the feed file with gzip and name it usage.zip.csv.gz.", e.Message);
+        AssertReadable(e.Message);
+    }
+
+    [Fact]
+    public void Binary_noise_fails_naming_the_column_and_the_byte_offset_with_every_byte_escaped()
+    {
+        // Not a signature we know: the header is read as text and is not UTF-8 from its first column on.
+        byte[] noise = [0x03, 0xF1, 0x00, 0x1B, 0x75, 0xC3, 0x28, 0x2C, 0x41, 0x0A, 0x31, 0x0A];
+        var e = Assert.Throws<FeedFormatException>(() => Read(FeedSource.Usage, noise, trickle: true));
+        // The first column holds 03 F1 00 1B 75 C3 28: F1 (offset 1) is the first byte that is not UTF-8.
+        Assert.Equal("The header row is not valid UTF-8 (column 1 of line 1, '\\x03\\xF1\\x00\\x1Bu\\xC3(', first bad byte at offset 1): feeds must be UTF-8 encoded.", e.Message);
+        AssertReadable(e.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Reasons_and_raw_rows_show_control_characters_and_bad_bytes_as_escapes(bool trickle)
+    {
+        var content = Bytes(
+            "partnerId,partnerName,country\n",
+            "1,Tab\there,US\n",                                     // line 2: fine, a tab is text
+            "2,", (byte)0xC0, (byte)0xAF, "x", (byte)0x1B, "[2J,US\n");  // line 3: an overlong '/' and an escape sequence
+        var rows = Read(FeedSource.Partners, content, trickle);
+
+        Assert.Null(rows[0].Problem);
+        Assert.Equal("Tab\there", rows[0].Values[FeedColumn.PartnerName]);
+        Assert.Equal($"partnerName: invalid UTF-8 in '\\xC0\\xAFx\\x1B[2J' (first bad byte at offset {Array.IndexOf(content, (byte)0xC0)}): bytes that are not UTF-8 text; the file must be UTF-8 encoded", rows[1].Problem);
+        AssertReadable(rows[1].Problem!);
+        // raw keeps the row as the file has it, but no bad byte or control character goes into it as such.
+        Assert.Equal("2,\\xC0\\xAFx\\x1B[2J,US", rows[1].Raw);
+        Assert.Equal("1,Tab\there,US", rows[0].Raw);
     }
 
     /// <summary>Returns at most one byte per read: every buffer boundary the reader can meet.</summary>

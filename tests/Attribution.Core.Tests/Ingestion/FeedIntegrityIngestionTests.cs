@@ -205,8 +205,8 @@ public sealed class FeedIntegrityIngestionTests(AzuriteFixture azurite) : IClass
         Assert.Equal(3, result.RowsAccepted);
         var rejected = Assert.Single(await Rejected(result.IngestionId));
         Assert.Equal(2, rejected.Line);
-        Assert.StartsWith("partnerName: invalid UTF-8 in 'Caf\uFFFD Partners'", rejected.Reason);
-        Assert.Equal($"{ids[0]},Caf\uFFFD Partners,FR,", rejected.Raw);
+        Assert.StartsWith("partnerName: invalid UTF-8 in 'Caf\\xE9 Partners'", rejected.Reason);
+        Assert.Equal($"{ids[0]},Caf\\xE9 Partners,FR,", rejected.Raw);
         var partners = await VisiblePartners(ids);
         Assert.False(partners.ContainsKey(ids[0]));
         Assert.Equal("Caf\u00E9 Ok", partners[ids[1]].PartnerName);
@@ -299,5 +299,49 @@ public sealed class FeedIntegrityIngestionTests(AzuriteFixture azurite) : IClass
         Assert.Equal("EA, \"4\"", associations[8500004].AgreementId);
         Assert.Equal(8, associations[8500005].Lineage.Line);
         Assert.False(associations.ContainsKey(8500002));
+    }
+
+    private static void AssertReadable(string text)
+    {
+        Assert.DoesNotContain('\uFFFD', text);
+        Assert.DoesNotContain(text, char.IsControl);
+    }
+
+    [Fact]
+    public async Task A_gzip_file_named_csv_fails_whole_saying_it_is_compressed_instead_of_showing_its_bytes()
+    {
+        var t = Guid.NewGuid();
+        var result = await Ingest(FeedSource.Usage, "usage-renamed.csv", Gzip(UsageCsv(t, 40)));
+        await AssertFailedWhole(result, t, "The content is gzip-compressed (it starts with the gzip signature 1F 8B) but the name does not end in .gz: rename it to usage-renamed.csv.gz.");
+        AssertReadable(result.Error!);
+
+        var jsonl = await Ingest(FeedSource.Dap, "dap-renamed.jsonl", Gzip($"{{\"customerTenantId\":\"{t}\",\"partnerId\":1,\"workloads\":\"Intune\",\"grantedOn\":\"2026-01-15\"}}\n"));
+        await AssertFailedWhole(jsonl, t, "rename it to dap-renamed.jsonl.gz.");
+    }
+
+    [Fact]
+    public async Task Reasons_quote_values_and_json_errors_with_control_characters_escaped()
+    {
+        var t = Guid.NewGuid();
+        var s = Guid.NewGuid();
+        var csv = await Ingest(FeedSource.Usage, "usage-controls.csv", Encoding.UTF8.GetBytes(
+            "customerTenantId,subscriptionId,workload,month,consumedRevenueUsd\n" +
+            $"{t},{s},Azure\u0007\u001B[31m,2026-01,1\n" +
+            $"{t},{s},Azure,2026-01\u0000,1\n"));
+        var rejected = await Rejected(csv.IngestionId);
+        Assert.Equal(2, rejected.Count);
+        Assert.Equal("workload: 'Azure\\x07\\x1B[31m' is not a known workload", rejected[0].Reason);
+        Assert.Equal("month: '2026-01\\x00' is not a month (expected yyyy-MM)", rejected[1].Reason);
+        Assert.All(rejected, r => AssertReadable(r.Reason + r.Raw));
+        Assert.Equal($"{t},{s},Azure\\x07\\x1B[31m,2026-01,1", rejected[0].Raw);
+
+        var jsonl = await Ingest(FeedSource.Dap, "dap-controls.jsonl", Encoding.UTF8.GetBytes(
+            "{\"customerTenantId\":\u0001}\n" + $"{{\"customer\u001FTenantId\":\"{t}\",\"customerTenantId\":\"x\",\"partnerId\":1}}\n" +
+            $"{{\"customerTenantId\":\"{t}\",\"partnerId\":\"12\\u0007\",\"workloads\":\"Intune\",\"grantedOn\":\"2026-01-15\"}}\n"));
+        var reasons = await Rejected(jsonl.IngestionId);
+        Assert.Equal(3, reasons.Count);
+        Assert.StartsWith("line is not valid JSON (", reasons[0].Reason);
+        Assert.Contains("'12\\x07' is not a partner ID", reasons[2].Reason);
+        Assert.All(reasons, r => AssertReadable(r.Reason + r.Raw));
     }
 }

@@ -104,4 +104,21 @@ public sealed class IngestionApiTests(AzuriteFixture azurite) : IClassFixture<Az
     [Fact]
     public async Task Rejects_of_an_unknown_ingestion_are_a_404_problem() =>
         Assert.Equal(404, Status(await Api.RejectsAsync(Get("/api/ingestions/nope/rejects"), "nope", default)));
+
+    [Fact]
+    public async Task An_attempt_whose_process_is_gone_is_listed_as_failed_never_as_running()
+    {
+        // As a CLI killed during the validation pass leaves its row: Running, its last heartbeat minutes old.
+        var lastBeat = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(10);
+        var dead = new FeedIngestionResult(IngestionStore.NewIngestionId(lastBeat), FeedSource.Usage, "killed.csv", null, IngestionStatus.Running, 0, 0, 0, lastBeat, null)
+        {
+            HeartbeatAt = lastBeat,
+            HeartbeatTimeout = Core.Storage.RecordStoreOptions.Default.ClaimLease,
+        };
+        await new IngestionStore(azurite.Storage).SaveAsync(dead, default);
+
+        var listed = Assert.Single(Ok<IngestionsPage>(await Api.IngestionsAsync(Get("/api/ingestions", "source=usage&fileName=killed.csv"), default)).Ingestions);
+        Assert.Equal((dead.IngestionId, "Failed"), (listed.IngestionId, listed.Status));
+        Assert.StartsWith("Abandoned: no heartbeat since ", listed.Error);
+    }
 }

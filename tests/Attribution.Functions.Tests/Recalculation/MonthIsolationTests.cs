@@ -184,6 +184,6 @@ public sealed class IncentiveEligibilityMigrationTests(RecordsFixture azurite) :
         var legacyKeys = septemberRows.Concat(octoberRows).Select(e => $"{e.PartitionKey}|{e.GetString("month")}|{e.GetString("subscriptionId")}").Distinct().Count();
         Assert.Equal(legacyKeys + 1, result.LegacyRowsRemoved);
         Assert.Equal([September.ToString(), October.ToString()], result.MonthsRewritten);
-        Assert.Null(await new IncentiveEligibilityMigration(azurite.NewStorage(), runs).EnsureAsync());
+        Assert.Null(await new IncentiveEligibilityMigration(azurite.NewStorage(), runs, Microsoft.Extensions.Logging.Abstractions.NullLogger<IncentiveEligibilityMigration>.Instance).EnsureAsync());
     }
 }

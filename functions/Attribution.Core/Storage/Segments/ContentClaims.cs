@@ -24,6 +24,10 @@ internal enum ClaimOutcome
 /// <param name="Abandoned">When acquired: an earlier holder whose lease expired without a commit (its process died).</param>
 internal sealed record ClaimResult(ClaimOutcome Outcome, string? Holder, ClaimLease? Lease = null, string? Abandoned = null);
 
+/// <summary>An attempt starts waiting on another live attempt's claim: <paramref name="Holder"/> holds it, the wait began at
+/// <paramref name="Since"/> and ends at the latest at <paramref name="Until"/> (ClaimWait).</summary>
+internal sealed record ClaimWaitStarted(string? Holder, DateTimeOffset Since, DateTimeOffset Until, TimeSpan Lease);
+
 /// <summary>The holder lost the claim (lease expired and taken over, or broken) before it could commit.</summary>
 internal sealed class ClaimLostException(string message, Exception inner) : Exception(message, inner);
 
@@ -53,11 +57,15 @@ internal sealed class ContentClaims(RecordLog log, ILogger logger)
     /// <param name="breakLiveLease">Messages: Service Bus delivers a message again only once the earlier delivery's
     /// lock is gone, so a live lease belongs to a delivery that lost its message; it is broken (its commit then fails
     /// its claim check) rather than waited for.</param>
-    public async Task<ClaimResult> AcquireAsync(string key, string ingestionId, bool breakLiveLease, CancellationToken cancellationToken)
+    /// <param name="waiting">Called once, when this attempt starts waiting on another's live lease: a wait is never silent.</param>
+    public async Task<ClaimResult> AcquireAsync(string key, string ingestionId, bool breakLiveLease, CancellationToken cancellationToken,
+        Func<ClaimWaitStarted, CancellationToken, Task>? waiting = null)
     {
         var blob = log.Container.GetBlobClient(key);
         await RecordLog.TryCreateAsync(blob, BinaryData.Empty, cancellationToken).ConfigureAwait(false);
-        var deadline = log.Time.GetUtcNow() + log.Options.ClaimWait;
+        var since = log.Time.GetUtcNow();
+        var deadline = since + log.Options.ClaimWait;
+        var announced = false;
         var delay = TimeSpan.FromMilliseconds(200);
         while (true)
         {
@@ -76,6 +84,11 @@ internal sealed class ContentClaims(RecordLog log, ILogger logger)
                     continue;
                 }
                 if (log.Time.GetUtcNow() >= deadline) return new ClaimResult(ClaimOutcome.Busy, holder);
+                if (!announced && waiting is not null)
+                {
+                    announced = true;
+                    await waiting(new ClaimWaitStarted(holder, since, deadline, log.Options.ClaimLease), cancellationToken).ConfigureAwait(false);
+                }
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
                 continue;
