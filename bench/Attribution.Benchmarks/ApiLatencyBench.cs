@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Reading;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Functions.Api;
 using Attribution.Local;
 using Attribution.Local.Synthetic;
@@ -58,7 +58,7 @@ public static class ApiLatencyBench
         }
 
         var evidenceService = new EvidenceService(storage);
-        static Core.Domain.PartnerId Id(string id) => new(long.Parse(id, CultureInfo.InvariantCulture));
+        static Attribution.Domain.PartnerId Id(string id) => new(long.Parse(id, CultureInfo.InvariantCulture));
         static IActionResult Found(object? view) => view is null ? new NotFoundResult() : new OkObjectResult(view);
         var credit = scenario is null
             ? await Measure(id => api.PartnerCreditAsync(Request(""), id, default))
@@ -94,7 +94,7 @@ public static class ApiLatencyBench
         foreach (var path in Directory.EnumerateFiles(dir, "*.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
             if (FeedSources.TryInferFromPath(path, out var source)) await ingestor.IngestFileAsync(path, source);
         await using var host = await LocalDurableHost.StartAsync(storage, "apibench");
-        var start = await new RecalculationStarter(host).StartAsync(new Core.Domain.YearMonth(2026, 10), CreditRulesLoader.DefaultJson);
+        var start = await new RecalculationStarter(host).StartAsync(new Attribution.Domain.YearMonth(2026, 10), CreditRulesLoader.DefaultJson);
         await host.WaitAsync(start.InstanceId, TimeSpan.FromMinutes(30));
     }
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using Attribution.Core.Credit;
-using Attribution.Core.Domain;
-using Attribution.Core.Rules;
+using Attribution.Domain.Credit;
+using Attribution.Domain;
+using Attribution.Domain.Rules;
 
 namespace Attribution.Benchmarks;
 

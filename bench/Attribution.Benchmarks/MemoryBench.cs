@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Local;
 using Attribution.Local.Synthetic;
 

@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Globalization;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
 using BenchmarkDotNet.Attributes;
 using nietras.SeparatedValues;
 

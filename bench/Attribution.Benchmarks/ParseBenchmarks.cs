@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
 using BenchmarkDotNet.Attributes;
 
 namespace Attribution.Benchmarks;
@@ -79,7 +79,7 @@ public class ParseBenchmarks
     public long ParseNormalizeProposed()
     {
         using var reader = FeedRowReader.Open(File.OpenRead(_path), FeedSource.Usage, FeedFormat.Csv, gzip: false);
-        var sink = new Attribution.Core.Ingestion.CountingSink();
+        var sink = new Attribution.Pipeline.Ingestion.CountingSink();
         var lineage = new FeedLineage("bench", 0, IngestedAt);
         long rows = 0, rejected = 0;
         while (reader.MoveNext())

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Local;
 using Attribution.Local.Synthetic;
 using Azure.Data.Tables;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Attribution.Core.Reading;
+using Attribution.Pipeline.Reading;
 using Spectre.Console;
 
 namespace Attribution.Cli;
@@ -25,8 +25,8 @@ internal static class ChangesCommand
             var context = Commands.Current;
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             var sinceText = parse.GetValue(since);
-            var sinceMonth = sinceText is null ? (Core.Domain.YearMonth?)null
-                : Core.Domain.YearMonth.TryParse(sinceText, out var s) ? s
+            var sinceMonth = sinceText is null ? (Attribution.Domain.YearMonth?)null
+                : Attribution.Domain.YearMonth.TryParse(sinceText, out var s) ? s
                 : throw new CliException($"--since '{sinceText}' is not a month in the form yyyy-MM.", ExitCodes.BadUsage);
             var limit = parse.GetValue(top);
             if (limit < 1) throw new CliException("--top must be at least 1.", ExitCodes.BadUsage);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Storage;
 using Attribution.Local;
 
 namespace Attribution.Cli;

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using Attribution.Core.Reading;
-using Attribution.Core.Rules;
+using Attribution.Pipeline.Reading;
+using Attribution.Domain.Rules;
 using Azure;
 
 namespace Attribution.Cli;
@@ -14,7 +14,7 @@ internal static class CliFailure
         {
             case CliException cli:
                 return (cli.Message, cli.ExitCode);
-            case Core.Recalculation.EmptyWindowException empty:
+            case Pipeline.Recalculation.EmptyWindowException empty:
                 // The month asked for (or defaulted to) is not worth recalculating as asked: a usage problem, fixed by the caller.
                 return ($"{empty.Message[..^1]} (--allow-empty).", ExitCodes.BadUsage);
             case RulesValidationException rules:

@@ -15,7 +15,7 @@ internal static class CliLogging
     public static ILoggerFactory For(bool verbose, TextWriter stderr) =>
         verbose ? new StderrLoggerFactory(stderr, LogLevel.Debug) : NullLoggerFactory.Instance;
 
-    /// <summary>One log line: "2026-12-03T07:40:01.123Z info  Attribution.Core.Ingestion.FeedIngestor[1001] message".</summary>
+    /// <summary>One log line: "2026-12-03T07:40:01.123Z info  Attribution.Pipeline.Ingestion.FeedIngestor[1001] message".</summary>
     public static string Line(DateTimeOffset at, LogLevel level, string category, EventId eventId, string message) =>
         string.Create(CultureInfo.InvariantCulture, $"{at.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {LevelName(level),-5} {category}[{eventId.Id}] {message}");
 
@@ -45,7 +45,7 @@ internal static class CliLogging
         private readonly Lock _gate = new();
 
         public ILogger CreateLogger(string categoryName) =>
-            categoryName.StartsWith(Core.Telemetry.Name + ".", StringComparison.Ordinal) ? new StderrLogger(this, categoryName) : NullLogger.Instance;
+            categoryName.StartsWith(Pipeline.Telemetry.Name + ".", StringComparison.Ordinal) ? new StderrLogger(this, categoryName) : NullLogger.Instance;
 
         public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException("The CLI logs to stderr only.");
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Storage;
 using Attribution.Local;
 
 namespace Attribution.Cli;

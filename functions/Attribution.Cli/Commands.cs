@@ -1,7 +1,7 @@
 using System.CommandLine;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Rules;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Domain.Rules;
 
 namespace Attribution.Cli;
 
@@ -68,7 +68,7 @@ internal static class Commands
     {
         if (text is null) return null;
         if (!YearMonth.TryParse(text, out var m)) throw new CliException($"--as-of '{text}' is not a month in the form yyyy-MM.", ExitCodes.BadUsage);
-        if (Core.Recalculation.RecalculationStarter.AsOfProblem(m) is { } problem) throw new CliException($"--as-of: {problem}", ExitCodes.BadUsage);
+        if (Pipeline.Recalculation.RecalculationStarter.AsOfProblem(m) is { } problem) throw new CliException($"--as-of: {problem}", ExitCodes.BadUsage);
         return m;
     }
 

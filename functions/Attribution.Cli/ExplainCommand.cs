@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Attribution.Core.Reading;
+using Attribution.Pipeline.Reading;
 using Spectre.Console;
 
 namespace Attribution.Cli;

@@ -1,8 +1,8 @@
 using System.CommandLine;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 

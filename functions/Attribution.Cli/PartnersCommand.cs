@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Attribution.Core.Reading;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Spectre.Console;
 
 namespace Attribution.Cli;

@@ -1,7 +1,7 @@
 using System.Globalization;
-using Attribution.Core.Domain;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Recalculation;
+using Attribution.Domain;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Recalculation;
 using Attribution.Local;
 
 namespace Attribution.Cli;

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Attribution.Core.Feeds;
-using Attribution.Core.Reading;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Reading;
 using Spectre.Console;
 
 namespace Attribution.Cli;

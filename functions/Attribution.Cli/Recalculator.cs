@@ -1,7 +1,7 @@
-using Attribution.Core.Domain;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Local;
 using Spectre.Console;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
 using Spectre.Console;
 
 namespace Attribution.Cli;

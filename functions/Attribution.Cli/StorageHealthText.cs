@@ -1,5 +1,5 @@
 using System.Globalization;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Storage;
 
 namespace Attribution.Cli;
 

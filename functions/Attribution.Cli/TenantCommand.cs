@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Reading;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Reading;
 using Spectre.Console;
 
 namespace Attribution.Cli;
@@ -31,7 +31,7 @@ internal static class TenantCommand
             {
                 view = await new TenantReader(storage.Account).ReadAsync(tenant, month, partnerId, ct);
             }
-            catch (Core.Storage.RecordsUnavailableException e)
+            catch (Pipeline.Storage.RecordsUnavailableException e)
             {
                 // The run's records version was compacted away: said as it is (recalculate), not as an unexpected failure.
                 throw new CliException(e.Message);

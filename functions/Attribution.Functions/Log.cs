@@ -1,4 +1,4 @@
-using Attribution.Core.Domain;
+using Attribution.Domain;
 using Microsoft.Extensions.Logging;
 
 namespace Attribution.Functions;

@@ -1,7 +1,7 @@
-using Attribution.Core.Ingestion;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Functions;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
@@ -31,7 +31,7 @@ namespace Attribution.Functions
             services.AddSingleton(TimeProvider.System);
             services.AddRecalculation(); // the orchestrator and its steps: the same registration the local worker uses
             // Fan-out (RECALC_SHARDS, RECALC_REDUCE_RANGES, RECALC_PUBLISH_RANGES) and history retention (RECALC_HISTORY_RETENTION_DAYS).
-            services.AddSingleton(_ => Attribution.Core.Recalculation.RecalculationSettings.FromSettings(name => configuration[name]));
+            services.AddSingleton(_ => Attribution.Pipeline.Recalculation.RecalculationSettings.FromSettings(name => configuration[name]));
             return services;
         }
     }

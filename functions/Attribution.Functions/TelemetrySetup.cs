@@ -13,7 +13,7 @@ using OpenTelemetry.Trace;
 namespace Attribution.Functions;
 
 /// <summary>
-/// Traces, metrics and logs through OpenTelemetry: the Functions worker's own, plus the domain's (<see cref="Core.Telemetry"/>),
+/// Traces, metrics and logs through OpenTelemetry: the Functions worker's own, plus the domain's (<see cref="Pipeline.Telemetry"/>),
 /// exported to Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set (the infra sets it, with Entra ID
 /// auth through the app's managed identity: APPLICATIONINSIGHTS_AUTHENTICATION_STRING "ClientId=…;Authorization=AAD").
 /// </summary>
@@ -38,18 +38,18 @@ public static class TelemetrySetup
         var export = !string.IsNullOrWhiteSpace(connection);
         // The domain's loggers (categories "Attribution.*": ingestion, each recalculation step, the orchestrator's
         // phases) at Information whatever a host's default level is, so they reach the log exporter.
-        services.AddLogging(l => l.AddFilter(Core.Telemetry.Name, LogLevel.Information));
+        services.AddLogging(l => l.AddFilter(Pipeline.Telemetry.Name, LogLevel.Information));
         // Exporters per signal (not the all-in-one UseAzureMonitorExporter), so each is wired where it is used.
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("attribution-functions"))
             .WithTracing(t =>
             {
-                t.AddSource(Core.Telemetry.Name);
+                t.AddSource(Pipeline.Telemetry.Name);
                 if (export) t.AddAzureMonitorTraceExporter(Exporter);
             })
             .WithMetrics(m =>
             {
-                m.AddMeter(Core.Telemetry.Name);
+                m.AddMeter(Pipeline.Telemetry.Name);
                 if (export) m.AddAzureMonitorMetricExporter(Exporter);
             })
             .WithLogging(l =>

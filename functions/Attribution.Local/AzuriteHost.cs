@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Storage;
 
 namespace Attribution.Local;
 

@@ -1,5 +1,5 @@
-using Attribution.Core.Recalculation;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Storage;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
 using DurableTask.Core.Exceptions;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Attribution.Core.Rules;
+using Attribution.Domain.Rules;
 using Attribution.Testing;
 
 namespace Attribution.Cli.Tests;

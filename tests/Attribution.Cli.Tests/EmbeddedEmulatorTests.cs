@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Storage;
 using Attribution.Local;
 using Attribution.Testing;
 

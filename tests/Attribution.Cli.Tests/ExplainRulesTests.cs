@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Testing;
 using Azure.Data.Tables;
 

@@ -1,12 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Local;
 using Attribution.Testing;
 

@@ -1,4 +1,4 @@
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Storage;
 using Attribution.Testing;
 
 namespace Attribution.Cli.Tests;
@@ -25,7 +25,7 @@ public sealed class IngestCommandTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Matches(@"usage\s+CompletedWithRejections\s+2\s+1\s+1", usageLine);
         var dapLine = output.Split('\n').Single(l => l.Contains("dap_2026.jsonl", StringComparison.Ordinal));
         Assert.Matches(@"dap\s+Succeeded\s+1\s+1\s+0", dapLine);
-        Assert.Contains((await azurite.Storage.TenantAsync(t)).Associations, a => a.Source == Core.Domain.AssociationSource.Dap && a.PartnerId == 123);
+        Assert.Contains((await azurite.Storage.TenantAsync(t)).Associations, a => a.Source == Attribution.Domain.AssociationSource.Dap && a.PartnerId == 123);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
 using Azure.Messaging.ServiceBus;
 
 namespace Attribution.Cli.Tests;

@@ -110,7 +110,7 @@ public sealed class MainJobTests(MainJobFixture fixture) : IClassFixture<MainJob
     {
         var before = (await CliRunner.RunAsync("partner", "7890123", "--json", "--storage", Conn)).Out;
         var rules = Path.Combine(TestPaths.NewTempDirectory(), "dpor-only.json");
-        await File.WriteAllTextAsync(rules, Attribution.Core.Rules.CreditRulesLoader.DefaultJson.Replace("\"full\"", "\"dporOnly\"", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(rules, Attribution.Domain.Rules.CreditRulesLoader.DefaultJson.Replace("\"full\"", "\"dporOnly\"", StringComparison.Ordinal));
 
         var (code, output, error) = await CliRunner.RunAsync("recalc", "--as-of", "2026-10", "--rules", rules, "--scenario", "dpor-only", "--storage", Conn);
 
@@ -144,7 +144,7 @@ public sealed class MainJobTests(MainJobFixture fixture) : IClassFixture<MainJob
     {
         Assert.Equal(1, (await CliRunner.RunAsync("partner", "999", "--storage", Conn)).ExitCode);
         var rules = Path.Combine(TestPaths.NewTempDirectory(), "bad.json");
-        await File.WriteAllTextAsync(rules, Attribution.Core.Rules.CreditRulesLoader.DefaultJson.Replace("\"acrUsdTtm\": 15000", "\"acrUsdTtm\": -1", StringComparison.Ordinal));
+        await File.WriteAllTextAsync(rules, Attribution.Domain.Rules.CreditRulesLoader.DefaultJson.Replace("\"acrUsdTtm\": 15000", "\"acrUsdTtm\": -1", StringComparison.Ordinal));
         var (code, _, error) = await CliRunner.RunAsync("recalc", "--rules", rules, "--storage", Conn);
         Assert.Equal(1, code);
         Assert.Contains("$.competencies[0].levels[0].thresholds.acrUsdTtm", error);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Attribution.Core.Rules;
+using Attribution.Domain.Rules;
 using Attribution.Testing;
 
 namespace Attribution.Cli.Tests;

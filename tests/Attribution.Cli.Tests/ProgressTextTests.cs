@@ -1,6 +1,6 @@
-using Attribution.Core.Domain;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Recalculation;
+using Attribution.Domain;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Recalculation;
 
 namespace Attribution.Cli.Tests;
 

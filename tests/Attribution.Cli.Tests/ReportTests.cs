@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Attribution.Core.Reading;
+using Attribution.Pipeline.Reading;
 using Attribution.Testing;
 using SkiaSharp;
 
@@ -262,7 +262,7 @@ public sealed partial class ReportTests(ReportFixture fixture) : IClassFixture<R
     private async Task<List<string>> PartnerIdsAsync(string month)
     {
         var reader = new CreditReader(fixture.Azurite.NewStorage());
-        var run = await reader.ResolveRunAsync(Core.Domain.YearMonth.Parse(month));
+        var run = await reader.ResolveRunAsync(Attribution.Domain.YearMonth.Parse(month));
         Assert.NotNull(run);
         return (await reader.AllPartnersAsync(run)).Select(p => p.PartnerId).ToList();
     }

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Testing;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;

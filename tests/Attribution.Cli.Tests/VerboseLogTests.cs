@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Storage;
 using Attribution.Testing;
 
 namespace Attribution.Cli.Tests;
@@ -59,7 +59,7 @@ public sealed partial class VerboseRecalcTests(AzuriteFixture azurite) : IClassF
         var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
         // The fan-out Begin fixed, then one line per shard, per reduce range and per publish range.
-        var begun = Assert.Single(lines, l => l.Contains("Attribution.Core.Recalculation.BeginRecalculation[2002] BeginRecalculation: run ", StringComparison.Ordinal));
+        var begun = Assert.Single(lines, l => l.Contains("Attribution.Pipeline.Recalculation.BeginRecalculation[2002] BeginRecalculation: run ", StringComparison.Ordinal));
         var fanOut = FanOut().Match(begun);
         Assert.True(fanOut.Success, begun);
         var (shards, reduces, publishes) = (int.Parse(fanOut.Groups[1].Value), int.Parse(fanOut.Groups[2].Value), int.Parse(fanOut.Groups[3].Value));
@@ -83,7 +83,7 @@ public sealed partial class VerboseRecalcTests(AzuriteFixture azurite) : IClassF
 
         // The orchestrator's phases, once each however often it was replayed.
         foreach (var phase in new[] { 2102, 2103, 2104, 2105, 2107 })
-            Assert.Single(lines, l => l.Contains($"Attribution.Core.Recalculation.RecalculateCredit[{phase}] ", StringComparison.Ordinal));
+            Assert.Single(lines, l => l.Contains($"Attribution.Pipeline.Recalculation.RecalculateCredit[{phase}] ", StringComparison.Ordinal));
     }
 
     private static string RunOf(string begunLine) => Regex.Match(begunLine, @"BeginRecalculation: run (\S+) for").Groups[1].Value;

@@ -1,7 +1,7 @@
 using System.Text;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 

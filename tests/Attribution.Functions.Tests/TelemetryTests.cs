@@ -22,7 +22,7 @@ public sealed class TelemetryTests
         using (var provider = services.BuildServiceProvider())
         {
             var tracing = provider.GetRequiredService<TracerProvider>();
-            using (var span = Core.Telemetry.Source.StartActivity("ingest-feed-test"))
+            using (var span = Pipeline.Telemetry.Source.StartActivity("ingest-feed-test"))
                 Assert.NotNull(span); // a listener is attached: the domain's source is exported
             tracing.ForceFlush(30_000);
         }
@@ -40,16 +40,16 @@ public sealed class TelemetryTests
         Assert.True(services.AddAttributionTelemetry(configuration));
         using (var provider = services.BuildServiceProvider())
         {
-            // The ingestor's own logger, as the app's DI hands it over (category Attribution.Core.Ingestion.FeedIngestor).
-            var logger = provider.GetRequiredService<ILogger<Core.Ingestion.FeedIngestor>>();
-            Core.Ingestion.IngestionLog.IngestionStarted(logger, marker, "usage", "usage.csv", 42);
+            // The ingestor's own logger, as the app's DI hands it over (category Attribution.Pipeline.Ingestion.FeedIngestor).
+            var logger = provider.GetRequiredService<ILogger<Pipeline.Ingestion.FeedIngestor>>();
+            Pipeline.Ingestion.IngestionLog.IngestionStarted(logger, marker, "usage", "usage.csv", 42);
             // Disposing the provider shuts the log pipeline down, which sends what it holds.
         }
 
         var sent = await endpoint.ReceivedAsync("the log");
         // The rendered line, its category and event id, and each value as a property to query by.
         Assert.True(sent.Contains($"\"message\":\"Ingestion {marker} started: usage file usage.csv (42 bytes).\"", StringComparison.Ordinal), sent);
-        Assert.Contains("\"CategoryName\":\"Attribution.Core.Ingestion.FeedIngestor\"", sent, StringComparison.Ordinal);
+        Assert.Contains("\"CategoryName\":\"Attribution.Pipeline.Ingestion.FeedIngestor\"", sent, StringComparison.Ordinal);
         Assert.Contains("\"EventId\":\"1001\"", sent, StringComparison.Ordinal);
         Assert.Contains($"\"IngestionId\":\"{marker}\"", sent, StringComparison.Ordinal);
     }
@@ -66,13 +66,13 @@ public sealed class TelemetryTests
         using (var provider = services.BuildServiceProvider())
         {
             var metrics = provider.GetRequiredService<MeterProvider>();
-            Core.Storage.SwallowedFailures.Count(marker);
+            Pipeline.Storage.SwallowedFailures.Count(marker);
             metrics.ForceFlush(30_000);
         }
 
         var sent = await endpoint.ReceivedAsync("the metric");
-        Assert.Contains($"\"name\":\"{Core.Storage.SwallowedFailures.MetricName}\"", sent, StringComparison.Ordinal);
-        Assert.Contains($"\"{Core.Storage.SwallowedFailures.OperationTag}\":\"{marker}\"", sent, StringComparison.Ordinal);
+        Assert.Contains($"\"name\":\"{Pipeline.Storage.SwallowedFailures.MetricName}\"", sent, StringComparison.Ordinal);
+        Assert.Contains($"\"{Pipeline.Storage.SwallowedFailures.OperationTag}\":\"{marker}\"", sent, StringComparison.Ordinal);
     }
 
     [Fact]

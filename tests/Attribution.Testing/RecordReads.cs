@@ -1,6 +1,6 @@
 using System.Globalization;
-using Attribution.Core.Domain;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Pipeline.Storage;
 
 namespace Attribution.Testing;
 

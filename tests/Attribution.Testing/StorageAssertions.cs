@@ -1,4 +1,4 @@
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Storage;
 using Azure.Data.Tables;
 
 namespace Attribution.Testing;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Attribution.Core;
+using Attribution.Pipeline;
 
 namespace Attribution.Testing;
 

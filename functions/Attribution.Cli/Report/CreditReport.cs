@@ -1,8 +1,8 @@
 using System.Globalization;
-using Attribution.Core.Domain;
-using Attribution.Core.Reading;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Storage;
 
 namespace Attribution.Cli.Report;
 

@@ -1,5 +1,5 @@
-using Attribution.Core.Reading;
-using Attribution.Core.Recalculation;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Recalculation;
 
 namespace Attribution.Cli.Report;
 
@@ -18,7 +18,7 @@ internal sealed record ReportMover(string PartnerId, string? Name, string Compet
 /// and the largest ACR movers over all competencies.
 /// </summary>
 internal sealed record ReportChanges(
-    Core.Domain.YearMonth PreviousAsOf,
+    Attribution.Domain.YearMonth PreviousAsOf,
     IReadOnlyList<string> NewPartners,
     IReadOnlyList<string> GonePartners,
     IReadOnlyList<ReportLevelChange> Levels,
@@ -28,7 +28,7 @@ internal sealed record ReportChanges(
 
     /// <summary>Null when no month before the report's one is published.</summary>
     public static async Task<ReportChanges?> ComputeAsync(
-        Core.Storage.StorageAccount storage, RecalculationRun run, IReadOnlyDictionary<string, string> names, CancellationToken ct)
+        Pipeline.Storage.StorageAccount storage, RecalculationRun run, IReadOnlyDictionary<string, string> names, CancellationToken ct)
     {
         var changes = new CreditChanges(storage);
         RecalculationRun previous;

@@ -168,9 +168,9 @@ internal static class ReportHtml
 
     private static string E(string s) => WebUtility.HtmlEncode(s);
 
-    private static string E(Core.Domain.YearMonth month) => month.ToString();
+    private static string E(Attribution.Domain.YearMonth month) => month.ToString();
 
-    private static string E(Core.Domain.CompetencyLevel level) => E(level.Name);
+    private static string E(Attribution.Domain.CompetencyLevel level) => E(level.Name);
 
     private static string N(double v) => v.ToString("R", Inv);
 

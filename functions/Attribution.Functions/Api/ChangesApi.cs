@@ -1,7 +1,7 @@
 using System.Globalization;
-using Attribution.Core.Domain;
-using Attribution.Core.Reading;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;

@@ -1,9 +1,9 @@
 using System.Globalization;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Reading;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Storage;
 using Azure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

@@ -1,8 +1,8 @@
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Reading;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;

@@ -1,4 +1,4 @@
-using Attribution.Core.Recalculation;
+using Attribution.Pipeline.Recalculation;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Attribution.Core.Domain;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Storage;
 using Attribution.Functions.Api;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;

@@ -1,5 +1,5 @@
-using Attribution.Core.Recalculation;
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Storage;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;

@@ -1,9 +1,9 @@
 // Compiled only with -p:EnableServiceBusTrigger=true (see Attribution.Functions.csproj and docs/servicebus.md): the
 // Service Bus worker extension it needs is not served by every package mirror.
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Azure.Messaging.ServiceBus;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,6 @@
 using System.Text;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
 
 namespace Attribution.Local.Synthetic;
 

@@ -1,4 +1,4 @@
-using Attribution.Core.Domain;
+using Attribution.Domain;
 
 namespace Attribution.Local.Synthetic;
 

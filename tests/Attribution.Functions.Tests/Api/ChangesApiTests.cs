@@ -1,9 +1,9 @@
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Reading;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Reading;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Functions.Api;
 using Attribution.Functions.Tests.Recalculation;
 using Attribution.Testing;

@@ -1,6 +1,6 @@
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Rules;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Domain.Rules;
 using Attribution.Functions.Api;
 using Attribution.Testing;
 using Microsoft.AspNetCore.Http;
@@ -113,7 +113,7 @@ public sealed class IngestionApiTests(AzuriteFixture azurite) : IClassFixture<Az
         var dead = new FeedIngestionResult(IngestionStore.NewIngestionId(lastBeat), FeedSource.Usage, "killed.csv", null, IngestionStatus.Running, 0, 0, 0, lastBeat, null)
         {
             HeartbeatAt = lastBeat,
-            HeartbeatTimeout = Core.Storage.RecordStoreOptions.Default.ClaimLease,
+            HeartbeatTimeout = Pipeline.Storage.RecordStoreOptions.Default.ClaimLease,
         };
         await new IngestionStore(azurite.Storage).SaveAsync(dead, default);
 

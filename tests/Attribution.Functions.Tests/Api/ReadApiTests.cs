@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Attribution.Core.Reading;
-using Attribution.Core.Rules;
+using Attribution.Pipeline.Reading;
+using Attribution.Domain.Rules;
 using Attribution.Functions.Api;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -110,7 +110,7 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
     {
         // The sample subscription with the most partners (DPOR, CSP provider and reseller, DAP, FastTrack…).
         var storage = data.Storage;
-        var rows = await Attribution.Testing.StorageReads.AllAsync(storage, Attribution.Core.Storage.TableNames.SubscriptionPartners);
+        var rows = await Attribution.Testing.StorageReads.AllAsync(storage, Attribution.Pipeline.Storage.TableNames.SubscriptionPartners);
         var busiest = rows.Where(r => r.RowKey.StartsWith("2026-10|", StringComparison.Ordinal)).GroupBy(r => r.PartitionKey).OrderByDescending(g => g.Count()).First();
         Assert.True(busiest.Count() >= 3, $"{busiest.Count()} partners");
 

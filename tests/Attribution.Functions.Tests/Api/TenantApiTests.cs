@@ -1,4 +1,4 @@
-using Attribution.Core.Reading;
+using Attribution.Pipeline.Reading;
 using Attribution.Functions.Api;
 using Microsoft.AspNetCore.Mvc;
 using static Attribution.Functions.Tests.Api.ApiRequests;

@@ -1,6 +1,6 @@
-using Attribution.Core.Domain;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Rules;
+using Attribution.Domain;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Domain.Rules;
 using Attribution.Testing;
 using Azure.Data.Tables;
 

@@ -1,6 +1,6 @@
-using Attribution.Core.Domain;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Storage;
 using Attribution.Testing;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,10 +1,10 @@
 using System.Globalization;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Recalculation.Snapshots;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Recalculation.Snapshots;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Testing;
 using Azure.Data.Tables;
 
@@ -146,7 +146,7 @@ public sealed class IncentiveEligibilityMigrationTests(RecordsFixture azurite) :
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
         var september = await RecalculationHarness.RecalculateAsync(host, September);
         var october = await RecalculationHarness.RecalculateAsync(host, October);
-        var runs = new Attribution.Core.Recalculation.RunStore(azurite.Storage);
+        var runs = new Attribution.Pipeline.Recalculation.RunStore(azurite.Storage);
         var septemberRows = await MakeLegacyAsync(september.RunId, September, (await runs.GetAsync(September, september.RunId))!.PublishRanges);
         var octoberRows = await MakeLegacyAsync(october.RunId, October, (await runs.GetAsync(October, october.RunId))!.PublishRanges);
         var table = azurite.Storage.Table(TableNames.IncentiveEligibility);

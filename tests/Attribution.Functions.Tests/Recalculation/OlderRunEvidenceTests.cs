@@ -1,6 +1,6 @@
-using Attribution.Core.Domain;
-using Attribution.Core.Reading;
-using Attribution.Core.Recalculation;
+using Attribution.Domain;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Recalculation;
 using Attribution.Testing;
 
 namespace Attribution.Functions.Tests.Recalculation;

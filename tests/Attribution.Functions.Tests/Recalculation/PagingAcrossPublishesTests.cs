@@ -1,7 +1,7 @@
 using System.Globalization;
-using Attribution.Core.Domain;
-using Attribution.Core.Reading;
-using Attribution.Core.Recalculation.Snapshots;
+using Attribution.Domain;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Recalculation.Snapshots;
 using Attribution.Functions.Api;
 using Attribution.Testing;
 using Microsoft.AspNetCore.Mvc;

@@ -1,9 +1,9 @@
-using Attribution.Core.Domain;
-using Attribution.Core.Reading;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Recalculation.Snapshots;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain;
+using Attribution.Pipeline.Reading;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Recalculation.Snapshots;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Functions.Api;
 using Attribution.Testing;
 using Microsoft.AspNetCore.Http;

@@ -1,6 +1,6 @@
 using System.Text;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Rules;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Domain.Rules;
 using Attribution.Functions.Recalculation;
 using Attribution.Testing;
 using Microsoft.AspNetCore.Http;

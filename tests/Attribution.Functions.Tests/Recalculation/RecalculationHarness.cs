@@ -1,12 +1,12 @@
 using System.Globalization;
-using Attribution.Core.Credit;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Ingestion;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Recalculation.Snapshots;
-using Attribution.Core.Rules;
-using Attribution.Core.Storage;
+using Attribution.Domain.Credit;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Recalculation.Snapshots;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
 using Attribution.Local;
 using Attribution.Local.Synthetic;
 using Attribution.Testing;
@@ -79,7 +79,7 @@ public static class RecalculationHarness
     /// </summary>
     public static async Task AssertReadersMatchTablesAsync(StorageAccount storage, RecalculationRun run)
     {
-        var reader = new Attribution.Core.Reading.CreditReader(storage);
+        var reader = new Attribution.Pipeline.Reading.CreditReader(storage);
         var tables = await PublishedAsync(storage, run.AsOf);
         foreach (var (table, global) in new[] { (TableNames.PartnerCredit, false), (TableNames.GlobalPartnerCredit, true) })
         {

@@ -1,4 +1,4 @@
-using Attribution.Core.Recalculation;
+using Attribution.Pipeline.Recalculation;
 using Attribution.Local;
 using Attribution.Testing;
 using Microsoft.Extensions.Logging;
@@ -8,7 +8,7 @@ namespace Attribution.Functions.Tests.Recalculation;
 /// <summary>The orchestrator's phase logs go through its replay-safe logger; each step logs through ILogger&lt;T&gt; from DI.</summary>
 public sealed class RecalculationLogTests(SmallRecordsFixture azurite) : IClassFixture<SmallRecordsFixture>
 {
-    private const string Orchestrator = "Attribution.Core.Recalculation.RecalculateCredit";
+    private const string Orchestrator = "Attribution.Pipeline.Recalculation.RecalculateCredit";
 
     [Fact]
     public async Task Each_phase_is_logged_once_although_the_orchestrator_is_replayed_after_every_step()

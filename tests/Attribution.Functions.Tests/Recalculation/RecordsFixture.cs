@@ -1,4 +1,4 @@
-using Attribution.Core.Storage;
+using Attribution.Pipeline.Storage;
 using Attribution.Testing;
 
 namespace Attribution.Functions.Tests.Recalculation;

@@ -1,7 +1,7 @@
 using System.Text;
-using Attribution.Core.Domain;
-using Attribution.Core.Recalculation;
-using Attribution.Core.Rules;
+using Attribution.Domain;
+using Attribution.Pipeline.Recalculation;
+using Attribution.Domain.Rules;
 using Attribution.Functions.Recalculation;
 using Attribution.Local;
 using Attribution.Testing;

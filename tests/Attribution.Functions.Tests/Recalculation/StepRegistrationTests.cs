@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Reflection.Emit;
 using System.Text.RegularExpressions;
-using Attribution.Core.Recalculation;
+using Attribution.Pipeline.Recalculation;
 using Attribution.Testing;
 
 namespace Attribution.Functions.Tests.Recalculation;

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Attribution.Core.Domain;
-using Attribution.Core.Rules;
+using Attribution.Domain;
+using Attribution.Domain.Rules;
 
 namespace Attribution.Local.Tests.Synthetic;
 

@@ -1,7 +1,7 @@
 using System.IO.Compression;
-using Attribution.Core.Domain;
-using Attribution.Core.Feeds;
-using Attribution.Core.Rules;
+using Attribution.Domain;
+using Attribution.Domain.Feeds;
+using Attribution.Domain.Rules;
 
 namespace Attribution.Local.Tests.Synthetic;
 

@@ -1,0 +1,136 @@
+using System.Globalization;
+using Attribution.Domain.Credit;
+using Attribution.Domain;
+using Attribution.Pipeline.Storage;
+using Azure.Data.Tables;
+
+namespace Attribution.Pipeline.Recalculation.Snapshots;
+
+/// <summary>
+/// The published rows (§4) as table entities: the keys and properties every run writes to its snapshot and
+/// publish writes to the tables (publish adds `runId`, the run that last changed the row).
+/// </summary>
+internal static class CreditEntities
+{
+    public static readonly IReadOnlyList<string> PublishedTables =
+        [TableNames.PartnerCredit, TableNames.GlobalPartnerCredit, TableNames.SubscriptionPartners, TableNames.IncentiveEligibility];
+
+    /// <summary>Snapshot-only index from partner to the subscriptions (and tenants) it was credited on, for evidence.</summary>
+    public const string PartnerSubscriptions = "PartnerSubscriptions";
+
+    private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    private static string Num(PartnerId v) => v.ToString();
+
+    public static TableEntity PartnerCreditEntity(PartnerCreditRow r, YearMonth asOf, string rulesVersion, string? runId = null)
+    {
+        var e = new TableEntity(Num(r.PartnerId), $"{asOf}|{r.Credit.Competency}")
+        {
+            ["partnerId"] = Num(r.PartnerId),
+            ["globalPartnerId"] = Num(r.GlobalPartnerId),
+        };
+        return WithCredit(e, r.Credit, asOf, rulesVersion, runId);
+    }
+
+    public static TableEntity GlobalPartnerCreditEntity(GlobalPartnerCreditRow r, YearMonth asOf, string rulesVersion, string? runId = null)
+    {
+        var e = new TableEntity(Num(r.GlobalPartnerId), $"{asOf}|{r.Credit.Competency}")
+        {
+            ["partnerId"] = Num(r.GlobalPartnerId),
+            ["locations"] = r.Locations,
+        };
+        return WithCredit(e, r.Credit, asOf, rulesVersion, runId);
+    }
+
+    // The properties PartnerCredit and GlobalPartnerCredit share (§4).
+    private static TableEntity WithCredit(TableEntity e, CompetencyMetrics c, YearMonth asOf, string rulesVersion, string? runId)
+    {
+        e["competency"] = c.Competency;
+        e["asOf"] = asOf.ToString();
+        e["acrUsdTtm"] = c.AcrUsdTtm;
+        e["peakMonthlyActiveUsers"] = c.PeakMonthlyActiveUsers;
+        e["customers"] = c.Customers;
+        e["level"] = c.Level.Name;
+        e["nextLevel"] = c.NextLevel?.Name;
+        e["progress"] = c.Progress;
+        e["incentiveEligibleAcrUsdTtm"] = c.IncentiveEligibleAcrUsdTtm;
+        e["sources"] = c.Sources;
+        e["rulesVersion"] = rulesVersion;
+        if (runId is not null) e["runId"] = runId;
+        return e;
+    }
+
+    public static TableEntity SubscriptionPartnerEntity(SubscriptionPartnerRow r, YearMonth asOf, string? runId = null)
+    {
+        var e = new TableEntity(r.SubscriptionId.ToString("D"), $"{asOf}|{Num(r.PartnerId)}")
+        {
+            ["customerTenantId"] = r.CustomerTenantId.ToString("D"),
+            ["partnerId"] = Num(r.PartnerId),
+            ["sources"] = r.Sources,
+            ["isDpor"] = r.IsDpor,
+            ["workloads"] = r.Workloads.ToString(),
+        };
+        if (runId is not null) e["runId"] = runId;
+        return e;
+    }
+
+    /// <summary>
+    /// An `IncentiveEligibility` row of one asOf (§4): keyed `{asOf}|{month}|{subscriptionId}`, because overlapping
+    /// 12-month windows hold the same months and every asOf's rows must be its own.
+    /// </summary>
+    public static TableEntity IncentiveEligibilityEntity(IncentiveEligibilityRow r, YearMonth asOf, string? runId = null)
+    {
+        var e = new TableEntity(Num(r.DporPartnerId), IncentiveEligibilityKey(asOf, r.Month, r.SubscriptionId.ToString("D")))
+        {
+            ["asOf"] = asOf.ToString(),
+            ["month"] = r.Month.ToString(),
+            ["subscriptionId"] = r.SubscriptionId.ToString("D"),
+            ["customerTenantId"] = r.CustomerTenantId.ToString("D"),
+            ["acrUsd"] = r.AcrUsd,
+            ["dporDays"] = r.DporDays,
+            ["daysInMonth"] = r.DaysInMonth,
+            ["incentiveAcrUsd"] = r.IncentiveAcrUsd,
+        };
+        if (runId is not null) e["runId"] = runId;
+        return e;
+    }
+
+    public static string IncentiveEligibilityKey(YearMonth asOf, YearMonth month, string subscriptionId) => $"{asOf}|{month}|{subscriptionId}";
+
+    /// <summary>
+    /// A RowKey of the layout before `asOf` was part of the key (`{month}|{subscriptionId}`, one separator): such rows
+    /// were shared between overlapping months and are removed once (<see cref="IncentiveEligibilityMigration"/>).
+    /// </summary>
+    public static bool IsLegacyIncentiveEligibilityKey(string rowKey) => rowKey.IndexOf('|', StringComparison.Ordinal) is var i and >= 0
+        && rowKey.IndexOf('|', i + 1) < 0;
+
+    /// <summary>
+    /// A snapshot row written before `asOf` was part of the key, in today's layout (the run's asOf prefixed, the key's
+    /// parts as properties); a row already in today's layout is returned as it is.
+    /// </summary>
+    public static TableEntity FromLegacyIncentiveEligibility(TableEntity row, YearMonth asOf)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        if (!IsLegacyIncentiveEligibilityKey(row.RowKey)) return row;
+        var split = row.RowKey.IndexOf('|', StringComparison.Ordinal);
+        var (month, subscription) = (row.RowKey[..split], row.RowKey[(split + 1)..]);
+        var e = new TableEntity(row.PartitionKey, $"{asOf}|{row.RowKey}")
+        {
+            ["asOf"] = asOf.ToString(),
+            ["month"] = month,
+            ["subscriptionId"] = subscription,
+        };
+        foreach (var (k, v) in row)
+            if (k is not ("PartitionKey" or "RowKey" or "odata.etag" or "Timestamp")) e[k] = v;
+        return e;
+    }
+
+    /// <summary>The evidence index row: partner → a subscription (and its tenant) it was credited on.</summary>
+    public static TableEntity PartnerSubscriptionEntity(SubscriptionPartnerRow r) =>
+        new(Num(r.PartnerId), r.SubscriptionId.ToString("D"))
+        {
+            ["customerTenantId"] = r.CustomerTenantId.ToString("D"),
+            ["sources"] = r.Sources,
+            ["workloads"] = r.Workloads.ToString(),
+        };
+}

@@ -1,0 +1,117 @@
+using Attribution.Domain.Credit;
+using Attribution.Domain;
+using Attribution.Domain.Rules;
+using Attribution.Pipeline.Storage;
+
+namespace Attribution.Pipeline.Recalculation.Snapshots;
+
+/// <summary>
+/// The storage side of each recalculation step: what a shard reads and writes, what a reduce range reads and
+/// writes, and which runs' files are kept. Activities are thin steps over these methods.
+/// </summary>
+public sealed class RunResults(StorageAccount storage)
+{
+    private readonly SnapshotStore _snapshots = new(storage);
+    private readonly RecordStore _records = new(storage);
+
+    internal SnapshotStore Snapshots => _snapshots;
+
+    /// <summary>The reduce range a partner's (or a global partner's) partials go to.</summary>
+    public static CreditScope ReduceScope(int range, int reduceRanges) =>
+        new(p => PartitionRanges.OfPartner(p, reduceRanges) == range, g => PartitionRanges.OfPartner(g, reduceRanges) == range);
+
+    /// <summary>A shard's input: only its buckets, at the run's records version.</summary>
+    public async Task<CreditInput> ReadShardInputAsync(long recordsVersion, int shard, int shardCount, CreditRules rules, YearMonth asOf, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        var records = await _records.AtAsync(recordsVersion, cancellationToken).ConfigureAwait(false);
+        var partners = records.GlobalPartnerMapAsync(cancellationToken);
+        var buckets = RecordStore.BucketsOfShard(shard, shardCount, records.BucketCount).ToList();
+        var usage = buckets.Select(b => records.UsageAsync(b, rules.WindowStart(asOf), asOf, cancellationToken)).ToList();
+        var associations = buckets.Select(b => records.AssociationsAsync(b, cancellationToken)).ToList();
+        var dpor = buckets.Select(b => records.DporEventsAsync(b, cancellationToken)).ToList();
+        await Task.WhenAll(usage.Cast<Task>().Concat(associations).Concat(dpor).Append(partners)).ConfigureAwait(false);
+        return new CreditInput
+        {
+            AsOf = asOf,
+            Rules = rules,
+            Usage = usage.SelectMany(t => t.Result).ToList(),
+            Associations = associations.SelectMany(t => t.Result).ToList(),
+            DporEvents = dpor.SelectMany(t => t.Result).ToList(),
+            GlobalPartnerOf = await partners.ConfigureAwait(false),
+        };
+    }
+
+    /// <summary>
+    /// Writes a shard's tenant-level rows into the run's snapshot (SubscriptionPartners, IncentiveEligibility and the
+    /// evidence index, split by publish range) and its per-partner partials split by reduce range (one file per
+    /// range, empty ones included, so a reduce knows every shard has reported). Returns the snapshot rows written.
+    /// </summary>
+    public async Task<long> WriteShardAsync(ShardWork work, ShardCredit shard, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(shard);
+        var part = SnapshotStore.ShardPart(work.Shard);
+        var asOf = work.AsOf;
+        // One table at a time: a table's rows are held as entities while they are split and encoded, and a shard's
+        // three tables at once held three times that (most of a shard's peak memory).
+        long written = 0;
+        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.SubscriptionPartners, part,
+            shard.SubscriptionPartners.Select(r => CreditEntities.SubscriptionPartnerEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.IncentiveEligibility, part,
+            shard.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
+            shard.SubscriptionPartners.Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        await Parallel.ForEachAsync(Enumerable.Range(0, work.ReduceRanges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
+            await _snapshots.WritePartialAsync(work.RunId, range, work.Shard, CreditEngine.Slice(shard, ReduceScope(range, work.ReduceRanges)), ct).ConfigureAwait(false))
+            .ConfigureAwait(false);
+        return written;
+    }
+
+    /// <summary>Every shard's partials of one reduce range, in shard order (so sums are in a fixed order).</summary>
+    public async Task<ShardCredit[]> ReadReduceInputAsync(ReduceWork work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return await Task.WhenAll(Enumerable.Range(0, work.ShardCount)
+            .Select(shard => _snapshots.ReadPartialAsync(work.RunId, work.Range, shard, cancellationToken))).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a reduce range's PartnerCredit and GlobalPartnerCredit rows into the run's snapshot.</summary>
+    public async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(results);
+        var part = SnapshotStore.ReducePart(work.Range);
+        var written = await Task.WhenAll(
+            _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerCredit, part,
+                results.PartnerCredit.Select(r => CreditEntities.PartnerCreditEntity(r, work.AsOf, results.RulesVersion)), work.PublishRanges, cancellationToken),
+            _snapshots.WriteAsync(work.RunId, SnapshotSchema.GlobalPartnerCredit, part,
+                results.GlobalPartnerCredit.Select(r => CreditEntities.GlobalPartnerCreditEntity(r, work.AsOf, results.RulesVersion)), work.PublishRanges, cancellationToken))
+            .ConfigureAwait(false);
+        return written.Sum();
+    }
+
+    /// <summary>
+    /// Keeps, per asOf, the published run's snapshot and the one it replaced (a reader may have resolved it a moment
+    /// ago), and the latest two of each scenario; drops older runs' files and every finished run's partials.
+    /// Runs still Running or Publishing are never touched.
+    /// </summary>
+    public async Task CleanUpAsync(IReadOnlyList<RecalculationRun> runs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var finished = runs.Where(r => r.Status is RunStatus.Succeeded or RunStatus.Failed).ToList();
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        if (finished.Where(r => r.Published && r.Scenario is null).OrderByDescending(r => r.CompletedAt).FirstOrDefault() is { } published)
+        {
+            keep.Add(published.RunId);
+            if (published.BaseRunId is { } previous) keep.Add(previous);
+        }
+        foreach (var scenario in finished.Where(r => r.Scenario is not null && r.Status == RunStatus.Succeeded).GroupBy(r => r.Scenario))
+            foreach (var r in scenario.OrderByDescending(r => r.CompletedAt).Take(2)) keep.Add(r.RunId);
+        foreach (var run in finished)
+        {
+            if (keep.Contains(run.RunId)) await _snapshots.DeletePartialsAsync(run.RunId, cancellationToken).ConfigureAwait(false);
+            else if (!run.Published) await _snapshots.DeleteRunAsync(run.RunId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

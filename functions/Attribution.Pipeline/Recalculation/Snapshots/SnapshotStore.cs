@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Attribution.Domain.Credit;
+using Attribution.Domain;
+using Attribution.Pipeline.Storage;
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+
+namespace Attribution.Pipeline.Recalculation.Snapshots;
+
+/// <summary>What a run read and how it is split; written once by Begin (a retried Begin keeps the first).</summary>
+public sealed record RunManifest(
+    string RunId,
+    YearMonth AsOf,
+    string? Scenario,
+    string RulesHash,
+    string RulesVersion,
+    long RecordsVersion,
+    IReadOnlyList<string> IngestionIds,
+    int Shards,
+    int ReduceRanges,
+    int PublishRanges);
+
+/// <summary>
+/// A run's files in the `recalculations` container:
+/// <code>
+/// {runId}/manifest.json                                    what the run read (records version, ingestions, rules hash, ranges)
+/// {runId}/snapshot/{table}/r{range:000}/{part}.parquet     the run's complete results, split by publish range
+/// {runId}/partials/r{reduceRange:000}/s{shard:000}.json    per-partner partials, from shard to reduce (dropped after publish)
+/// rules/{sha256}.json                                      rules by content hash
+/// </code>
+/// `{part}` is the writer: `s{shard}` (SubscriptionPartners, IncentiveEligibility, PartnerSubscriptions) or
+/// `k{reduceRange}` (PartnerCredit, GlobalPartnerCredit). Every file is written whole by one idempotent step
+/// with a deterministic name, so a retried step overwrites it with the same content.
+/// </summary>
+internal sealed class SnapshotStore(StorageAccount storage)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private BlobContainerClient Container => storage.Blobs.GetBlobContainerClient(TableNames.RecalculationContainer);
+
+    public static string ManifestBlob(string runId) => $"{runId}/manifest.json";
+
+    public static string RangePrefix(string runId, string table, int range) =>
+        string.Create(CultureInfo.InvariantCulture, $"{runId}/snapshot/{table}/r{range:D3}/");
+
+    public static string SnapshotBlob(string runId, string table, int range, string part) => $"{RangePrefix(runId, table, range)}{part}.parquet";
+
+    public static string PartialBlob(string runId, int reduceRange, int shard) =>
+        string.Create(CultureInfo.InvariantCulture, $"{runId}/partials/r{reduceRange:D3}/s{shard:D3}.json");
+
+    public static string ShardPart(int shard) => string.Create(CultureInfo.InvariantCulture, $"s{shard:D3}");
+
+    public static string ReducePart(int range) => string.Create(CultureInfo.InvariantCulture, $"k{range:D3}");
+
+    // ---- manifest
+
+    /// <summary>Writes the manifest unless one exists; returns the stored one (so a retried Begin keeps what the first read).</summary>
+    public async Task<RunManifest> WriteManifestOnceAsync(RunManifest manifest, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var blob = Container.GetBlobClient(ManifestBlob(manifest.RunId));
+        try
+        {
+            await blob.UploadAsync(BinaryData.FromObjectAsJson(manifest, Json), overwrite: false, cancellationToken).ConfigureAwait(false);
+            return manifest;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return await ReadManifestAsync(manifest.RunId, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The manifest of run {manifest.RunId} vanished while it was written.");
+        }
+    }
+
+    public async Task<RunManifest?> ReadManifestAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var content = await Container.GetBlobClient(ManifestBlob(runId)).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+            return content.Value.Content.ToObjectFromJson<RunManifest>(Json);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    // ---- snapshot tables
+
+    /// <summary>
+    /// Writes one writer's rows of a table into the run's snapshot: one Parquet file per publish range that has rows,
+    /// sorted by PartitionKey then RowKey. Returns the rows written.
+    /// </summary>
+    public async Task<long> WriteAsync(string runId, SnapshotSchema schema, string part, IEnumerable<TableEntity> rows, int publishRanges, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var byRange = new Dictionary<int, List<TableEntity>>();
+        foreach (var row in rows)
+        {
+            var range = PartitionRanges.Of(row.PartitionKey, publishRanges);
+            if (!byRange.TryGetValue(range, out var list)) byRange[range] = list = [];
+            list.Add(row);
+        }
+        long written = 0;
+        await Parallel.ForEachAsync(byRange, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (kv, ct) =>
+        {
+            var (range, list) = kv;
+            list.Sort(KeyOrder);
+            var bytes = await ParquetRows.EncodeAsync(schema, list, ct).ConfigureAwait(false);
+            await Container.GetBlobClient(SnapshotBlob(runId, schema.Table, range, part)).UploadAsync(BinaryData.FromBytes(bytes), overwrite: true, ct).ConfigureAwait(false);
+            Interlocked.Add(ref written, list.Count);
+        }).ConfigureAwait(false);
+        return written;
+    }
+
+    /// <summary>Orders rows as a table does: PartitionKey, then RowKey (ordinal).</summary>
+    public static int KeyOrder(TableEntity a, TableEntity b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var x = string.CompareOrdinal(a.PartitionKey, b.PartitionKey);
+        return x != 0 ? x : string.CompareOrdinal(a.RowKey, b.RowKey);
+    }
+
+    /// <summary>Every row of one publish range of a table in a run's snapshot, sorted by key.</summary>
+    public async Task<List<TableEntity>> ReadRangeAsync(string runId, SnapshotSchema schema, int range, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var names = new List<string>();
+        await foreach (var blob in Container.GetBlobsAsync(BlobTraits.None, BlobStates.None, RangePrefix(runId, schema.Table, range), cancellationToken).ConfigureAwait(false))
+            names.Add(blob.Name);
+        names.Sort(StringComparer.Ordinal);
+        var files = await Task.WhenAll(names.Select(async name =>
+        {
+            var content = await Container.GetBlobClient(name).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+            using var stream = content.Value.Content.ToStream();
+            return await ParquetRows.DecodeAsync(schema, stream, cancellationToken).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+        var rows = new List<TableEntity>(files.Sum(f => f.Count));
+        foreach (var f in files) rows.AddRange(f);
+        rows.Sort(KeyOrder);
+        return rows;
+    }
+
+    /// <summary>The rows of one table partition (e.g. a partner's PartnerCredit): reads only that partition's range.</summary>
+    public async Task<List<TableEntity>> ReadPartitionAsync(string runId, SnapshotSchema schema, string partitionKey, int publishRanges, CancellationToken cancellationToken = default)
+    {
+        var rows = await ReadRangeAsync(runId, schema, PartitionRanges.Of(partitionKey, publishRanges), cancellationToken).ConfigureAwait(false);
+        return rows.Where(r => r.PartitionKey == partitionKey).ToList();
+    }
+
+    /// <summary>Every row of a table in a run's snapshot, one range at a time.</summary>
+    public async IAsyncEnumerable<TableEntity> ReadAllAsync(string runId, SnapshotSchema schema, int publishRanges, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        for (var range = 0; range < publishRanges; range++)
+            foreach (var row in await ReadRangeAsync(runId, schema, range, cancellationToken).ConfigureAwait(false))
+                yield return row;
+    }
+
+    // ---- shard → reduce partials
+
+    public async Task WritePartialAsync(string runId, int reduceRange, int shard, ShardCredit partial, CancellationToken cancellationToken = default) =>
+        await Container.GetBlobClient(PartialBlob(runId, reduceRange, shard))
+            .UploadAsync(BinaryData.FromObjectAsJson(partial, Json), overwrite: true, cancellationToken).ConfigureAwait(false);
+
+    public async Task<ShardCredit> ReadPartialAsync(string runId, int reduceRange, int shard, CancellationToken cancellationToken = default)
+    {
+        var content = await Container.GetBlobClient(PartialBlob(runId, reduceRange, shard)).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+        return content.Value.Content.ToObjectFromJson<ShardCredit>(Json)
+            ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.");
+    }
+
+    // ---- clean-up
+
+    /// <summary>True when the run has a snapshot under this layout (its manifest exists; deletion removes it first).</summary>
+    public async Task<bool> ExistsAsync(string runId, CancellationToken cancellationToken = default) =>
+        (await Container.GetBlobClient(ManifestBlob(runId)).ExistsAsync(cancellationToken).ConfigureAwait(false)).Value;
+
+    /// <summary>Drops the reduce partials of a run (not needed once its snapshot is complete).</summary>
+    public Task DeletePartialsAsync(string runId, CancellationToken cancellationToken = default) => DeletePrefixAsync($"{runId}/partials/", cancellationToken);
+
+    /// <summary>
+    /// Drops everything of a run: manifest, snapshot, partials. The manifest goes first, so a run whose deletion has
+    /// begun (or died half-way) is never taken for a whole snapshot: readers check the manifest before and after they
+    /// read. The clean-up retries what is left (it deletes every finished run it does not keep, each time it runs).
+    /// </summary>
+    public async Task DeleteRunAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        await Container.DeleteBlobIfExistsAsync(ManifestBlob(runId), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await DeletePrefixAsync($"{runId}/partials/", cancellationToken).ConfigureAwait(false);
+        await DeletePrefixAsync($"{runId}/snapshot/", cancellationToken).ConfigureAwait(false);
+        await DeletePrefixAsync($"{runId}/shards/", cancellationToken).ConfigureAwait(false); // the layout before snapshots
+    }
+
+    private async Task DeletePrefixAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        await foreach (var blob in Container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, cancellationToken).ConfigureAwait(false))
+            names.Add(blob.Name);
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (name, ct) =>
+            await Container.DeleteBlobIfExistsAsync(name, cancellationToken: ct).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+}
