@@ -1,3 +1,4 @@
+using Attribution.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using Attribution.Domain.Feeds;
@@ -34,11 +35,11 @@ public static class ApiLatencyBench
         // --scenario NAME reads a scenario run's snapshot (the same files a published run has) through the reader the
         // API handlers call: the 100k read latency without first publishing 2.5 M rows into the emulator's table store.
         var scenario = Array.IndexOf(args, "--scenario") is var s and >= 0 && s + 1 < args.Length ? args[s + 1] : null;
-        var reader = new CreditReader(storage);
+        var reader = storage.Get<CreditReader>();
         var run = await reader.ResolveRunAsync(null, scenario)
             ?? throw new InvalidOperationException(scenario is null ? "nothing published" : $"no run of scenario {scenario}");
         var partners = (await reader.AllPartnersAsync(run)).Select(p => p.PartnerId).ToList();
-        var api = new ReadApi(storage);
+        var api = storage.Create<ReadApi>();
         var rng = new Random(1);
 
         async Task<double[]> Measure(Func<string, Task<IActionResult>> call)
@@ -57,7 +58,7 @@ public static class ApiLatencyBench
             return times;
         }
 
-        var evidenceService = new EvidenceService(storage);
+        var evidenceService = storage.Get<EvidenceService>();
         static Attribution.Domain.PartnerId Id(string id) => new(long.Parse(id, CultureInfo.InvariantCulture));
         static IActionResult Found(object? view) => view is null ? new NotFoundResult() : new OkObjectResult(view);
         var credit = scenario is null
@@ -90,11 +91,11 @@ public static class ApiLatencyBench
         await storage.EnsureCreatedAsync();
         var dir = Path.Combine(Path.GetTempPath(), "attribution-api-bench-" + tenants.ToString(CultureInfo.InvariantCulture));
         if (!Directory.Exists(dir)) SyntheticFeedGenerator.Generate(dir, new SyntheticFeedOptions(tenants, Seed: 7));
-        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        var ingestor = storage.Create<FeedIngestor>(CreditRulesLoader.Default);
         foreach (var path in Directory.EnumerateFiles(dir, "*.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
             if (FeedSources.TryInferFromPath(path, out var source)) await ingestor.IngestFileAsync(path, source);
         await using var host = await LocalDurableHost.StartAsync(storage, "apibench");
-        var start = await new RecalculationStarter(host).StartAsync(new Attribution.Domain.YearMonth(2026, 10), CreditRulesLoader.DefaultJson);
+        var start = await host.Storage.Starter(host).StartAsync(new Attribution.Domain.YearMonth(2026, 10), CreditRulesLoader.DefaultJson);
         await host.WaitAsync(start.InstanceId, TimeSpan.FromMinutes(30));
     }
 

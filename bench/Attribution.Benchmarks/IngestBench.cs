@@ -1,3 +1,4 @@
+using Attribution.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using Attribution.Domain;
@@ -260,7 +261,7 @@ public static class IngestBench
         // IngestAsync with an opener that notes the pass boundary: the same as IngestFileAsync(path, ...).
         var passes = new PassClock(path);
         var cpu = CpuClock.Start(azuritePid);
-        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        var ingestor = storage.Create<FeedIngestor>(CreditRulesLoader.Default);
         var result = await ingestor.IngestAsync(FeedSource.Usage, Path.GetFileName(path), passes.OpenAsync, new FileInfo(path).Length).ConfigureAwait(false);
         var total = passes.Elapsed;
         if (result.Status != IngestionStatus.Succeeded || result.RowsAccepted != expectedRows)

@@ -1,3 +1,4 @@
+using Attribution.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using Attribution.Domain.Feeds;
@@ -77,7 +78,7 @@ public static class MemoryBench
         Console.WriteLine(title);
         var storage = StorageAccount.FromConnectionString(connectionString);
         await storage.EnsureCreatedAsync().ConfigureAwait(false);
-        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        var ingestor = storage.Create<FeedIngestor>(CreditRulesLoader.Default);
         using var cts = new CancellationTokenSource();
         using var monitor = MemoryMonitor.Start();
         var watch = new PhaseWatch(monitor, writeFor, cts);

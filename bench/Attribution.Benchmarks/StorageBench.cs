@@ -1,3 +1,4 @@
+using Attribution.Testing;
 using System.Diagnostics;
 using Attribution.Domain;
 using Attribution.Domain.Feeds;
@@ -173,7 +174,7 @@ public static class StorageBench
 
     private static async Task<Measure> OurIngestionAsync(StorageAccount storage, string dir, string usageCsv)
     {
-        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        var ingestor = storage.Create<FeedIngestor>(CreditRulesLoader.Default);
         // Everything but usage first (untimed), so (d) and (f) read a real data set.
         foreach (var source in new[] { FeedSource.Partners, FeedSource.Dpor, FeedSource.Sales, FeedSource.Csp, FeedSource.FastTrack, FeedSource.Dap })
             Check(await ingestor.IngestFileAsync(Path.Combine(dir, source.Name(), source.Name() + ".csv"), source));
@@ -188,7 +189,7 @@ public static class StorageBench
     private static async Task<Measure> OurReadAsync(StorageAccount storage)
     {
         var clock = Stopwatch.StartNew();
-        var records = await new RecordStore(storage).LatestAsync();
+        var records = await storage.Get<RecordStore>().LatestAsync();
         long rows = 0;
         var from = AsOf.AddMonths(-11);
         await Parallel.ForEachAsync(Enumerable.Range(0, RecalculationSettings.MinShards), new ParallelOptions { MaxDegreeOfParallelism = InFlight }, async (shard, ct) =>
@@ -222,7 +223,7 @@ public static class StorageBench
     private static async Task<(RecalculationOutcome Outcome, double Seconds)> RecalculateAsync(LocalDurableHost host)
     {
         var clock = Stopwatch.StartNew();
-        var start = await new RecalculationStarter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
+        var start = await host.Storage.Starter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
         var outcome = await host.WaitAsync(start.InstanceId, TimeSpan.FromHours(2));
         return (outcome, clock.Elapsed.TotalSeconds);
     }

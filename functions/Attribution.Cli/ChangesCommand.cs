@@ -35,7 +35,7 @@ internal static class ChangesCommand
                 throw new CliException("--scenario takes 1-40 letters, digits, '-' or '_'.", ExitCodes.BadUsage);
 
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var changes = new CreditChanges(storage.Account);
+            var changes = storage.Get<CreditChanges>();
             CreditChangesView view;
             try
             {

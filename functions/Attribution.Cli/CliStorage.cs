@@ -1,6 +1,12 @@
 using System.CommandLine;
+using Attribution.Pipeline.Hosting;
+using Attribution.Pipeline.Recalculation;
 using Attribution.Pipeline.Storage;
 using Attribution.Local;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Attribution.Cli;
 
@@ -11,16 +17,43 @@ namespace Attribution.Cli;
 internal sealed class CliStorage : IAsyncDisposable
 {
     private readonly AzuriteHost? _azurite;
+    private readonly ServiceProvider _services;
 
-    private CliStorage(StorageAccount account, AzuriteHost? azurite, string description)
+    private CliStorage(string connectionString, TimeSpan giveUpAfter, AzuriteHost? azurite, Func<StorageAccount, string> description)
     {
-        Account = account;
+        _services = Compose(connectionString, giveUpAfter, Commands.Context.Value?.Logs ?? NullLoggerFactory.Instance);
+        Account = _services.GetRequiredService<StorageAccount>();
         _azurite = azurite;
-        Description = description;
+        Description = description(Account);
+    }
+
+    /// <summary>
+    /// The composition root the function app uses, over this connection: the CLI's logger factory (stderr with
+    /// --verbose) and its storage timeout; every store and reader once per command.
+    /// </summary>
+    private static ServiceProvider Compose(string connectionString, TimeSpan giveUpAfter, ILoggerFactory logs)
+    {
+        // The recalculation's fan-out settings come from the environment, as the app reads them from its settings.
+        var settings = new Dictionary<string, string?> { [AttributionServices.StorageConnection] = connectionString };
+        foreach (var name in new[] { RecalculationSettings.ShardsSetting, RecalculationSettings.ReduceRangesSetting, RecalculationSettings.PublishRangesSetting, RecalculationSettings.HistoryRetentionSetting })
+            settings[name] = Environment.GetEnvironmentVariable(name);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var services = new ServiceCollection()
+            .AddSingleton(logs)
+            .AddAttribution(configuration)
+            .Configure<StorageConnectionOptions>(o => o.GiveUpAfter = giveUpAfter)
+            .BuildServiceProvider();
+        services.ValidateOnStart();
+        return services;
     }
 
     public StorageAccount Account { get; }
     public string Description { get; }
+
+    /// <summary>The pipeline's services over this storage.</summary>
+    public IServiceProvider Services => _services;
+
+    public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
 
     public const string StorageVariable = "ATTRIBUTION_STORAGE";
     public const string TimeoutVariable = "ATTRIBUTION_STORAGE_TIMEOUT";
@@ -38,23 +71,22 @@ internal sealed class CliStorage : IAsyncDisposable
             // Set but empty is a mistake (an unexpanded variable, a lost secret), never "use the emulator".
             if (string.IsNullOrWhiteSpace(connectionString))
                 throw new CliException($"{origin} is empty: give a storage connection string, or leave it unset to use the embedded emulator.", ExitCodes.BadUsage);
-            StorageAccount account;
             try
             {
-                account = StorageAccount.FromConnectionString(connectionString, giveUpAfter: giveUpAfter);
+                StorageAccount.FromConnectionString(connectionString); // says what is wrong with it, naming the option
             }
             catch (FormatException e)
             {
                 throw new CliException($"{origin} is {e.Message}", ExitCodes.BadUsage);
             }
-            storage = new CliStorage(account, null, $"{account.Endpoints}, given by {origin}");
+            storage = new CliStorage(connectionString, giveUpAfter, null, account => $"{account.Endpoints}, given by {origin}");
         }
         else
         {
             var root = AzuriteHost.FindRepositoryRoot() ?? throw new CliException(
                 "No storage given and no repository found for the embedded Azurite: pass --storage CONN or set ATTRIBUTION_STORAGE.");
             var (host, description) = await CheckoutEmulator.StartAsync(root, cancellationToken);
-            storage = new CliStorage(StorageAccount.FromConnectionString(host.ConnectionString, giveUpAfter: giveUpAfter), host, description);
+            storage = new CliStorage(host.ConnectionString, giveUpAfter, host, _ => description);
         }
         if (Commands.Context.Value is { } context)
         {
@@ -92,6 +124,7 @@ internal sealed class CliStorage : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _services.DisposeAsync();
         if (_azurite is not null) await _azurite.DisposeAsync();
     }
 }

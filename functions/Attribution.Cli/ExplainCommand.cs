@@ -23,12 +23,12 @@ internal static class ExplainCommand
             var partnerId = Commands.ParsePartnerId(parse.GetValue(id)!);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var run = await new CreditReader(storage.Account).ResolveRunAsync(month, null, ct)
+            var run = await storage.Get<CreditReader>().ResolveRunAsync(month, null, ct)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
             EvidenceView? evidence;
             try
             {
-                evidence = await new EvidenceService(storage.Account).ExplainAsync(partnerId, parse.GetValue(competency)!, run, cancellationToken: ct);
+                evidence = await storage.Get<EvidenceService>().ExplainAsync(partnerId, parse.GetValue(competency)!, run, cancellationToken: ct);
             }
             catch (UnknownNameException e)
             {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.CommandLine;
 using Attribution.Domain.Feeds;
 using Attribution.Pipeline.Ingestion;
@@ -25,8 +26,8 @@ internal static class IngestCommand
             var inputs = ResolveInputs(parse.GetValue(files)!, Commands.ParseSource(parse.GetValue(source)));
             var creditRules = Commands.LoadRules(parse.GetValue(rules));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var results = await IngestAllAsync(storage.Account, creditRules, inputs, Commands.Current, ct);
-            var reasons = await FirstRejectsAsync(storage.Account, results, output == OutputFormat.Json ? 20 : 3, ct);
+            var results = await IngestAllAsync(storage, creditRules, inputs, Commands.Current, ct);
+            var reasons = await FirstRejectsAsync(storage, results, output == OutputFormat.Json ? 20 : 3, ct);
             var context = Commands.Current;
             switch (output)
             {
@@ -78,13 +79,12 @@ internal static class IngestCommand
     }
 
     public static async Task<List<(string Path, FeedIngestionResult Result)>> IngestAllAsync(
-        StorageAccount storage, CreditRules rules, IReadOnlyList<(string Path, FeedSource Source)> inputs, CommandContext context, CancellationToken ct)
+        CliStorage storage, CreditRules rules, IReadOnlyList<(string Path, FeedSource Source)> inputs, CommandContext context, CancellationToken ct)
     {
-        var ingestor = new FeedIngestor(storage, rules, logger: context.Logs.CreateLogger<FeedIngestor>())
-        {
-            // Said on stderr whatever the output (a terminal, a pipe, --verbose or not): a wait can last a lease period.
-            Waiting = wait => context.Error.WriteLine(wait.Message),
-        };
+        // The --rules, over the registered stores.
+        var ingestor = ActivatorUtilities.CreateInstance<FeedIngestor>(storage.Services, rules);
+        // Said on stderr whatever the output (a terminal, a pipe, --verbose or not): a wait can last a lease period.
+        ingestor.Waiting = wait => context.Error.WriteLine(wait.Message);
         var results = new List<(string, FeedIngestionResult)>();
         if (context.Interactive)
         {
@@ -130,9 +130,9 @@ internal static class IngestCommand
 
     /// <summary>The first rejected rows of each file that had some, so the reasons are seen where the counts are.</summary>
     public static async Task<Dictionary<string, List<RejectedRow>>> FirstRejectsAsync(
-        StorageAccount storage, IReadOnlyList<(string Path, FeedIngestionResult Result)> results, int perFile, CancellationToken ct)
+        CliStorage storage, IReadOnlyList<(string Path, FeedIngestionResult Result)> results, int perFile, CancellationToken ct)
     {
-        var store = new IngestionStore(storage);
+        var store = storage.Get<IngestionStore>();
         var reasons = new Dictionary<string, List<RejectedRow>>(StringComparer.Ordinal);
         foreach (var (_, r) in results.Where(x => x.Result.RowsRejected > 0 && x.Result.Status != IngestionStatus.Duplicate))
             reasons[r.IngestionId] = (await store.RejectedPageAsync(r.IngestionId, 0, perFile, ct)).Rows;

@@ -38,7 +38,7 @@ internal static class ListenCommand
             // The connection is checked before storage is opened, so a typo fails at once.
             await using var client = CreateClient(parse.GetValue(serviceBus));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var handler = new FeedMessageHandler(storage.Account, CreditRulesLoader.Default, logger: context.Logs.CreateLogger<FeedMessageHandler>());
+            var handler = storage.Get<FeedMessageHandler>();
 
             await using var processor = client.CreateProcessor(queueName, new ServiceBusProcessorOptions
             {

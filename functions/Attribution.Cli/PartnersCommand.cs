@@ -25,9 +25,9 @@ internal static class PartnersCommand
             var query = listing.Get(parse);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var run = await new CreditReader(storage.Account).ResolveRunAsync(month, null, ct)
+            var run = await storage.Get<CreditReader>().ResolveRunAsync(month, null, ct)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
-            var view = await ListingOptions.ReadAsync(storage.Account, run, query, ct);
+            var view = await ListingOptions.ReadAsync(storage, run, query, ct);
             await PartnerListingOutput.WriteAsync(context, view, output);
             return ExitCodes.Success;
         });
@@ -90,11 +90,11 @@ internal sealed class ListingOptions
         }
     }
 
-    public static async Task<PartnerListingView> ReadAsync(StorageAccount storage, RecalculationRun run, PartnerListingQuery query, CancellationToken ct)
+    public static async Task<PartnerListingView> ReadAsync(CliStorage storage, RecalculationRun run, PartnerListingQuery query, CancellationToken ct)
     {
         try
         {
-            return await new PartnerListing(storage).ReadAsync(run, query, ct);
+            return await storage.Get<PartnerListing>().ReadAsync(run, query, ct);
         }
         catch (UnknownNameException e)
         {

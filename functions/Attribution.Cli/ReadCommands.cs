@@ -24,7 +24,7 @@ internal static class ReadCommands
             var partnerId = Commands.ParsePartnerId(parse.GetValue(id)!);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var reader = new CreditReader(storage.Account);
+            var reader = storage.Get<CreditReader>();
             var run = await reader.ResolveRunAsync(month, null, ct)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
             var view = await reader.PartnerAsync(partnerId, run, parse.GetValue(global), ct)
@@ -72,7 +72,7 @@ internal static class ReadCommands
                 throw new CliException($"Subscription ID {problem}.", ExitCodes.BadUsage);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var reader = new CreditReader(storage.Account);
+            var reader = storage.Get<CreditReader>();
             var run = await reader.ResolveRunAsync(month, null, ct)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
             var view = await reader.SubscriptionAsync(subscription, run, ct)

@@ -16,8 +16,9 @@ internal static class Recalculator
     /// <param name="asOf">The month; null: the one default of every start (<see cref="RecalculationStarter.DefaultAsOfAsync"/>).</param>
     /// <param name="resume">Finish the interrupted recalculation of this asOf with its own rules, and start nothing new.</param>
     /// <param name="allowEmpty">Start even when no usage falls in the month's window.</param>
-    public static async Task<RecalculationOutcome> RunAsync(StorageAccount storage, YearMonth? asOf, string rulesJson, string? scenario, CommandContext context, CancellationToken ct, bool resume = false, bool allowEmpty = false)
+    public static async Task<RecalculationOutcome> RunAsync(CliStorage cli, YearMonth? asOf, string rulesJson, string? scenario, CommandContext context, CancellationToken ct, bool resume = false, bool allowEmpty = false)
     {
+        var storage = cli.Account;
         await storage.EnsureCreatedAsync();
         // The worker starts only once we know what to do about an interrupted run: started at once, it would resume
         // that run, with the rules it began with, before we could refuse to adopt it.
@@ -25,8 +26,8 @@ internal static class Recalculator
         var storageGone = false;
         try
         {
-            var month = asOf ?? await new RecalculationStarter(host, records: new RecordStore(storage)).DefaultAsOfAsync(ct);
-            return await RunOnAsync(host, storage, month, rulesJson, scenario, context, resume, allowEmpty, ct);
+            var month = asOf ?? await Starter(cli, host).DefaultAsOfAsync(ct);
+            return await RunOnAsync(host, cli, month, rulesJson, scenario, context, resume, allowEmpty, ct);
         }
         catch (Exception)
         {
@@ -48,8 +49,9 @@ internal static class Recalculator
         }
     }
 
-    private static async Task<RecalculationOutcome> RunOnAsync(LocalDurableHost host, StorageAccount storage, YearMonth asOf, string rulesJson, string? scenario, CommandContext context, bool resume, bool allowEmpty, CancellationToken ct)
+    private static async Task<RecalculationOutcome> RunOnAsync(LocalDurableHost host, CliStorage cli, YearMonth asOf, string rulesJson, string? scenario, CommandContext context, bool resume, bool allowEmpty, CancellationToken ct)
     {
+        var storage = cli.Account;
         var instanceId = RecalculationStarter.InstanceIdFor(asOf, scenario);
         var interrupted = await host.GetStatusAsync(instanceId, ct) is { } status && RecalculationStarter.IsActive(status.State) ? status : null;
         if (interrupted is not null)
@@ -78,7 +80,7 @@ internal static class Recalculator
         if (interrupted is null)
         {
             // Refuses a month with no usage in its window (EmptyWindowException) before anything starts.
-            var start = await new RecalculationStarter(host, records: new RecordStore(storage)).StartAsync(asOf, rulesJson, scenario, cancellationToken: ct, allowEmpty: allowEmpty);
+            var start = await Starter(cli, host).StartAsync(asOf, rulesJson, scenario, cancellationToken: ct, allowEmpty: allowEmpty);
             if (!start.Started)
             {
                 // Another process started one for this asOf a moment ago; its result is what gets published.
@@ -102,6 +104,10 @@ internal static class Recalculator
         });
         return outcome!;
     }
+
+    /// <summary>The one start contract over the local worker, with the registered clock, fan-out settings and records.</summary>
+    private static RecalculationStarter Starter(CliStorage cli, LocalDurableHost host) =>
+        new(host, cli.Get<TimeProvider>(), cli.Get<RecalculationSettings>(), cli.Get<RecordStore>());
 
     /// <summary>
     /// Waits for the instance, checking between polls that storage still answers: the Durable Task backend retries

@@ -33,7 +33,7 @@ internal static class RejectsCommand
             if (limit < 1) throw new CliException("--top must be at least 1.", ExitCodes.BadUsage);
 
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var store = new IngestionStore(storage.Account);
+            var store = storage.Get<IngestionStore>();
             var ingestions = await SelectAsync(store, ingestionId, fileName, feedSource, ct);
             var views = new List<RejectsView>();
             foreach (var ingestion in ingestions)

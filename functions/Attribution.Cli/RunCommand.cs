@@ -35,8 +35,8 @@ internal static class RunCommand
             if (inputs.Count == 0) throw new CliException($"No feed files (.csv, .jsonl, .gz) under {folder}.", ExitCodes.BadUsage);
 
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var ingested = await IngestCommand.IngestAllAsync(storage.Account, creditRules, inputs, context, ct);
-            var rejects = await IngestCommand.FirstRejectsAsync(storage.Account, ingested, output == OutputFormat.Json ? 20 : 3, ct);
+            var ingested = await IngestCommand.IngestAllAsync(storage, creditRules, inputs, context, ct);
+            var rejects = await IngestCommand.FirstRejectsAsync(storage, ingested, output == OutputFormat.Json ? 20 : 3, ct);
             if (output == OutputFormat.Table) IngestCommand.Print(context, ingested, rejects);
             else if (output == OutputFormat.Csv) await IngestCommand.PrintProblemsAsync(context.Error, ingested, rejects);
             var failed = ingested.Where(r => r.Result.FailedAsWhole).Select(r => Path.GetFileName(r.Path)).ToList();
@@ -44,8 +44,8 @@ internal static class RunCommand
                 await context.Error.WriteLineAsync($"{failed.Count} file(s) failed as a whole ({string.Join(", ", failed)}); recalculating with what was stored, then exiting 1.");
 
             // No --as-of: the default every start shares (last complete month, or the latest stored usage month when earlier).
-            var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, null, context, ct, allowEmpty: parse.GetValue(allowEmpty));
-            await PrintOutcomeAsync(storage.Account, outcome, query, output, context, ct, output == OutputFormat.Json ? IngestCommand.JsonFiles(ingested, rejects) : null);
+            var outcome = await Recalculator.RunAsync(storage, month, rulesJson, null, context, ct, allowEmpty: parse.GetValue(allowEmpty));
+            await PrintOutcomeAsync(storage, outcome, query, output, context, ct, output == OutputFormat.Json ? IngestCommand.JsonFiles(ingested, rejects) : null);
             return failed.Count > 0 ? ExitCodes.Failure : ExitCodes.Success;
         });
         return command;
@@ -71,17 +71,17 @@ internal static class RunCommand
     /// <summary>Partner rows the run/recalc summary table shows when --top is not given.</summary>
     public const int SummaryRows = 50;
 
-    public static async Task PrintOutcomeAsync(StorageAccount storage, RecalculationOutcome outcome, PartnerListingQuery query, OutputFormat format,
+    public static async Task PrintOutcomeAsync(CliStorage storage, RecalculationOutcome outcome, PartnerListingQuery query, OutputFormat format,
         CommandContext context, CancellationToken ct, object? files = null)
     {
-        var runs = await new RunStore(storage).ListAsync(outcome.AsOf, ct);
+        var runs = await storage.Get<RunStore>().ListAsync(outcome.AsOf, ct);
         var run = runs.Single(r => r.RunId == outcome.RunId);
         // A summary, not the listing: at program scale (tens of thousands of partners) the table shows the first
         // SummaryRows in the asked order; `partners`, --top or --format json/csv give every one.
         var summarised = format == OutputFormat.Table && query.Top is null;
         var listing = await ListingOptions.ReadAsync(storage, run, summarised ? query with { Top = SummaryRows } : query, ct);
         // The store's compaction backlog, from the log's state (no segment read): a failing compaction shows here.
-        var health = await new RecordStore(storage).HealthAsync(ct);
+        var health = await storage.Get<RecordStore>().HealthAsync(ct);
         if (format == OutputFormat.Json)
         {
             var recalculation = new
@@ -153,8 +153,8 @@ internal static class RecalcCommand
             if (name is not null && (name.Length is 0 or > 40 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
                 throw new CliException("--scenario takes 1-40 letters, digits, '-' or '_'.", ExitCodes.BadUsage);
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var outcome = await Recalculator.RunAsync(storage.Account, month, rulesJson, name, context, ct, resuming, parse.GetValue(allowEmpty));
-            await RunCommand.PrintOutcomeAsync(storage.Account, outcome, query, output, context, ct);
+            var outcome = await Recalculator.RunAsync(storage, month, rulesJson, name, context, ct, resuming, parse.GetValue(allowEmpty));
+            await RunCommand.PrintOutcomeAsync(storage, outcome, query, output, context, ct);
             return ExitCodes.Success;
         });
         return command;

@@ -29,7 +29,7 @@ internal static class TenantCommand
             TenantView? view;
             try
             {
-                view = await new TenantReader(storage.Account).ReadAsync(tenant, month, partnerId, ct);
+                view = await storage.Get<TenantReader>().ReadAsync(tenant, month, partnerId, ct);
             }
             catch (Pipeline.Storage.RecordsUnavailableException e)
             {

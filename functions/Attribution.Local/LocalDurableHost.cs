@@ -1,3 +1,4 @@
+using Attribution.Pipeline.Hosting;
 using Attribution.Pipeline.Recalculation;
 using Attribution.Pipeline.Storage;
 using DurableTask.AzureStorage;
@@ -6,6 +7,7 @@ using DurableTask.Core.Exceptions;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Converters;
 using Microsoft.DurableTask.Worker.Shims;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,10 +34,14 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
         _service = service;
         _client = client;
         TaskHub = taskHub;
+        Storage = storage;
         _gate = new InstanceStartGate(storage, logs.CreateLogger<InstanceStartGate>());
     }
 
     public string TaskHub { get; }
+
+    /// <summary>The account the host's task hub and steps use.</summary>
+    public StorageAccount Storage { get; }
 
     /// <summary>
     /// Activities one local worker runs at once: one per core (at least two). Each holds up to a shard of ~250,000
@@ -93,12 +99,15 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
         // The same registration the function app makes; this host supplies the task hub's history for the purge step,
         // and the loggers the steps (ILogger<T>) and the orchestrator's replay-safe logger write to.
         var logs = loggerFactory ?? NullLoggerFactory.Instance;
+        // The composition root the function app uses, over this host's account and task hub history.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [AttributionServices.StorageConnection] = storage.ConnectionString })
+            .Build();
         var services = new ServiceCollection()
             .AddSingleton(storage)
             .AddSingleton<IRecalculationHistory>(this)
             .AddSingleton(logs)
-            .AddSingleton(typeof(ILogger<>), typeof(Logger<>))
-            .AddRecalculation()
+            .AddAttribution(configuration)
             .BuildServiceProvider();
         var factory = new DurableTaskShimFactory(null, logs);
         var worker = new TaskHubWorker(_service, logs);

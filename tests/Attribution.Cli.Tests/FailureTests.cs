@@ -249,7 +249,7 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
             shardStarted.TrySetResult();
             await held.Task;
         }, takeover: TimeSpan.FromSeconds(4));
-        var start = await new RecalculationStarter(dying).StartAsync(asOf, CreditRulesLoader.DefaultJson);
+        var start = await dying.Storage.Starter(dying).StartAsync(asOf, CreditRulesLoader.DefaultJson);
         Assert.True(start.Started);
         await shardStarted.Task;
         await dying.CrashAsync();
@@ -266,19 +266,19 @@ public sealed class FailureTests(AzuriteFixture azurite) : IClassFixture<Azurite
         Assert.Contains(start.RunId!, line);
         Assert.Contains(CreditRulesLoader.Default.RulesVersion, line);
         Assert.Contains("--resume", line);
-        Assert.Null(await new RunStore(storage).PublishedAsync(asOf));
+        Assert.Null(await storage.Get<RunStore>().PublishedAsync(asOf));
 
         // --resume finishes it with the rules it began with.
         var (resumed, _, resumeError) = await Guarded(CliRunner.RunAsync("recalc", "--as-of", "2026-10", "--resume", "--storage", own.ConnectionString));
         Assert.True(resumed == 0, resumeError);
-        var published = await new RunStore(storage).PublishedAsync(asOf);
+        var published = await storage.Get<RunStore>().PublishedAsync(asOf);
         Assert.Equal(start.RunId, published!.RunId);
         Assert.Equal(CreditRulesLoader.Default.RulesVersion, published.RulesVersion);
 
         // Then the other rules run and are what is published.
         var (again, _, againError) = await Guarded(CliRunner.RunAsync("recalc", "--as-of", "2026-10", "--rules", otherPath, "--storage", own.ConnectionString));
         Assert.True(again == 0, againError);
-        Assert.Equal("other-rules-v2", (await new RunStore(storage).PublishedAsync(asOf))!.RulesVersion);
+        Assert.Equal("other-rules-v2", (await storage.Get<RunStore>().PublishedAsync(asOf))!.RulesVersion);
     }
 
     [Fact]

@@ -261,7 +261,7 @@ public sealed partial class ReportTests(ReportFixture fixture) : IClassFixture<R
     /// <summary>The partners credited in the month's published run.</summary>
     private async Task<List<string>> PartnerIdsAsync(string month)
     {
-        var reader = new CreditReader(fixture.Azurite.NewStorage());
+        var reader = fixture.Azurite.NewStorage().Get<CreditReader>();
         var run = await reader.ResolveRunAsync(Attribution.Domain.YearMonth.Parse(month));
         Assert.NotNull(run);
         return (await reader.AllPartnersAsync(run)).Select(p => p.PartnerId).ToList();

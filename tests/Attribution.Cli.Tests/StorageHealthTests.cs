@@ -33,7 +33,7 @@ public sealed class VerboseSwallowedFailureTests(AzuriteFixture azurite) : IClas
             Assert.Matches(@"usage\s+Succeeded\s+1\s+1\s+0", verbose.Out);
             var lines = verbose.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             Assert.Single(lines, l => Regex.IsMatch(l,
-                @"^\S+Z warn  Attribution\.Core\.Ingestion\.FeedIngestor\[3002\] Records version 2 is committed, but writing the log tip failed; readers list the log instead, and the next commit writes the tip again\. \(RequestFailedException: .+\)$"));
+                @"^\S+Z warn  Attribution\.Pipeline\.Ingestion\.FeedIngestor\[3002\] Records version 2 is committed, but writing the log tip failed; readers list the log instead, and the next commit writes the tip again\. \(RequestFailedException: .+\)$"));
             // One line per event, the exception's detail included: every stderr line is the storage line or a log line.
             Assert.All(lines, l => Assert.Matches(@"^(storage: |\S+Z (dbug|info|warn) )", l));
 
@@ -62,7 +62,7 @@ public sealed class RecalcStorageHealthTests(AzuriteFixture azurite) : IClassFix
         {
             var file = TestPaths.WriteFeed(dir, "usage", $"usage-{i}.csv",
                 "customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n" + $"{tenant},{Guid.NewGuid()},Azure,2026-03,{i + 1},\n");
-            var r = await new FeedIngestor(azurite.Storage, CreditRulesLoader.Default) { RecordOptions = manual }.IngestFileAsync(file, FeedSource.Usage);
+            var r = await azurite.Storage.Create<FeedIngestor>(CreditRulesLoader.Default).With(i => i.RecordOptions = manual).IngestFileAsync(file, FeedSource.Usage);
             Assert.Equal(IngestionStatus.Succeeded, r.Status);
         }
         // Expected from the stored log itself: every commit, and the first one's time.

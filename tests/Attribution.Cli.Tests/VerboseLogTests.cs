@@ -33,9 +33,9 @@ public sealed partial class VerboseIngestTests(AzuriteFixture azurite) : IClassF
         var id = IngestionId().Match(verbose.Out).Value;
         var lines = verbose.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Single(lines, l => Regex.IsMatch(l,
-            $@"^\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z info  Attribution\.Core\.Ingestion\.FeedIngestor\[1001\] Ingestion {id} started: usage file verbose\.csv \({bytes} bytes\)\.$"));
+            $@"^\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z info  Attribution\.Pipeline\.Ingestion\.FeedIngestor\[1001\] Ingestion {id} started: usage file verbose\.csv \({bytes} bytes\)\.$"));
         Assert.Single(lines, l => Regex.IsMatch(l,
-            $@"^\S+Z info  Attribution\.Core\.Ingestion\.FeedIngestor\[1003\] Ingestion {id} ended CompletedWithRejections: usage file verbose\.csv, 3 rows, 2 accepted, 1 rejected in \d+ ms\.$"));
+            $@"^\S+Z info  Attribution\.Pipeline\.Ingestion\.FeedIngestor\[1003\] Ingestion {id} ended CompletedWithRejections: usage file verbose\.csv, 3 rows, 2 accepted, 1 rejected in \d+ ms\.$"));
         // Every stderr line is the storage line or a log line.
         Assert.All(lines, l => Assert.Matches(@"^(storage: |\S+Z (dbug|info|warn) )", l));
     }

@@ -10,7 +10,7 @@ namespace Attribution.Functions.Tests;
 public sealed class IngestFeedBlobTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private IngestFeedBlob Function() =>
-        new(new FeedIngestor(azurite.Storage, CreditRulesLoader.Default), NullLogger<IngestFeedBlob>.Instance);
+        new(azurite.Storage.Create<FeedIngestor>(CreditRulesLoader.Default), NullLogger<IngestFeedBlob>.Instance);
 
     [Fact]
     public void The_generated_metadata_declares_a_blob_trigger_on_feeds_source_name_with_event_grid()

@@ -17,17 +17,17 @@ public static class ClaimHolder
     {
         var claimed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         string? id = null;
-        var holder = new FeedIngestor(storage, CreditRulesLoader.Default)
+        var holder = storage.Create<FeedIngestor>(CreditRulesLoader.Default).With(i =>
         {
-            RecordOptions = options ?? RecordStoreOptions.Default,
-            AfterPhase = async (phase, _) =>
+            i.RecordOptions = options ?? RecordStoreOptions.Default;
+            i.AfterPhase = async (phase, _) =>
             {
                 if (phase != WritePhase.Claimed) return;
                 claimed.SetResult("held");
                 await release;
                 throw new IOException("the holder's storage failed");
-            },
-        };
+            };
+        });
         var attempt = Task.Run(async () =>
         {
             try
@@ -41,7 +41,7 @@ public static class ClaimHolder
         });
         await Task.WhenAny(claimed.Task, attempt);
         if (!claimed.Task.IsCompleted) await attempt; // surfaces why it never got the claim
-        await foreach (var row in new IngestionStore(storage).ListAsync(FeedSource.Usage))
+        await foreach (var row in storage.Get<IngestionStore>().ListAsync(FeedSource.Usage))
             if (row.FileName == fileName && row.Status == IngestionStatus.Running) id = row.IngestionId;
         return (attempt, id!);
     }

@@ -10,7 +10,7 @@ public static class RecordReads
     public static readonly YearMonth FirstMonth = new(1, 1);
     public static readonly YearMonth LastMonth = new(9999, 12);
 
-    public static Task<RecordSnapshot> LatestRecordsAsync(this StorageAccount storage) => new RecordStore(storage).LatestAsync();
+    public static Task<RecordSnapshot> LatestRecordsAsync(this StorageAccount storage) => storage.Get<RecordStore>().LatestAsync();
 
     public static async Task<List<UsageRecord>> AllUsageAsync(this RecordSnapshot records)
     {

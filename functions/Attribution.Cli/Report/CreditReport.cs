@@ -53,12 +53,12 @@ internal static class CreditReportBuilder
     public const int MaxMonths = 24;
     private const string Dpor = "dpor";
 
-    public static async Task<CreditReport> BuildAsync(StorageAccount storage, YearMonth? asOf, CancellationToken ct)
+    public static async Task<CreditReport> BuildAsync(CliStorage storage, YearMonth? asOf, CancellationToken ct)
     {
-        var reader = new CreditReader(storage);
+        var reader = storage.Get<CreditReader>();
         var run = await reader.ResolveRunAsync(asOf, null, ct)
             ?? throw new CliException(asOf is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {asOf}.");
-        var rules = await new EvidenceService(storage).RulesOfAsync(run, ct);
+        var rules = await storage.Get<EvidenceService>().RulesOfAsync(run, ct);
         var partners = await reader.AllPartnersAsync(run, ct);
         var names = await PartnerNamesAsync(storage, ct);
 
@@ -83,7 +83,7 @@ internal static class CreditReportBuilder
             .OrderByDescending(p => p.AcrUsdTtm).ThenBy(p => long.Parse(p.PartnerId, CultureInfo.InvariantCulture))
             .ToList();
 
-        var months = (await new RunStore(storage).ListAsync(cancellationToken: ct))
+        var months = (await storage.Get<RunStore>().ListAsync(cancellationToken: ct))
             .Where(r => r is { Published: true, Scenario: null } && r.AsOf <= run.AsOf)
             .Select(r => r.AsOf).Distinct().Order().TakeLast(MaxMonths).ToList();
         var monthly = await MonthlyAsync(reader, ranked.Take(MonthlyPartners).ToList(), months, ct);
@@ -146,10 +146,10 @@ internal static class CreditReportBuilder
             bySource.Select(kv => new SourceCredit(kv.Key, kv.Value.Acr, kv.Value.Rows, kv.Value.Levels)).ToList());
     }
 
-    private static async Task<Dictionary<string, string>> PartnerNamesAsync(StorageAccount storage, CancellationToken ct)
+    private static async Task<Dictionary<string, string>> PartnerNamesAsync(CliStorage storage, CancellationToken ct)
     {
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        var records = await new RecordStore(storage).LatestAsync(ct);
+        var records = await storage.Get<RecordStore>().LatestAsync(ct);
         await foreach (var p in records.PartnersAsync(ct))
             if (p.PartnerName is not null) names[p.PartnerId.ToString(CultureInfo.InvariantCulture)] = p.PartnerName;
         return names;

@@ -28,9 +28,9 @@ internal sealed record ReportChanges(
 
     /// <summary>Null when no month before the report's one is published.</summary>
     public static async Task<ReportChanges?> ComputeAsync(
-        Pipeline.Storage.StorageAccount storage, RecalculationRun run, IReadOnlyDictionary<string, string> names, CancellationToken ct)
+        CliStorage storage, RecalculationRun run, IReadOnlyDictionary<string, string> names, CancellationToken ct)
     {
-        var changes = new CreditChanges(storage);
+        var changes = storage.Get<CreditChanges>();
         RecalculationRun previous;
         try
         {

@@ -19,7 +19,7 @@ internal static class ReportCommand
             if (folder is not null && !Directory.Exists(folder)) throw new CliException($"--out '{path}': folder '{folder}' does not exist.", ExitCodes.BadUsage);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
-            var report = await CreditReportBuilder.BuildAsync(storage.Account, month, ct);
+            var report = await CreditReportBuilder.BuildAsync(storage, month, ct);
             var html = ReportHtml.Render(report);
             await File.WriteAllTextAsync(path, html, ct);
             await context.Out.WriteLineAsync($"Report of {report.AsOf} ({report.PartnerCount} partners, {report.Months.Count} published months) written to {path}.");

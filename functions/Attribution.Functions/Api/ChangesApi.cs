@@ -13,7 +13,7 @@ namespace Attribution.Functions.Api;
 /// month. Bad input is a 400 problem, a month without a published run (or no earlier month) a 404, and a run whose
 /// snapshot or rules cannot be found a 500 naming the run.
 /// </summary>
-public sealed class ChangesApi(StorageAccount storage)
+public sealed class ChangesApi(CreditChanges changes)
 {
     public const int MaxTop = 1000;
 
@@ -34,7 +34,6 @@ public sealed class ChangesApi(StorageAccount storage)
         if (topText.Length > 0 && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top is < 1 or > MaxTop))
             return Problems.BadRequest($"top '{topText}' must be a whole number from 1 to {MaxTop}.", request);
 
-        var changes = new CreditChanges(storage);
         try
         {
             var (from, to) = await changes.ResolveAsync(asOf, since, scenario.Length == 0 ? null : scenario, cancellationToken);

@@ -26,7 +26,7 @@ public sealed record RejectsPage(string IngestionId, string Source, string FileN
 /// What happened to the feeds: every ingestion attempt (FeedIngestions) and the rows it rejected (RejectedRecords),
 /// paged with continuation tokens that carry the position, so a page never repeats or skips rows.
 /// </summary>
-public sealed class IngestionApi(StorageAccount storage)
+public sealed class IngestionApi(StorageAccount storage, IngestionStore store)
 {
     [Function("ListIngestions")]
     public Task<IActionResult> Ingestions(
@@ -59,7 +59,7 @@ public sealed class IngestionApi(StorageAccount storage)
             after = (afterSource, parts[1]);
         }
         await storage.EnsureCreatedAsync();
-        var (rows, next) = await new IngestionStore(storage).PageAsync(source, fileName, after, pageSize, cancellationToken);
+        var (rows, next) = await store.PageAsync(source, fileName, after, pageSize, cancellationToken);
         return new OkObjectResult(new IngestionsPage([.. rows.Select(IngestionView.Of)],
             next is { } n ? Token.Encode("ingestions", n.Source.Name(), n.IngestionId) : null));
     }
@@ -78,7 +78,6 @@ public sealed class IngestionApi(StorageAccount storage)
                 return Problems.BadRequest("continuationToken is not one this API issued for this ingestion's rejects.", request);
         }
         await storage.EnsureCreatedAsync();
-        var store = new IngestionStore(storage);
         var ingestion = await store.FindAsync(ingestionId, cancellationToken);
         if (ingestion is null) return Problems.NotFound($"No ingestion '{ingestionId}'.", request);
         var (rows, next) = await store.RejectedPageAsync(ingestionId, afterLine, pageSize, cancellationToken);

@@ -20,7 +20,7 @@ public sealed record SubscriptionPartnersPage(string SubscriptionId, YearMonth A
 /// Bad input is a 400 problem, unknown things a 404, a continuation of a run that is gone a 410, and a run whose
 /// snapshot or rules cannot be found a 500 naming the run (never an answer from another run or other rules).
 /// </summary>
-public sealed class ReadApi(StorageAccount storage)
+public sealed class ReadApi(CreditReader reader, EvidenceService explanations)
 {
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1000;
@@ -51,7 +51,6 @@ public sealed class ReadApi(StorageAccount storage)
         var scope = request.Query["scope"].ToString();
         if (scope.Length > 0 && scope is not ("location" or "global"))
             return Problems.BadRequest($"scope '{scope}' must be 'location' or 'global'.", request);
-        var reader = new CreditReader(storage);
         var run = await reader.ResolveRunAsync(asOf, null, cancellationToken);
         if (run is null) return NothingPublished(asOf, request);
         PartnerCreditView? view;
@@ -82,7 +81,7 @@ public sealed class ReadApi(StorageAccount storage)
         try
         {
             (evidence, var unreadable) = await ReadPageAsync(request, position, run,
-                () => new EvidenceService(storage).ExplainAsync(id, competency, run, position?.Offset ?? 0, pageSize, cancellationToken), cancellationToken);
+                () => explanations.ExplainAsync(id, competency, run, position?.Offset ?? 0, pageSize, cancellationToken), cancellationToken);
             if (unreadable is not null) return unreadable;
         }
         catch (UnknownNameException e)
@@ -104,7 +103,7 @@ public sealed class ReadApi(StorageAccount storage)
         var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken);
         if (run is null) return problem2!;
         var (view, unreadable) = await ReadPageAsync(request, position, run,
-            () => new CreditReader(storage).SubscriptionAsync(id, run, cancellationToken), cancellationToken);
+            () => reader.SubscriptionAsync(id, run, cancellationToken), cancellationToken);
         if (unreadable is not null) return unreadable;
         if (view is null) return Problems.NotFound($"Subscription {id} has no credited partners as of {run.AsOf}.", request);
         var offset = position?.Offset ?? 0;
@@ -120,7 +119,6 @@ public sealed class ReadApi(StorageAccount storage)
     /// </summary>
     private async Task<(RecalculationRun? Run, ObjectResult? Problem)> RunToReadAsync(HttpRequest request, YearMonth? asOf, ContinuationPosition? position, CancellationToken cancellationToken)
     {
-        var reader = new CreditReader(storage);
         if (position is null)
         {
             var published = await reader.ResolveRunAsync(asOf, null, cancellationToken);
@@ -161,7 +159,7 @@ public sealed class ReadApi(StorageAccount storage)
     }
 
     private async Task<ObjectResult?> StillThereAsync(HttpRequest request, ContinuationPosition? position, RecalculationRun run, CancellationToken cancellationToken) =>
-        position is null || await new CreditReader(storage).IsReadableAsync(run, cancellationToken) ? null : Republished(position, request);
+        position is null || await reader.IsReadableAsync(run, cancellationToken) ? null : Republished(position, request);
 
     private static ObjectResult Republished(ContinuationPosition position, HttpRequest request) =>
         Problems.Gone($"The results of {position.AsOf} were republished: run {position.RunId}, which this continuationToken pages, is no longer available. " +

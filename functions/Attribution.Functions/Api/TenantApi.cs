@@ -14,7 +14,7 @@ namespace Attribution.Functions.Api;
 /// credits, and why or why not. Read from the published run of the asOf (its records and rules); with nothing
 /// published for it, from the latest records with the shipped rules, and the view says so.
 /// </summary>
-public sealed class TenantApi(StorageAccount storage)
+public sealed class TenantApi(TenantReader tenants)
 {
     [Function("GetTenant")]
     public Task<IActionResult> Tenant(
@@ -38,7 +38,7 @@ public sealed class TenantApi(StorageAccount storage)
         TenantView? view;
         try
         {
-            view = await new TenantReader(storage).ReadAsync(id, asOf, partnerId, cancellationToken);
+            view = await tenants.ReadAsync(id, asOf, partnerId, cancellationToken);
         }
         catch (RunUnreadableException e)
         {

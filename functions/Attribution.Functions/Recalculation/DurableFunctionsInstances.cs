@@ -1,18 +1,13 @@
 using Attribution.Pipeline.Recalculation;
-using Attribution.Pipeline.Storage;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Attribution.Functions.Recalculation;
 
 /// <summary>RecalculateCredit instances through the Durable Functions client.</summary>
-/// <param name="storage">The app's storage, where the start gate of each instance id lives (reading and purging need none).</param>
-/// <param name="logger">Where a start gate's failed release is said (it lapses by itself).</param>
-public sealed class DurableFunctionsInstances(DurableTaskClient client, StorageAccount? storage = null, ILogger? logger = null) : IRecalculationInstances, IRecalculationHistory
+/// <param name="gate">The start gate of each instance id (in the app's storage).</param>
+public sealed class DurableFunctionsInstances(DurableTaskClient client, InstanceStartGate gate) : IRecalculationInstances, IRecalculationHistory
 {
-    private readonly InstanceStartGate? _gate = storage is null ? null : new(storage, logger ?? NullLogger.Instance);
 
     /// <summary>Purges Completed, Failed and Terminated instances created before the time (never running or pending ones).</summary>
     public async Task<int> PurgeAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
@@ -48,7 +43,7 @@ public sealed class DurableFunctionsInstances(DurableTaskClient client, StorageA
     /// reading the instance again: if it is active, the answer is "already running", like the local host's.
     /// </summary>
     public Task<bool> StartAsync(string instanceId, RecalculationRequest request, CancellationToken cancellationToken) =>
-        (_gate ?? throw new InvalidOperationException("Starting an instance needs the storage of its start gate.")).StartOnceAsync(instanceId, ct => GetStateAsync(instanceId, ct), async ct =>
+        gate.StartOnceAsync(instanceId, ct => GetStateAsync(instanceId, ct), async ct =>
         {
             try
             {

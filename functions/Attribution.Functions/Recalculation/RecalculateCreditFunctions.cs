@@ -64,6 +64,7 @@ public sealed class RecalculateCreditFunctions(IServiceProvider services)
 
     /// <summary>The task hub's instances are reached through the Durable client binding, so this step is built here.</summary>
     [Function(nameof(PurgeRecalculationHistory))]
-    public static Task<int> RunPurgeRecalculationHistory([ActivityTrigger] PurgeWork input, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
-        new PurgeRecalculationHistory(new DurableFunctionsInstances(client)).RunAsync(input, cancellationToken);
+    public Task<int> RunPurgeRecalculationHistory([ActivityTrigger] PurgeWork input, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
+        ActivatorUtilities.CreateInstance<PurgeRecalculationHistory>(services, new DurableFunctionsInstances(client, services.GetRequiredService<InstanceStartGate>()))
+            .RunAsync(input, cancellationToken);
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Attribution.Domain;
+using Attribution.Pipeline.Hosting;
 using Attribution.Pipeline.Recalculation;
 using Attribution.Pipeline.Storage;
 using Attribution.Functions.Api;
@@ -18,26 +19,23 @@ public sealed record RecalculationStartBody(string? AsOf, bool AllowEmpty = fals
 public sealed record RecalculationAccepted(string InstanceId, string RunId, YearMonth AsOf, string StatusUrl);
 
 /// <summary>`POST /api/recalculations` and `GET /api/recalculations/{id}` over any <see cref="IRecalculationInstances"/>.</summary>
-/// <param name="storage">The app's storage: its records set the default month and refuse an empty window.</param>
-public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, RecalculationSettings? settings = null, StorageAccount? storage = null)
+/// <param name="records">The app's records: they set the default month and refuse an empty window.</param>
+public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, RecalculationSettings settings, RecordStore records, InstanceStartGate gate)
 {
     [Function("StartRecalculation")]
     public Task<IActionResult> Start(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "recalculations")] HttpRequest request,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
-        StartAsync(request, new DurableFunctionsInstances(client, AppStorage), cancellationToken);
+        StartAsync(request, new DurableFunctionsInstances(client, gate), cancellationToken);
 
     [Function("GetRecalculation")]
-    public static Task<IActionResult> Get(
+    public Task<IActionResult> Get(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "recalculations/{id}")] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
-        StatusAsync(request, id, new DurableFunctionsInstances(client), cancellationToken);
-
-    // The app always registers its storage (Program.cs); only tests that pass their own instances leave it out.
-    private StorageAccount AppStorage => storage ?? throw new InvalidOperationException("The function app registers a StorageAccount.");
+        StatusAsync(request, id, new DurableFunctionsInstances(client, gate), cancellationToken);
 
     public async Task<IActionResult> StartAsync(HttpRequest request, IRecalculationInstances instances, CancellationToken cancellationToken)
     {
@@ -54,7 +52,7 @@ public sealed class RecalculationHttp(AppRulesSource rules, TimeProvider time, R
                 return Problems.BadRequest($"The body is not valid JSON: {e.Message}", request);
             }
         }
-        var starter = new RecalculationStarter(instances, time, settings ?? RecalculationSettings.Default, storage is null ? null : new RecordStore(storage));
+        var starter = new RecalculationStarter(instances, time, settings, records);
         YearMonth asOf;
         if (body?.AsOf is { } text)
         {

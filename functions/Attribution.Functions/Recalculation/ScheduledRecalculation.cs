@@ -1,3 +1,4 @@
+using Attribution.Pipeline.Hosting;
 using Attribution.Pipeline.Recalculation;
 using Attribution.Pipeline.Storage;
 using Microsoft.Azure.Functions.Worker;
@@ -10,7 +11,7 @@ namespace Attribution.Functions.Recalculation;
 /// Nightly (setting RECALC_SCHEDULE, e.g. "0 0 2 * * *"): recalculates the default month (the last complete one, or
 /// the latest usage month when earlier), unless a recalculation for it is running or its window has no usage (logged, skipped).
 /// </summary>
-public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider time, ILogger<ScheduledRecalculation> logger, RecalculationSettings? settings = null, StorageAccount? storage = null)
+public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider time, ILogger<ScheduledRecalculation> logger, RecalculationSettings settings, RecordStore records, InstanceStartGate gate)
 {
     public const string ScheduleSetting = "RECALC_SCHEDULE";
 
@@ -19,11 +20,11 @@ public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider ti
         [TimerTrigger("%RECALC_SCHEDULE%")] TimerInfo timer,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken) =>
-        StartAsync(new DurableFunctionsInstances(client, AppStorage, logger), cancellationToken);
+        StartAsync(new DurableFunctionsInstances(client, gate), cancellationToken);
 
     public async Task<StartOutcome> StartAsync(IRecalculationInstances instances, CancellationToken cancellationToken)
     {
-        var starter = new RecalculationStarter(instances, time, settings ?? RecalculationSettings.Default, storage is null ? null : new RecordStore(storage));
+        var starter = new RecalculationStarter(instances, time, settings, records);
         var asOf = await starter.DefaultAsOfAsync(cancellationToken);
         StartOutcome outcome;
         try
@@ -40,7 +41,4 @@ public sealed class ScheduledRecalculation(AppRulesSource rules, TimeProvider ti
         else logger.RecalculationAlreadyRunning(outcome.AsOf, outcome.InstanceId);
         return outcome;
     }
-
-    // The app always registers its storage (Program.cs); only tests that pass their own instances leave it out.
-    private StorageAccount AppStorage => storage ?? throw new InvalidOperationException("The function app registers a StorageAccount.");
 }

@@ -17,10 +17,9 @@ namespace Attribution.Functions.ServiceBus;
 /// An exception (a bug, or the host shutting down) leaves the message unsettled, so Service Bus redelivers it and
 /// dead-letters it after the queue's max delivery count.
 /// </summary>
-public sealed class IngestFeedMessage(StorageAccount storage, CreditRules rules, TimeProvider time, ILogger<IngestFeedMessage> logger, ILogger<FeedMessageHandler> handlerLogger)
+public sealed class IngestFeedMessage(FeedMessageHandler handler, ILogger<IngestFeedMessage> logger)
 {
-    // Built from the registered singletons (cheap: it holds no connections of its own).
-    private readonly FeedMessageHandler _handler = new(storage, rules, time, handlerLogger);
+    private readonly FeedMessageHandler _handler = handler;
 
     [Function(nameof(IngestFeedMessage))]
     public async Task Run(

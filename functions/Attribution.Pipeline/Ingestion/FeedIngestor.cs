@@ -23,24 +23,24 @@ public delegate Task<Stream> FeedContentOpener(CancellationToken cancellationTok
 /// </list>
 /// Used by the blob-triggered function and the CLI alike.
 /// </summary>
-public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, TimeProvider? timeProvider = null, ILogger<FeedIngestor>? logger = null)
+public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, IngestionStore store, TimeProvider timeProvider, ILogger<FeedIngestor> logger)
 {
-    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
-    private readonly ILogger _log = logger ?? NullLogger<FeedIngestor>.Instance;
-    private readonly IngestionStore _store = new(storage);
+    private readonly TimeProvider _time = timeProvider;
+    private readonly ILogger _log = logger;
+    private readonly IngestionStore _store = store;
 
     /// <summary>Parallel batch submissions of rejected rows.</summary>
-    public int MaxInFlightBatches { get; init; } = 8;
+    public int MaxInFlightBatches { get; set; } = 8;
 
     /// <summary>Segment layout and claim settings (tests shorten the claim lease).</summary>
-    public RecordStoreOptions RecordOptions { get; init; } = RecordStoreOptions.Default;
+    public RecordStoreOptions RecordOptions { get; set; } = RecordStoreOptions.Default;
 
     /// <summary>Called when the attempt starts waiting on another attempt's claim on the same content (also logged, event
     /// 1005): the CLI says so on stderr, so a wait of up to a lease period (or ClaimWait) is never silent.</summary>
-    public Action<IngestionWait>? Waiting { get; init; }
+    public Action<IngestionWait>? Waiting { get; set; }
 
     /// <summary>Test hook: runs at each write phase (may throw, or cancel, to simulate a crash there).</summary>
-    internal Func<WritePhase, CancellationToken, Task>? AfterPhase { get; init; }
+    internal Func<WritePhase, CancellationToken, Task>? AfterPhase { get; set; }
 
     public Task<FeedIngestionResult> IngestFileAsync(string path, FeedSource source, IProgress<IngestionProgress>? progress = null, CancellationToken cancellationToken = default) =>
         IngestAsync(source, Path.GetFileName(path), _ => Task.FromResult<Stream>(File.OpenRead(path)), new FileInfo(path).Length, progress, cancellationToken);

@@ -73,7 +73,7 @@ internal static class DeadLetterReasons
 /// exactly what a clean run stores.</item>
 /// </list>
 /// </summary>
-public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules, TimeProvider? time = null, ILogger<FeedMessageHandler>? logger = null)
+public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules, IngestionStore store, TimeProvider time, ILogger<FeedMessageHandler> logger)
 {
     /// <summary>The queue of §2.5.</summary>
     public const string QueueName = "feed-records";
@@ -90,15 +90,15 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
     /// <summary>The FeedIngestions fileName of a message ingestion.</summary>
     public static string FileNameOf(string messageId) => "message:" + messageId;
 
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly ILogger _log = logger ?? NullLogger<FeedMessageHandler>.Instance;
-    private readonly IngestionStore _store = new(storage);
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _log = logger;
+    private readonly IngestionStore _store = store;
 
     /// <summary>Segment layout and claim settings.</summary>
-    public RecordStoreOptions RecordOptions { get; init; } = RecordStoreOptions.Default;
+    public RecordStoreOptions RecordOptions { get; set; } = RecordStoreOptions.Default;
 
     /// <summary>Test hook: runs after each write phase (may throw, or stop the emulator, to simulate a crash there).</summary>
-    internal Func<WritePhase, CancellationToken, Task>? AfterPhase { get; init; }
+    internal Func<WritePhase, CancellationToken, Task>? AfterPhase { get; set; }
 
     public async Task<MessageSettlement> HandleAsync(FeedMessage message, CancellationToken cancellationToken)
     {

@@ -7,9 +7,9 @@ using Azure.Data.Tables;
 namespace Attribution.Pipeline.Ingestion;
 
 /// <summary>The FeedIngestions and RejectedRecords tables (§4).</summary>
-public sealed class IngestionStore(StorageAccount storage, TimeProvider? time = null)
+public sealed class IngestionStore(StorageAccount storage, TimeProvider time)
 {
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly TimeProvider _time = time;
 
     public const int MaxRawLength = 1024;
 

@@ -29,7 +29,7 @@ internal enum WritePhase
 /// claim) says its failures there.</param>
 internal sealed class RecordCommits(StorageAccount storage, RecordStoreOptions options, TimeProvider time, ILogger logger)
 {
-    private readonly IngestionStore _store = new(storage);
+    private readonly IngestionStore _store = new(storage, time);
 
     public RecordLog Log { get; } = new(storage, options, time, logger);
 

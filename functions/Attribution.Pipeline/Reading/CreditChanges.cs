@@ -60,13 +60,13 @@ public sealed class ComparisonUnavailableException(string message, bool isBadReq
 /// partner. Whether a level was gained or lost follows each run's own rules' level order (None below the first level),
 /// never the names' spelling.
 /// </summary>
-public sealed class CreditChanges(Storage.StorageAccount storage)
+public sealed class CreditChanges(CreditReader reader, RunStore runs, EvidenceService evidence)
 {
     public const int DefaultTop = 10;
 
-    private readonly CreditReader _reader = new(storage);
-    private readonly RunStore _runs = new(storage);
-    private readonly EvidenceService _evidence = new(storage);
+    private readonly CreditReader _reader = reader;
+    private readonly RunStore _runs = runs;
+    private readonly EvidenceService _evidence = evidence;
 
     /// <summary>
     /// The two runs to compare. Without a scenario: the published run of asOf (latest when null) against the published

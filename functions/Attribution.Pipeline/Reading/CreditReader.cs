@@ -52,9 +52,9 @@ public sealed class RulesUnavailableException(string message) : RunUnreadableExc
 /// from RecalculationRuns, then read that run's Parquet snapshot — never a mix of runs, and never the tables, which
 /// a publish changes partition by partition. A partner's or a subscription's rows are read from its range's files only.
 /// </summary>
-public sealed class CreditReader(StorageAccount storage)
+public sealed class CreditReader(StorageAccount storage, RunStore runs)
 {
-    private readonly RunStore _runs = new(storage);
+    private readonly RunStore _runs = runs;
     private readonly SnapshotStore _snapshots = new(storage);
 
     /// <summary>The run to read: the scenario's latest, or the published run of asOf (latest asOf when null).</summary>

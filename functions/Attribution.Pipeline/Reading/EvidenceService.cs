@@ -62,11 +62,11 @@ public sealed class UnknownNameException(string message) : Exception(message);
 /// records of those tenants at the run's records version and walks them with the engine's own Explain (the same code
 /// path that computed the metrics), with the run's exact rules.
 /// </summary>
-public sealed class EvidenceService(StorageAccount storage)
+public sealed class EvidenceService(StorageAccount storage, RecordStore records, RulesStore rules)
 {
     private readonly SnapshotStore _snapshots = new(storage);
-    private readonly RecordStore _records = new(storage);
-    private readonly RulesStore _rules = new(storage);
+    private readonly RecordStore _records = records;
+    private readonly RulesStore _rules = rules;
 
     /// <summary>
     /// The exact rules a run was computed with: by the hash its row names (the copy on the row only when it is that very

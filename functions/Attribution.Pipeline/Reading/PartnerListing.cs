@@ -54,11 +54,11 @@ public sealed record PartnerListingView(
 /// Lists a run's partner credit (read from its snapshot, with the run's own rules to name competencies and levels and
 /// to rank levels): one implementation for `attribution run`, `recalc` and `partners`.
 /// </summary>
-public sealed class PartnerListing(StorageAccount storage)
+public sealed class PartnerListing(CreditReader reader, EvidenceService evidence, RecordStore records)
 {
-    private readonly CreditReader _reader = new(storage);
-    private readonly EvidenceService _evidence = new(storage);
-    private readonly RecordStore _records = new(storage);
+    private readonly CreditReader _reader = reader;
+    private readonly EvidenceService _evidence = evidence;
+    private readonly RecordStore _records = records;
 
     public async Task<PartnerListingView> ReadAsync(RecalculationRun run, PartnerListingQuery query, CancellationToken cancellationToken = default)
     {

@@ -105,12 +105,12 @@ public sealed record TenantView(
 /// The default month is the latest published run's; without one, the default month of a recalculation (the last
 /// complete month, or the latest usage month when earlier) over the latest records and the shipped rules.
 /// </summary>
-public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvider = null)
+public sealed class TenantReader(RecordStore records, CreditReader credit, IngestionStore ingestions, EvidenceService evidence, TimeProvider timeProvider)
 {
-    private readonly RecordStore _records = new(storage);
-    private readonly CreditReader _credit = new(storage);
-    private readonly IngestionStore _ingestions = new(storage);
-    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly RecordStore _records = records;
+    private readonly CreditReader _credit = credit;
+    private readonly IngestionStore _ingestions = ingestions;
+    private readonly TimeProvider _time = timeProvider;
 
     /// <summary>Null when nothing is stored for the tenant (no usage in the window, no association, no DPOR event).</summary>
     /// <param name="partnerId">Focus on one partner: only its associations and its entry (present even when unrelated).</param>
@@ -124,7 +124,7 @@ public sealed class TenantReader(StorageAccount storage, TimeProvider? timeProvi
         if (run is not null)
         {
             CreditReader.RequireSnapshot(run);
-            rules = await new EvidenceService(storage).RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
+            rules = await evidence.RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
             records = await _records.AtAsync(run.RecordsVersion, cancellationToken).ConfigureAwait(false);
             month = run.AsOf;
         }

@@ -13,7 +13,7 @@ namespace Attribution.Pipeline.Recalculation;
 /// waits for it (a schedule takes milliseconds; a holder that died frees the lease when it lapses) and then sees the
 /// instance the first one started.
 /// </summary>
-public sealed class InstanceStartGate(StorageAccount storage, ILogger logger)
+public sealed class InstanceStartGate(StorageAccount storage, ILogger<InstanceStartGate> logger)
 {
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(15);
 

@@ -61,10 +61,10 @@ public sealed class EmptyWindowException(YearMonth asOf, YearMonth windowStart, 
 /// The canonical records: with them the default month follows the latest usage and an empty window is refused (every
 /// host passes them; only tests of the orchestration alone leave them out).
 /// </param>
-public sealed class RecalculationStarter(IRecalculationInstances instances, TimeProvider? timeProvider = null, RecalculationSettings? settings = null, RecordStore? records = null)
+public sealed class RecalculationStarter(IRecalculationInstances instances, TimeProvider timeProvider, RecalculationSettings settings, RecordStore records)
 {
-    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
-    private readonly RecalculationSettings _settings = settings ?? RecalculationSettings.FromEnvironment();
+    private readonly TimeProvider _time = timeProvider;
+    private readonly RecalculationSettings _settings = settings;
 
     public static string InstanceIdFor(YearMonth asOf, string? scenario) =>
         scenario is null ? $"recalc-{asOf}" : $"scenario-{asOf}-{scenario}";
@@ -85,7 +85,7 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
     /// <summary><see cref="DefaultAsOf(DateTimeOffset, YearMonth?)"/> now, over the stored usage (without records: the last complete month).</summary>
     public async Task<YearMonth> DefaultAsOfAsync(CancellationToken cancellationToken = default)
     {
-        var latest = records is null ? null : await (await records.LatestAsync(cancellationToken).ConfigureAwait(false)).LatestUsageMonthAsync(cancellationToken).ConfigureAwait(false);
+        var latest = await (await records.LatestAsync(cancellationToken).ConfigureAwait(false)).LatestUsageMonthAsync(cancellationToken).ConfigureAwait(false);
         return DefaultAsOf(_time.GetUtcNow(), latest);
     }
 
@@ -104,7 +104,7 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
     {
         if (scenario is not null && (scenario.Length is 0 or > 40 || !scenario.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
             throw new ArgumentException("A scenario name is 1-40 letters, digits, '-' or '_'.", nameof(scenario));
-        if (!allowEmpty && records is not null) await RefuseEmptyWindowAsync(asOf, rulesJson, cancellationToken).ConfigureAwait(false);
+        if (!allowEmpty) await RefuseEmptyWindowAsync(asOf, rulesJson, cancellationToken).ConfigureAwait(false);
         var instanceId = InstanceIdFor(asOf, scenario);
         if (IsActive(await instances.GetStateAsync(instanceId, cancellationToken).ConfigureAwait(false)))
             return new StartOutcome(false, instanceId, null, asOf);
@@ -120,7 +120,7 @@ public sealed class RecalculationStarter(IRecalculationInstances instances, Time
     private async Task RefuseEmptyWindowAsync(YearMonth asOf, string rulesJson, CancellationToken cancellationToken)
     {
         var from = CreditRulesLoader.Parse(rulesJson).WindowStart(asOf);
-        var snapshot = await records!.LatestAsync(cancellationToken).ConfigureAwait(false);
+        var snapshot = await records.LatestAsync(cancellationToken).ConfigureAwait(false);
         if (await snapshot.HasUsageAsync(from, asOf, cancellationToken).ConfigureAwait(false)) return;
         throw new EmptyWindowException(asOf, from, await snapshot.LatestUsageMonthAsync(cancellationToken).ConfigureAwait(false));
     }

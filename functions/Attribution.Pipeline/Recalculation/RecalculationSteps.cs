@@ -35,16 +35,16 @@ public static class RecalculationSteps
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new RunStore(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => new RunResults(sp.GetRequiredService<StorageAccount>()));
-        services.TryAddSingleton(sp => new RulesStore(sp.GetRequiredService<StorageAccount>()));
-        services.TryAddSingleton(sp => new RecordStore(sp.GetRequiredService<StorageAccount>()));
-        services.TryAddSingleton(sp => new SnapshotPublisher(sp.GetRequiredService<StorageAccount>()));
-        services.TryAddSingleton(sp => new IncentiveEligibilityMigration(sp.GetRequiredService<StorageAccount>(), sp.GetRequiredService<RunStore>(),
-            sp.GetService<ILogger<IncentiveEligibilityMigration>>() ?? NullLogger<IncentiveEligibilityMigration>.Instance));
+        services.TryAddSingleton<RunStore>();
+        services.TryAddSingleton<RunResults>();
+        services.TryAddSingleton<RulesStore>();
+        services.TryAddSingleton(RecordStoreOptions.Default);
+        services.TryAddSingleton<RecordStore>();
+        services.TryAddSingleton<SnapshotPublisher>();
+        services.TryAddSingleton<IncentiveEligibilityMigration>();
+        services.TryAddSingleton<InstanceStartGate>();
         services.TryAddTransient<RecalculateCredit>();
         // The history is the host's (a Durable client binding in the app): resolved only when the step is built.
-        services.TryAddTransient(sp => new PurgeRecalculationHistory(sp.GetRequiredService<IRecalculationHistory>(), sp.GetService<ILogger<PurgeRecalculationHistory>>()));
         foreach (var activity in Activities) services.TryAddTransient(activity);
         return services;
     }
@@ -76,9 +76,9 @@ public abstract class RecalculationStep<TInput, TOutput> : TaskActivity<TInput, 
 }
 
 /// <summary>A run of this asOf that began publishing and never finished: the orchestration rolls it forward first.</summary>
-public sealed class FindInterruptedPublish(StorageAccount storage, RunStore runs, ILogger<FindInterruptedPublish>? logger = null) : RecalculationStep<InterruptedPublishQuery, PublishPlan?>
+public sealed class FindInterruptedPublish(StorageAccount storage, RunStore runs, ILogger<FindInterruptedPublish> logger) : RecalculationStep<InterruptedPublishQuery, PublishPlan?>
 {
-    private readonly ILogger _log = logger ?? NullLogger<FindInterruptedPublish>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<PublishPlan?> ExecuteAsync(InterruptedPublishQuery input, CancellationToken cancellationToken)
     {
@@ -95,10 +95,10 @@ public sealed class FindInterruptedPublish(StorageAccount storage, RunStore runs
 /// content hash, the fan-out (sized by the records unless set); records them in the run's manifest and its
 /// RecalculationRuns row (Running).
 /// </summary>
-public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, RunResults results, RulesStore rules, RecordStore records, ILogger<BeginRecalculation>? logger = null)
+public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, RunResults results, RulesStore rules, RecordStore records, ILogger<BeginRecalculation> logger)
     : RecalculationStep<RecalculationRequest, BeginResult>
 {
-    private readonly ILogger _log = logger ?? NullLogger<BeginRecalculation>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<BeginResult> ExecuteAsync(RecalculationRequest input, CancellationToken cancellationToken)
     {
@@ -130,9 +130,9 @@ public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, Ru
 }
 
 /// <summary>Reads the shard's buckets at the run's version, computes, writes its snapshot rows and its partials.</summary>
-public sealed class ComputeCreditShard(RunResults results, RulesStore rules, ILogger<ComputeCreditShard>? logger = null) : RecalculationStep<ShardWork, ShardSummary>
+public sealed class ComputeCreditShard(RunResults results, RulesStore rules, ILogger<ComputeCreditShard> logger) : RecalculationStep<ShardWork, ShardSummary>
 {
-    private readonly ILogger _log = logger ?? NullLogger<ComputeCreditShard>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<ShardSummary> ExecuteAsync(ShardWork input, CancellationToken cancellationToken)
     {
@@ -156,9 +156,9 @@ public sealed class ComputeCreditShard(RunResults results, RulesStore rules, ILo
 }
 
 /// <summary>Merges one partner range's partials from every shard and writes its PartnerCredit and GlobalPartnerCredit rows.</summary>
-public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILogger<ReduceCreditRange>? logger = null) : RecalculationStep<ReduceWork, ReduceSummary>
+public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILogger<ReduceCreditRange> logger) : RecalculationStep<ReduceWork, ReduceSummary>
 {
-    private readonly ILogger _log = logger ?? NullLogger<ReduceCreditRange>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<ReduceSummary> ExecuteAsync(ReduceWork input, CancellationToken cancellationToken)
     {
@@ -184,9 +184,9 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILog
 /// Records the run as Publishing over the currently published run, before any table is written; refuses (and says
 /// why) for a run that can no longer publish, such as one a newer published run superseded.
 /// </summary>
-public sealed class BeginPublish(RunStore runs, IncentiveEligibilityMigration migration, ILogger<BeginPublish>? logger = null) : RecalculationStep<PublishStart, PublishTransition>
+public sealed class BeginPublish(RunStore runs, IncentiveEligibilityMigration migration, ILogger<BeginPublish> logger) : RecalculationStep<PublishStart, PublishTransition>
 {
-    private readonly ILogger _log = logger ?? NullLogger<BeginPublish>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<PublishTransition> ExecuteAsync(PublishStart input, CancellationToken cancellationToken)
     {
@@ -204,9 +204,9 @@ public sealed class BeginPublish(RunStore runs, IncentiveEligibilityMigration mi
 }
 
 /// <summary>Diffs one publish range against the base run and writes only what changed.</summary>
-public sealed class PublishCreditRange(RunStore runs, SnapshotPublisher publisher, ILogger<PublishCreditRange>? logger = null) : RecalculationStep<PublishRangeWork, PublishRangeSummary>
+public sealed class PublishCreditRange(RunStore runs, SnapshotPublisher publisher, ILogger<PublishCreditRange> logger) : RecalculationStep<PublishRangeWork, PublishRangeSummary>
 {
-    private readonly ILogger _log = logger ?? NullLogger<PublishCreditRange>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<PublishRangeSummary> ExecuteAsync(PublishRangeWork input, CancellationToken cancellationToken)
     {
@@ -227,9 +227,9 @@ public sealed class PublishCreditRange(RunStore runs, SnapshotPublisher publishe
 }
 
 /// <summary>The flip (one transaction on the asOf's RecalculationRuns partition), then the clean-up of files no reader can reach.</summary>
-public sealed class CompletePublish(RunStore runs, RunResults results, ILogger<CompletePublish>? logger = null) : RecalculationStep<CompletePublishWork, bool>
+public sealed class CompletePublish(RunStore runs, RunResults results, ILogger<CompletePublish> logger) : RecalculationStep<CompletePublishWork, bool>
 {
-    private readonly ILogger _log = logger ?? NullLogger<CompletePublish>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<bool> ExecuteAsync(CompletePublishWork input, CancellationToken cancellationToken)
     {
@@ -249,9 +249,9 @@ public sealed class CompletePublish(RunStore runs, RunResults results, ILogger<C
 }
 
 /// <summary>A scenario run is done: its snapshot is kept apart, nothing is published.</summary>
-public sealed class CompleteScenarioRun(RunStore runs, RunResults results, ILogger<CompleteScenarioRun>? logger = null) : RecalculationStep<CompleteScenarioWork, bool>
+public sealed class CompleteScenarioRun(RunStore runs, RunResults results, ILogger<CompleteScenarioRun> logger) : RecalculationStep<CompleteScenarioWork, bool>
 {
-    private readonly ILogger _log = logger ?? NullLogger<CompleteScenarioRun>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<bool> ExecuteAsync(CompleteScenarioWork input, CancellationToken cancellationToken)
     {
@@ -269,9 +269,9 @@ public sealed class CompleteScenarioRun(RunStore runs, RunResults results, ILogg
 }
 
 /// <summary>Records why a run failed, so RecalculationRuns never shows a dead run as Running.</summary>
-public sealed class FailRecalculation(RunStore runs, ILogger<FailRecalculation>? logger = null) : RecalculationStep<RunFailure, bool>
+public sealed class FailRecalculation(RunStore runs, ILogger<FailRecalculation> logger) : RecalculationStep<RunFailure, bool>
 {
-    private readonly ILogger _log = logger ?? NullLogger<FailRecalculation>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<bool> ExecuteAsync(RunFailure input, CancellationToken cancellationToken)
     {
@@ -287,9 +287,9 @@ public sealed class FailRecalculation(RunStore runs, ILogger<FailRecalculation>?
 }
 
 /// <summary>Durable hygiene at the end of every recalculation: purges finished instances older than the retention.</summary>
-public sealed class PurgeRecalculationHistory(IRecalculationHistory history, ILogger<PurgeRecalculationHistory>? logger = null) : RecalculationStep<PurgeWork, int>
+public sealed class PurgeRecalculationHistory(IRecalculationHistory history, ILogger<PurgeRecalculationHistory> logger) : RecalculationStep<PurgeWork, int>
 {
-    private readonly ILogger _log = logger ?? NullLogger<PurgeRecalculationHistory>.Instance;
+    private readonly ILogger _log = logger;
 
     protected override async Task<int> ExecuteAsync(PurgeWork input, CancellationToken cancellationToken)
     {

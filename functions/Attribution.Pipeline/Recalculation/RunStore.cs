@@ -62,9 +62,9 @@ public sealed record PublishPlan(string RunId, YearMonth AsOf, string? BaseRunId
 public sealed record PublishTransition(PublishPlan Plan, string? Refused);
 
 /// <summary>The RecalculationRuns table: one row per run, and which run of an asOf is the published one.</summary>
-public sealed class RunStore(StorageAccount storage, TimeProvider? timeProvider = null)
+public sealed class RunStore(StorageAccount storage, TimeProvider timeProvider)
 {
-    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly TimeProvider _time = timeProvider;
     private TableClient Runs => storage.Table(TableNames.RecalculationRuns);
 
     private static string CountProperty(string table, string what) => char.ToLowerInvariant(table[0]) + table[1..] + what;

@@ -15,12 +15,8 @@ public sealed class RecordStore
 {
     private readonly RecordLog _log;
 
-    public RecordStore(StorageAccount storage) : this(storage, RecordStoreOptions.Default)
-    {
-    }
-
     // A reader commits nothing, so it has no failure to say: no logger.
-    public RecordStore(StorageAccount storage, RecordStoreOptions options, TimeProvider? time = null) =>
+    public RecordStore(StorageAccount storage, RecordStoreOptions options, TimeProvider time) =>
         _log = new RecordLog(storage, options, time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
     internal RecordLog Log => _log;

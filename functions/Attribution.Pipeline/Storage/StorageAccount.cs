@@ -13,7 +13,8 @@ public sealed class StorageAccount
 {
     private Task? _ensured;
 
-    private StorageAccount(TableServiceClient tables, BlobServiceClient blobs, string? connectionString)
+    /// <summary>Over clients a host built (the composition root's, from <c>Microsoft.Extensions.Azure</c>).</summary>
+    public StorageAccount(TableServiceClient tables, BlobServiceClient blobs, string? connectionString)
     {
         Tables = tables;
         Blobs = blobs;
@@ -47,8 +48,7 @@ public sealed class StorageAccount
     public static StorageAccount FromConnectionString(string connectionString, int? maxRetries = null, TimeSpan? giveUpAfter = null)
     {
         ArgumentNullException.ThrowIfNull(connectionString);
-        if (connectionString.Trim().Equals("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase))
-            connectionString = AzuriteConnectionString("127.0.0.1", 10000, 10001, 10002);
+        connectionString = Normalize(connectionString);
         try
         {
             return new StorageAccount(
@@ -62,6 +62,15 @@ public sealed class StorageAccount
             throw new FormatException("not a storage connection string (expected 'UseDevelopmentStorage=true' or 'DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…' / endpoints).", e);
         }
     }
+
+    /// <summary>`UseDevelopmentStorage=true` spelled out as Azurite's default endpoints (the SDK's own shorthand has no table endpoint).</summary>
+    internal static string Normalize(string connectionString) =>
+        connectionString.Trim().Equals("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase)
+            ? AzuriteConnectionString("127.0.0.1", 10000, 10001, 10002) : connectionString;
+
+    /// <summary>The deadline-bounded retry of <see cref="FromConnectionString"/>, for clients the composition root builds.</summary>
+    internal static void ApplyRetry(ClientOptions options, Hosting.StorageConnectionOptions connection) =>
+        WithRetry(options, connection.MaxRetries, connection.GiveUpAfter);
 
     public static StorageAccount FromServiceUris(Uri tableServiceUri, Uri blobServiceUri, TokenCredential credential, TimeSpan? giveUpAfter = null) =>
         new(new TableServiceClient(tableServiceUri, credential, WithRetry(new TableClientOptions(), null, giveUpAfter)),

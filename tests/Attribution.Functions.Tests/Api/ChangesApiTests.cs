@@ -25,7 +25,7 @@ public sealed class ChangesSamplesFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _azurite.InitializeAsync();
-        var ingestor = new FeedIngestor(Storage, CreditRulesLoader.Default);
+        var ingestor = Storage.Create<FeedIngestor>(CreditRulesLoader.Default);
         foreach (var path in Directory.EnumerateFiles(TestPaths.Samples, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             if (!FeedRowReader.TryDetectFormat(path, out _, out _) || !FeedSources.TryInferFromPath(path, out var source)) continue;
@@ -43,7 +43,7 @@ public sealed class ChangesSamplesFixture : IAsyncLifetime
 
 public sealed class ChangesApiTests(ChangesSamplesFixture data) : IClassFixture<ChangesSamplesFixture>
 {
-    private ChangesApi Api => new(data.Storage);
+    private ChangesApi Api => data.Storage.Create<ChangesApi>();
 
     [Fact]
     public async Task Changes_default_to_the_latest_published_month_against_the_one_before()

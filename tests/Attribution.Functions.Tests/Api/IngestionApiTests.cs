@@ -12,7 +12,7 @@ namespace Attribution.Functions.Tests.Api;
 /// <summary>GET /api/ingestions and /api/ingestions/{id}/rejects over real ingestions.</summary>
 public sealed class IngestionApiTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private IngestionApi Api => new(azurite.Storage);
+    private IngestionApi Api => azurite.Storage.Create<IngestionApi>();
 
     private static int Status(IActionResult result) => Assert.IsType<ObjectResult>(result).StatusCode ?? 0;
 
@@ -21,7 +21,7 @@ public sealed class IngestionApiTests(AzuriteFixture azurite) : IClassFixture<Az
         var dir = TestPaths.NewTempDirectory();
         var path = Path.Combine(dir, name);
         await File.WriteAllTextAsync(path, content);
-        return await new FeedIngestor(azurite.Storage, CreditRulesLoader.Default).IngestFileAsync(path, source);
+        return await azurite.Storage.Create<FeedIngestor>(CreditRulesLoader.Default).IngestFileAsync(path, source);
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class IngestionApiTests(AzuriteFixture azurite) : IClassFixture<Az
             HeartbeatAt = lastBeat,
             HeartbeatTimeout = Pipeline.Storage.RecordStoreOptions.Default.ClaimLease,
         };
-        await new IngestionStore(azurite.Storage).SaveAsync(dead, default);
+        await azurite.Storage.Get<IngestionStore>().SaveAsync(dead, default);
 
         var listed = Assert.Single(Ok<IngestionsPage>(await Api.IngestionsAsync(Get("/api/ingestions", "source=usage&fileName=killed.csv"), default)).Ingestions);
         Assert.Equal((dead.IngestionId, "Failed"), (listed.IngestionId, listed.Status));

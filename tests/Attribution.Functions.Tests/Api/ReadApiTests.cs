@@ -1,3 +1,4 @@
+using Attribution.Testing;
 using System.Text.Json;
 using Attribution.Pipeline.Reading;
 using Attribution.Domain.Rules;
@@ -10,7 +11,7 @@ namespace Attribution.Functions.Tests.Api;
 
 public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<PublishedSamplesFixture>
 {
-    private ReadApi Api => new(data.Storage);
+    private ReadApi Api => data.Storage.Create<ReadApi>();
 
     [Fact]
     public async Task Credit_returns_every_competency_of_the_latest_published_run()
@@ -44,7 +45,7 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
     [Fact]
     public async Task Evidence_rows_sum_exactly_to_the_published_metrics_for_every_partner_and_competency()
     {
-        var partners = await new CreditReader(data.Storage).AllPartnersAsync((await new CreditReader(data.Storage).ResolveRunAsync(null))!);
+        var partners = await data.Storage.Get<CreditReader>().AllPartnersAsync((await data.Storage.Get<CreditReader>().ResolveRunAsync(null))!);
         Assert.True(partners.Count > 15, $"{partners.Count} partners");
         foreach (var partner in partners)
         {

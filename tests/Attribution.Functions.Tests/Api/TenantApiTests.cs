@@ -1,3 +1,4 @@
+using Attribution.Testing;
 using Attribution.Pipeline.Reading;
 using Attribution.Functions.Api;
 using Microsoft.AspNetCore.Mvc;
@@ -11,7 +12,7 @@ public sealed class TenantApiTests(PublishedSamplesFixture data) : IClassFixture
     private const string Trey = "3d581895-9d1f-4841-8daf-9df15c1216c8";
     private const string TreySub = "28c9ad96-6c67-4ad3-8abd-5d711b2641b3";
 
-    private TenantApi Api => new(data.Storage);
+    private TenantApi Api => data.Storage.Create<TenantApi>();
 
     [Fact]
     public async Task A_tenant_view_shows_its_associations_DPOR_timeline_and_credited_partners_of_the_published_run()

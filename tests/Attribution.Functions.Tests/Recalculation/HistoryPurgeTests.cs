@@ -21,8 +21,8 @@ public sealed class HistoryPurgeTests(AzuriteFixture azurite) : IClassFixture<Az
 
     private static async Task<StartOutcome> RunAsync(Attribution.Local.LocalDurableHost host, YearMonth asOf, TimeSpan retention)
     {
-        var start = await new RecalculationStarter(host, settings: RecalculationSettings.Default with { HistoryRetention = retention })
-            .StartAsync(asOf, CreditRulesLoader.DefaultJson);
+        var start = await host.Storage.Starter(host, RecalculationSettings.Default with { HistoryRetention = retention })
+            .StartAsync(asOf, CreditRulesLoader.DefaultJson, allowEmpty: true); // no usage here: the purge is what is tested
         Assert.True(start.Started);
         await host.WaitAsync(start.InstanceId, Guard);
         return start;
@@ -49,7 +49,7 @@ public sealed class HistoryPurgeTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal(InstanceState.Completed, await host.GetStateAsync(b.InstanceId, default));
         Assert.True(await HistoryRowsAsync(host.TaskHub, b.InstanceId) > 0);
         // The run's own records are not the task hub's: RecalculationRuns still has A's run.
-        Assert.Contains(await new RunStore(azurite.Storage).ListAsync(YearMonth.Parse("2026-01")), r => r.RunId == a.RunId && r.Status == RunStatus.Succeeded);
+        Assert.Contains(await azurite.Storage.Get<RunStore>().ListAsync(YearMonth.Parse("2026-01")), r => r.RunId == a.RunId && r.Status == RunStatus.Succeeded);
     }
 
     [Fact]
@@ -60,8 +60,8 @@ public sealed class HistoryPurgeTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal(InstanceState.Completed, await host.GetStateAsync(old.InstanceId, default));
 
         // Retention 0: everything finished before this run's end is past it; the run itself is still running then.
-        var start = await new RecalculationStarter(host, settings: RecalculationSettings.Default with { HistoryRetention = TimeSpan.Zero })
-            .StartAsync(new YearMonth(2025, 6), CreditRulesLoader.DefaultJson);
+        var start = await host.Storage.Starter(host, RecalculationSettings.Default with { HistoryRetention = TimeSpan.Zero })
+            .StartAsync(new YearMonth(2025, 6), CreditRulesLoader.DefaultJson, allowEmpty: true);
         var outcome = await host.WaitAsync(start.InstanceId, Guard);
 
         Assert.True(outcome.InstancesPurged >= 1, $"{outcome.InstancesPurged} purged");

@@ -30,7 +30,7 @@ public sealed class LateStepTests(RecordsFixture azurite) : IClassFixture<Record
     {
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
         var older = await RecalculationHarness.RecalculateAsync(host, AsOf);
-        var olderRun = (await new RunStore(azurite.Storage).GetAsync(AsOf, older.RunId))!;
+        var olderRun = (await azurite.Storage.Get<RunStore>().GetAsync(AsOf, older.RunId))!;
         await RecalculationHarness.RestateAsync(azurite.Storage);
         var newer = await RecalculationHarness.RecalculateAsync(host, AsOf);
         Assert.True(newer.RowsPublished > 0, "the restatement changed published rows");
@@ -60,7 +60,7 @@ public sealed class LateStepTests(RecordsFixture azurite) : IClassFixture<Record
         Assert.Null(await services.GetRequiredService<FindInterruptedPublish>().RunAsync(new InterruptedPublishQuery(AsOf, "another-run"), CancellationToken.None));
 
         // The newer (published) run's own steps delivered again are no-ops too: a retry, not a second publish.
-        var newerRun = (await new RunStore(azurite.Storage).GetAsync(AsOf, newer.RunId))!;
+        var newerRun = (await azurite.Storage.Get<RunStore>().GetAsync(AsOf, newer.RunId))!;
         var again = await services.GetRequiredService<BeginPublish>().RunAsync(new PublishStart(newer.RunId, AsOf, newer.Partners, newer.UsageRows), CancellationToken.None);
         Assert.Null(again.Refused);
         Assert.Equal(newerRun.BaseRunId, again.Plan.BaseRunId);
@@ -70,7 +70,7 @@ public sealed class LateStepTests(RecordsFixture azurite) : IClassFixture<Record
         var tablesAfter = await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf);
         Assert.Equal(tablesBefore.Keys.Order(StringComparer.Ordinal), tablesAfter.Keys.Order(StringComparer.Ordinal));
         Assert.All(tablesAfter, kv => Assert.Equal(tablesBefore[kv.Key].ETag, kv.Value.ETag));
-        var published = await new RunStore(azurite.Storage).PublishedAsync(AsOf);
+        var published = await azurite.Storage.Get<RunStore>().PublishedAsync(AsOf);
         Assert.Equal(newer.RunId, published!.RunId);
 
         // Each refusal is one warning naming the step, the run and why.
@@ -103,7 +103,7 @@ public sealed class RunTransitionTests(AzuriteFixture azurite) : IClassFixture<A
                 ["status"] = status.ToString(), ["published"] = published, ["startedAt"] = now.AddMinutes(-minutesAgo),
                 ["publishRanges"] = 4, ["windowMonths"] = 12, ["rulesVersion"] = "r",
             });
-        return new RunStore(azurite.Storage);
+        return azurite.Storage.Get<RunStore>();
     }
 
     private static PublishPlan Plan(YearMonth asOf, string runId) => new(runId, asOf, null, 4, 12, 3, 30);

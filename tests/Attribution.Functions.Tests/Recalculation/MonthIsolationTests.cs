@@ -54,7 +54,7 @@ public sealed class MonthIsolationTests(RecordsFixture azurite) : IClassFixture<
         var usage = TestPaths.WriteFeed(dir, "usage", "usage-august-correction.csv",
             "customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n" +
             string.Create(CultureInfo.InvariantCulture, $"{RecalculationHarness.AlpineTenant},{RecalculationHarness.AlpineProd},Azure,2026-08,777.5,\n"));
-        Assert.Equal(IngestionStatus.Succeeded, (await new FeedIngestor(azurite.Storage, CreditRulesLoader.Default).IngestFileAsync(usage, FeedSource.Usage)).Status);
+        Assert.Equal(IngestionStatus.Succeeded, (await azurite.Storage.Create<FeedIngestor>(CreditRulesLoader.Default).IngestFileAsync(usage, FeedSource.Usage)).Status);
 
         await RecalculationHarness.RecalculateAsync(host, September);
         var afterSeptember = await AllRowsAsync();
@@ -146,7 +146,7 @@ public sealed class IncentiveEligibilityMigrationTests(RecordsFixture azurite) :
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
         var september = await RecalculationHarness.RecalculateAsync(host, September);
         var october = await RecalculationHarness.RecalculateAsync(host, October);
-        var runs = new Attribution.Pipeline.Recalculation.RunStore(azurite.Storage);
+        var runs = azurite.Storage.Get<Attribution.Pipeline.Recalculation.RunStore>();
         var septemberRows = await MakeLegacyAsync(september.RunId, September, (await runs.GetAsync(September, september.RunId))!.PublishRanges);
         var octoberRows = await MakeLegacyAsync(october.RunId, October, (await runs.GetAsync(October, october.RunId))!.PublishRanges);
         var table = azurite.Storage.Table(TableNames.IncentiveEligibility);

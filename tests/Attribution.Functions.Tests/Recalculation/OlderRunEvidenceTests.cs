@@ -21,9 +21,9 @@ public sealed class OlderRunEvidenceTests(RecordsFixture azurite) : IClassFixtur
         await RecalculationHarness.RestateAsync(azurite.Storage, alpineOctoberRevenue: 99_999.99);
         var second = await RecalculationHarness.RecalculateAsync(host, asOf);
 
-        var runs = new RunStore(azurite.Storage);
-        var reader = new CreditReader(azurite.Storage);
-        var evidence = new EvidenceService(azurite.Storage);
+        var runs = azurite.Storage.Get<RunStore>();
+        var reader = azurite.Storage.Get<CreditReader>();
+        var evidence = azurite.Storage.Get<EvidenceService>();
         foreach (var outcome in new[] { first, second })
         {
             var run = (await runs.GetAsync(asOf, outcome.RunId))!;

@@ -21,7 +21,7 @@ public sealed class PagingAcrossPublishesTests(SmallRecordsFixture azurite) : IC
     private static readonly string ProsewareId = RecalculationHarness.Proseware.ToString(CultureInfo.InvariantCulture);
     private const string Trey = RecalculationHarness.TreyResearchSubscription;
 
-    private ReadApi Api => new(azurite.Storage);
+    private ReadApi Api => azurite.Storage.Create<ReadApi>();
 
     private static string Row(EvidenceRowView r) => string.Create(CultureInfo.InvariantCulture,
         $"{r.CustomerTenantId}|{r.SubscriptionId}|{r.Workload}|{r.Month}|{r.ConsumedRevenueUsd}|{r.CreditedRevenueUsd}|{r.Sources}|{r.UsageRecord.IngestionId}:{r.UsageRecord.Line}");

@@ -41,7 +41,7 @@ public sealed class UnchangedRerunTests(RecordsFixture azurite) : IClassFixture<
         });
 
         // The second run is the published one, and says it wrote nothing, per table.
-        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf);
+        var runs = await azurite.Storage.Get<RunStore>().ListAsync(AsOf);
         var published = Assert.Single(runs, r => r.Published);
         Assert.Equal(second.RunId, published.RunId);
         Assert.Equal(first.RunId, published.BaseRunId);
@@ -98,7 +98,7 @@ public sealed class RestatementTests(RecordsFixture azurite) : IClassFixture<Rec
 {
     private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
 
-    private ReadApi Api => new(azurite.Storage);
+    private ReadApi Api => azurite.Storage.Create<ReadApi>();
 
     private static HttpRequest Get(string query)
     {
@@ -147,7 +147,7 @@ public sealed class RestatementTests(RecordsFixture azurite) : IClassFixture<Rec
         // RecalculationRuns says what was written and removed, per table.
         Assert.Equal((long)changed.Count, second.RowsPublished);
         Assert.Equal((long)removed.Count, second.RowsRemoved);
-        var run = (await new RunStore(azurite.Storage).GetAsync(AsOf, second.RunId))!;
+        var run = (await azurite.Storage.Get<RunStore>().GetAsync(AsOf, second.RunId))!;
         Assert.True(run.Published);
         foreach (var table in CreditEntities.PublishedTables)
         {
@@ -190,7 +190,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
         // The base: a clean, published run; then a restatement for the next run to publish.
         RecalculationOutcome baseline;
         await using (var clean = await RecalculationHarness.HostAsync(azurite.Storage)) baseline = await RecalculationHarness.RecalculateAsync(clean, AsOf);
-        var reader = new CreditReader(azurite.Storage);
+        var reader = azurite.Storage.Get<CreditReader>();
         var baseRun = (await reader.ResolveRunAsync(AsOf))!;
         var baseFabrikam = await reader.PartnerAsync(new PartnerId(RecalculationHarness.Fabrikam), baseRun, global: false);
         await RecalculationHarness.RestateAsync(azurite.Storage);
@@ -211,7 +211,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
                 return Task.CompletedTask;
             },
             takeover: RecalculationHarness.CrashTakeover);
-        var start = await new RecalculationStarter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
+        var start = await host.Storage.Starter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
         Assert.True(start.Started);
         await halfWritten.Task.WaitAsync(Guard);
         await host.CrashAsync();
@@ -219,7 +219,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
 
         // Half-way: the tables mix both runs, RecalculationRuns names the run as Publishing over the base, and
         // readers still read the base run's complete snapshot.
-        var interrupted = (await new RunStore(azurite.Storage).GetAsync(AsOf, start.RunId!))!;
+        var interrupted = (await azurite.Storage.Get<RunStore>().GetAsync(AsOf, start.RunId!))!;
         Assert.Equal(RunStatus.Publishing, interrupted.Status);
         Assert.Equal(baseline.RunId, interrupted.BaseRunId);
         var mixed = (await RecalculationHarness.RowsByKeyAsync(azurite.Storage, AsOf)).Values.Select(e => e.GetString("runId") ?? "").ToHashSet();
@@ -235,7 +235,7 @@ public sealed class InterruptedPublishTests(RecordsFixture azurite) : IClassFixt
         var outcome = await RecalculationHarness.RecalculateAsync(next, AsOf);
 
         Assert.Equal(start.RunId, outcome.RolledForward);
-        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf);
+        var runs = await azurite.Storage.Get<RunStore>().ListAsync(AsOf);
         var rolled = runs.Single(r => r.RunId == start.RunId);
         Assert.Equal(RunStatus.Succeeded, rolled.Status);
         Assert.True(rolled.RowsWritten > 0);

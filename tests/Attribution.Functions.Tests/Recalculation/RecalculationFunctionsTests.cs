@@ -1,3 +1,6 @@
+using Attribution.Pipeline.Ingestion;
+using Attribution.Pipeline.Storage;
+using Attribution.Pipeline.Hosting;
 using System.Text;
 using Attribution.Pipeline.Recalculation;
 using Attribution.Domain.Rules;
@@ -11,7 +14,7 @@ namespace Attribution.Functions.Tests.Recalculation;
 
 public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private static readonly AppRulesSource Rules = AppRules.Load(null);
+    private static readonly AppRulesSource Rules = new RulesOptions().Load();
 
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
     {
@@ -87,9 +90,10 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
             shardStarted.TrySetResult();
             await held.Task;
         });
-        var http = new RecalculationHttp(Rules, TimeProvider.System);
+        var http = azurite.Storage.Create<RecalculationHttp>(Rules, TimeProvider.System);
 
-        var request = Post("""{"asOf":"2026-05"}""");
+        // This class ingests no usage: the month is started on purpose (allowEmpty), as an operator can.
+        var request = Post("""{"asOf":"2026-05","allowEmpty":true}""");
         var accepted = Assert.IsType<ObjectResult>(await http.StartAsync(request, host, default));
         Assert.Equal(202, accepted.StatusCode);
         var body = Assert.IsType<RecalculationAccepted>(accepted.Value);
@@ -124,7 +128,7 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
     public async Task Post_with_bad_input_is_a_400_problem(string body, string expected)
     {
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
-        var result = await new RecalculationHttp(Rules, TimeProvider.System).StartAsync(Post(body), host, default);
+        var result = await azurite.Storage.Create<RecalculationHttp>(Rules, TimeProvider.System).StartAsync(Post(body), host, default);
         Assert.Contains(expected, AssertProblem(result, 400).Detail);
     }
 
@@ -143,7 +147,14 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
         {
             if (name == nameof(ComputeCreditShard)) await held.Task;
         });
-        var timer = new ScheduledRecalculation(Rules, new FixedTime(new DateTimeOffset(2026, 3, 1, 2, 0, 0, TimeSpan.Zero)), NullLogger<ScheduledRecalculation>.Instance);
+        // One usage row in the month's window (the timer skips a month with none, as the next test shows).
+        var dir = TestPaths.NewTempDirectory();
+        var usage = TestPaths.WriteFeed(dir, "usage", "usage-2026-01.csv",
+            "customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n" +
+            "6f1c4a3e-0b7d-4c52-9d0e-2b1f3a4c5d6e,7a2b3c4d-5e6f-4a1b-8c9d-0e1f2a3b4c5d,Azure,2026-01,10,\n");
+        await azurite.Storage.Get<FeedIngestor>().IngestFileAsync(usage, Attribution.Domain.Feeds.FeedSource.Usage);
+        var timer = azurite.Storage.Create<ScheduledRecalculation>(Rules, new FixedTime(new DateTimeOffset(2026, 3, 1, 2, 0, 0, TimeSpan.Zero)),
+            NullLogger<ScheduledRecalculation>.Instance);
 
         var first = await timer.StartAsync(host, default);
         var second = await timer.StartAsync(host, default);
@@ -159,9 +170,9 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
     [Fact]
     public async Task Post_of_a_month_with_no_usage_is_a_422_problem_unless_allowEmpty_and_the_timer_skips_it()
     {
-        // This class ingests no usage: every month's window is empty.
+        // This class ingests no usage but one row of 2026-01: every window of these months is empty.
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
-        var http = new RecalculationHttp(Rules, TimeProvider.System, storage: azurite.Storage);
+        var http = azurite.Storage.Create<RecalculationHttp>(Rules, TimeProvider.System);
 
         var refused = AssertProblem(await http.StartAsync(Post("""{"asOf":"1990-01"}"""), host, default), 422);
         Assert.StartsWith("No usage in the window of 1990-01 (1989-02 to 1990-01): no usage has been ingested", refused.Detail);
@@ -172,7 +183,8 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
         Assert.Equal(202, accepted.StatusCode);
         await host.WaitAsync("recalc-1990-01", TimeSpan.FromMinutes(3));
 
-        var timer = new ScheduledRecalculation(Rules, new FixedTime(new DateTimeOffset(1991, 6, 1, 2, 0, 0, TimeSpan.Zero)), NullLogger<ScheduledRecalculation>.Instance, storage: azurite.Storage);
+        var timer = azurite.Storage.Create<ScheduledRecalculation>(Rules, new FixedTime(new DateTimeOffset(1991, 6, 1, 2, 0, 0, TimeSpan.Zero)),
+            NullLogger<ScheduledRecalculation>.Instance);
         var skipped = await timer.StartAsync(host, default);
         Assert.False(skipped.Started);
         Assert.Equal("1991-05", skipped.AsOf.ToString());
@@ -183,7 +195,51 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
     public void Invalid_rules_in_the_app_setting_fail_at_start_up_naming_the_field()
     {
         var bad = CreditRulesLoader.DefaultJson.Replace("\"windowMonths\": 12", "\"windowMonths\": 0", StringComparison.Ordinal);
-        var e = Assert.Throws<RulesValidationException>(() => AppRules.Load(bad));
-        Assert.Equal("$.windowMonths", e.Field);
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => StartUp(("ATTRIBUTION_RULES", bad)));
+        Assert.Contains("Setting ATTRIBUTION_RULES: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("$.windowMonths", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("RECALC_SHARDS", "many", "Setting RECALC_SHARDS must be a whole number from 1 to 1024, not 'many'.")]
+    [InlineData("RECALC_HISTORY_RETENTION_DAYS", "a week", "Setting RECALC_HISTORY_RETENTION_DAYS must be a number of days")]
+    [InlineData("AzureWebJobsStorage", "not a connection", "Setting 'AzureWebJobsStorage' is not a storage connection string")]
+    public void A_bad_setting_fails_start_up_naming_it(string setting, string value, string expected)
+    {
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => StartUp((setting, value)));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(StorageAccountKey, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_storage_connection_fails_start_up_naming_the_settings_that_make_one()
+    {
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => StartUp(("AzureWebJobsStorage", null)));
+        Assert.Contains("'AzureWebJobsStorage__accountName'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'AzureWebJobsStorage__credential=managedidentity'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_identity_based_connection_builds_clients_for_the_accounts_endpoints_without_a_key()
+    {
+        using var services = (Microsoft.Extensions.DependencyInjection.ServiceProvider)StartUp(("AzureWebJobsStorage", null),
+            ("AzureWebJobsStorage:accountName", "attributionprod"), ("AzureWebJobsStorage:credential", "managedidentity"));
+        var storage = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<StorageAccount>(services);
+        Assert.Equal("https://attributionprod.blob.core.windows.net/", storage.Blobs.Uri.ToString());
+        Assert.Equal("https://attributionprod.table.core.windows.net/", storage.Tables.Uri.ToString());
+        Assert.Null(storage.ConnectionString);
+    }
+
+    private static string StorageAccountKey => StorageAccount.DevelopmentAccountKey;
+
+    /// <summary>The app's composition root over these settings (the rest as a local app has them), validated as at start.</summary>
+    private IServiceProvider StartUp(params (string Key, string? Value)[] settings)
+    {
+        var values = new Dictionary<string, string?> { ["AzureWebJobsStorage"] = azurite.ConnectionString };
+        foreach (var (key, value) in settings) values[key] = value;
+        var configuration = Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(new Microsoft.Extensions.Configuration.ConfigurationBuilder(), values).Build();
+        var services = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(
+            AttributionServices.AddAttribution(new Microsoft.Extensions.DependencyInjection.ServiceCollection(), configuration));
+        return services.ValidateOnStart();
     }
 }

@@ -22,7 +22,7 @@ public static class RecalculationHarness
     /// <summary>The shipped samples plus synthetic tenants, so every shard has work.</summary>
     public static async Task LoadAsync(StorageAccount storage, int syntheticTenants = 60)
     {
-        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        var ingestor = storage.Create<FeedIngestor>(CreditRulesLoader.Default);
         var dir = TestPaths.NewTempDirectory();
         SyntheticFeedGenerator.Generate(dir, new SyntheticFeedOptions(syntheticTenants, Seed: 42));
         foreach (var root in new[] { TestPaths.Samples, dir })
@@ -49,7 +49,7 @@ public static class RecalculationHarness
     /// </summary>
     public static async Task RestateAsync(StorageAccount storage, double alpineOctoberRevenue = 12_345.67)
     {
-        var ingestor = new FeedIngestor(storage, CreditRulesLoader.Default);
+        var ingestor = storage.Create<FeedIngestor>(CreditRulesLoader.Default);
         var dir = TestPaths.NewTempDirectory();
         var usage = TestPaths.WriteFeed(dir, "usage", "usage-correction.csv",
             "customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n" +
@@ -79,7 +79,7 @@ public static class RecalculationHarness
     /// </summary>
     public static async Task AssertReadersMatchTablesAsync(StorageAccount storage, RecalculationRun run)
     {
-        var reader = new Attribution.Pipeline.Reading.CreditReader(storage);
+        var reader = storage.Get<Attribution.Pipeline.Reading.CreditReader>();
         var tables = await PublishedAsync(storage, run.AsOf);
         foreach (var (table, global) in new[] { (TableNames.PartnerCredit, false), (TableNames.GlobalPartnerCredit, true) })
         {
@@ -124,7 +124,7 @@ public static class RecalculationHarness
     public static async Task<RecalculationOutcome> RecalculateAsync(LocalDurableHost host, YearMonth asOf, string? rulesJson = null, string? scenario = null,
         RecalculationSettings? settings = null)
     {
-        var start = await new RecalculationStarter(host, settings: settings ?? SmallFanOut).StartAsync(asOf, rulesJson ?? CreditRulesLoader.DefaultJson, scenario);
+        var start = await host.Storage.Starter(host, settings ?? SmallFanOut).StartAsync(asOf, rulesJson ?? CreditRulesLoader.DefaultJson, scenario);
         Assert.True(start.Started);
         return await host.WaitAsync(start.InstanceId, TimeSpan.FromMinutes(3));
     }
@@ -150,7 +150,7 @@ public static class RecalculationHarness
     /// <summary>What the engine computes over every stored record in one pass — no orchestration, no shards.</summary>
     public static async Task<Dictionary<string, List<TableEntity>>> EngineExpectationAsync(StorageAccount storage, YearMonth asOf, CreditRules rules)
     {
-        var records = await new RecordStore(storage).LatestAsync();
+        var records = await storage.Get<RecordStore>().LatestAsync();
         var usage = new List<UsageRecord>();
         var associations = new List<Association>();
         var dpor = new List<DporEvent>();

@@ -29,19 +29,19 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
 
         // The run is recorded as the published one; every published row names the run that last changed it (this
         // one for the rows it wrote; an earlier run in this class for rows it left unchanged).
-        var runs = await new RunStore(azurite.Storage).ListAsync(AsOf);
+        var runs = await azurite.Storage.Get<RunStore>().ListAsync(AsOf);
         var run = Assert.Single(runs, r => r.RunId == outcome.RunId);
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.True(run.Published);
         Assert.Equal(outcome.Partners, run.Partners);
         Assert.Equal(CreditRulesLoader.Default.RulesVersion, run.RulesVersion);
-        var succeeded = (await new RunStore(azurite.Storage).ListAsync()).Where(r => r.Status == RunStatus.Succeeded && r.Scenario is null).Select(r => r.RunId).ToHashSet();
+        var succeeded = (await azurite.Storage.Get<RunStore>().ListAsync()).Where(r => r.Status == RunStatus.Succeeded && r.Scenario is null).Select(r => r.RunId).ToHashSet();
         var rows = published.Values.SelectMany(v => v).ToList();
         Assert.All(rows, e => Assert.Contains(e.GetString("runId") ?? "", succeeded));
         Assert.Equal(outcome.RowsPublished, rows.Count(e => e.GetString("runId") == outcome.RunId));
 
         // The samples' headline: Fabrikam reaches CloudPlatform Gold on its DPOR revenue.
-        var reader = new CreditReader(azurite.Storage);
+        var reader = azurite.Storage.Get<CreditReader>();
         var fabrikam = await reader.PartnerAsync(new PartnerId(2345678), run, global: false);
         Assert.Equal("Gold", fabrikam!.Competencies.Single(c => c.Competency == "CloudPlatform").Level.Name);
     }
@@ -66,7 +66,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
                 return Task.CompletedTask;
             },
             takeover: RecalculationHarness.CrashTakeover);
-        var start = await new RecalculationStarter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
+        var start = await host.Storage.Starter(host).StartAsync(AsOf, CreditRulesLoader.DefaultJson);
         Assert.True(start.Started);
         await firstHalfDone.Task.WaitAsync(TimeSpan.FromMinutes(3)); // the first half has computed and written its results
         await host.CrashAsync();
@@ -75,7 +75,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         held.SetException(new DurableTask.Core.Exceptions.SessionAbortedException("worker crashed"));
         await using var observer = await Attribution.Local.LocalDurableHost.StartAsync(azurite.Storage, host.TaskHub, startWorker: false);
         Assert.Equal(InstanceState.Running, await observer.GetStateAsync(start.InstanceId, default));
-        var run = (await new RunStore(azurite.Storage).ListAsync(AsOf)).Single(r => r.RunId == start.RunId);
+        var run = (await azurite.Storage.Get<RunStore>().ListAsync(AsOf)).Single(r => r.RunId == start.RunId);
         Assert.Equal(RunStatus.Running, run.Status);
 
         // Worker B (a new process, as far as the task hub can tell) picks the run up and finishes it.
@@ -103,7 +103,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
             if (name == nameof(ComputeCreditShard)) await held.Task;
         });
         var month = new YearMonth(2026, 9);
-        var starter = new RecalculationStarter(host);
+        var starter = host.Storage.Starter(host);
         var first = await starter.StartAsync(month, CreditRulesLoader.DefaultJson);
         var second = await starter.StartAsync(month, CreditRulesLoader.DefaultJson);
 
@@ -142,7 +142,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         Assert.False(scenario.Published);
         RecalculationHarness.AssertSame(before, await RecalculationHarness.PublishedAsync(azurite.Storage, month));
         Assert.Equal(beforeRunIds, (await azurite.Storage.AllAsync(TableNames.PartnerCredit)).Where(e => e.RowKey.StartsWith(month + "|", StringComparison.Ordinal)).Select(e => e.GetString("runId")).Distinct().ToList());
-        var reader = new CreditReader(azurite.Storage);
+        var reader = azurite.Storage.Get<CreditReader>();
         Assert.Equal(published.RunId, (await reader.ResolveRunAsync(month))!.RunId);
 
         // Its results are kept apart and readable: fewer partners are credited when only DPORs count.
@@ -169,9 +169,9 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         var month = new YearMonth(2026, 5);
         var outcome = await RecalculationHarness.RecalculateAsync(host, month, json);
 
-        var run = (await new RunStore(azurite.Storage).GetAsync(month, outcome.RunId))!;
+        var run = (await azurite.Storage.Get<RunStore>().GetAsync(month, outcome.RunId))!;
         Assert.Equal("test-long-rules", run.RulesVersion);
-        var evidence = await new EvidenceService(azurite.Storage).ExplainAsync(new PartnerId(2345678), "CloudPlatform", run);
+        var evidence = await azurite.Storage.Get<EvidenceService>().ExplainAsync(new PartnerId(2345678), "CloudPlatform", run);
         Assert.Equal("test-long-rules", evidence!.RulesVersion);
     }
 
@@ -199,7 +199,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
             Assert.Equal(outcome.RunId, e.GetString("runId"));
             Assert.Equal("test-no-security", e.GetString("rulesVersion"));
         });
-        var runs = await new RunStore(azurite.Storage).ListAsync(month);
+        var runs = await azurite.Storage.Get<RunStore>().ListAsync(month);
         Assert.Single(runs, r => r.Published);
         Assert.Equal(outcome.RunId, runs.Single(r => r.Published).RunId);
     }

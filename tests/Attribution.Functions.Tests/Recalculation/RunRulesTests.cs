@@ -23,7 +23,7 @@ public sealed class RunRulesTests(SmallRecordsFixture azurite) : IClassFixture<S
 {
     private static readonly string FabrikamId = RecalculationHarness.Fabrikam.ToString(CultureInfo.InvariantCulture);
 
-    private ReadApi Api => new(azurite.Storage);
+    private ReadApi Api => azurite.Storage.Create<ReadApi>();
 
     /// <summary>
     /// The shipped rules with CloudPlatform Gold raised to <paramref name="gold"/> USD, moved after a description of
@@ -63,10 +63,10 @@ public sealed class RunRulesTests(SmallRecordsFixture azurite) : IClassFixture<S
         Assert.True(outcome.Published);
 
         // The run names its rules by hash; the stored text is the whole text, byte for byte.
-        var run = (await new RunStore(azurite.Storage).GetAsync(RecalculationHarness.AsOf, outcome.RunId))!;
+        var run = (await azurite.Storage.Get<RunStore>().GetAsync(RecalculationHarness.AsOf, outcome.RunId))!;
         Assert.Equal("long-rules-v1", run.RulesVersion);
         Assert.Equal(RulesStore.HashOf(json), run.RulesHash);
-        Assert.Equal(json, await new RulesStore(azurite.Storage).GetJsonAsync(run.RulesHash!));
+        Assert.Equal(json, await azurite.Storage.Get<RulesStore>().GetJsonAsync(run.RulesHash!));
 
         // Published with those rules: Fabrikam's Azure revenue is Gold by the shipped rules, Silver by these.
         var credit = Ok<PartnerCreditView>(await Api.PartnerCreditAsync(Get($"/api/partners/{FabrikamId}/credit"), FabrikamId, default));

@@ -1,3 +1,4 @@
+using Attribution.Pipeline.Hosting;
 using System.Text;
 using Attribution.Domain;
 using Attribution.Pipeline.Recalculation;
@@ -20,7 +21,7 @@ namespace Attribution.Functions.Tests.Recalculation;
 public abstract class StartContractTests(SmallRecordsFixture azurite) : IClassFixture<SmallRecordsFixture>
 {
     private static readonly YearMonth AsOf = RecalculationHarness.AsOf;
-    private static readonly AppRulesSource Rules = AppRules.Load(null);
+    private static readonly AppRulesSource Rules = new RulesOptions().Load();
 
     /// <summary>The adapter under test over the host's task hub.</summary>
     protected abstract IRecalculationInstances Instances(LocalDurableHost host);
@@ -54,7 +55,7 @@ public abstract class StartContractTests(SmallRecordsFixture azurite) : IClassFi
     {
         // No worker: the instance stays Pending, which counts as running.
         await using var host = await RecalculationHarness.HostAsync(Azurite.Storage, startWorker: false);
-        var starter = new RecalculationStarter(Instances(host), Now, RecalculationHarness.SmallFanOut);
+        var starter = host.Storage.Starter(Instances(host), RecalculationHarness.SmallFanOut, Now);
 
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => starter.StartAsync(AsOf, CreditRulesLoader.DefaultJson))));
 
@@ -73,8 +74,8 @@ public abstract class StartContractTests(SmallRecordsFixture azurite) : IClassFi
         var instances = Instances(host);
         var logs = new CapturingLoggerProvider();
         using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
-        var http = new RecalculationHttp(Rules, Now, RecalculationHarness.SmallFanOut, Azurite.Storage);
-        var timer = new ScheduledRecalculation(Rules, Now, factory.CreateLogger<ScheduledRecalculation>(), RecalculationHarness.SmallFanOut, Azurite.Storage);
+        var http = Azurite.Storage.Create<RecalculationHttp>(Rules, Now, RecalculationHarness.SmallFanOut);
+        var timer = Azurite.Storage.Create<ScheduledRecalculation>(Rules, Now, factory.CreateLogger<ScheduledRecalculation>(), RecalculationHarness.SmallFanOut);
 
         var posts = Enumerable.Range(0, 3).Select(_ => Task.Run(() => http.StartAsync(Post($$"""{"asOf":"{{AsOf}}"}"""), instances, CancellationToken.None))).ToList();
         var tick = Task.Run(() => timer.StartAsync(instances, CancellationToken.None));
@@ -95,7 +96,7 @@ public abstract class StartContractTests(SmallRecordsFixture azurite) : IClassFi
     public async Task A_month_whose_run_ended_starts_again()
     {
         await using var host = await RecalculationHarness.HostAsync(Azurite.Storage);
-        var starter = new RecalculationStarter(Instances(host), Now, RecalculationHarness.SmallFanOut);
+        var starter = host.Storage.Starter(Instances(host), RecalculationHarness.SmallFanOut, Now);
 
         var first = await starter.StartAsync(AsOf, CreditRulesLoader.DefaultJson);
         Assert.True(first.Started);
@@ -123,7 +124,7 @@ public sealed class FunctionsStartContractTests(SmallRecordsFixture azurite) : S
     {
         var client = new TaskHubDurableTaskClient(Azurite.ConnectionString, host.TaskHub);
         lock (_clients) _clients.Add(client);
-        return new DurableFunctionsInstances(client, Azurite.Storage);
+        return new DurableFunctionsInstances(client, Azurite.Storage.Get<InstanceStartGate>());
     }
 
     public async ValueTask DisposeAsync()

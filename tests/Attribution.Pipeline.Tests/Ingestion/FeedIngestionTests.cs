@@ -13,7 +13,7 @@ namespace Attribution.Pipeline.Tests.Ingestion;
 
 public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private readonly FeedIngestor _ingestor = new(azurite.Storage, CreditRulesLoader.Default);
+    private readonly FeedIngestor _ingestor = azurite.Storage.Create<FeedIngestor>(CreditRulesLoader.Default);
     private readonly string _dir = TestPaths.NewTempDirectory();
 
     private static string NewId() => Guid.NewGuid().ToString("D");
@@ -83,7 +83,7 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
             $"customerTenantId,subscriptionId,workload,consumedRevenueUsd\n{t},{NewId()},Azure,10\n");
         Assert.Equal(IngestionStatus.Failed, result.Status);
         Assert.Empty((await azurite.Storage.TenantAsync(Guid.Parse(t))).Usage);
-        var row = await new IngestionStore(azurite.Storage).GetAsync(FeedSource.Usage, result.IngestionId, default);
+        var row = await azurite.Storage.Get<IngestionStore>().GetAsync(FeedSource.Usage, result.IngestionId, default);
         Assert.Equal(IngestionStatus.Failed, row!.Status);
         Assert.NotNull(row.ContentSha256);
     }
@@ -389,11 +389,11 @@ public sealed class FeedIngestionTests(AzuriteFixture azurite) : IClassFixture<A
         // A clean run into its own emulator is the reference.
         await using var reference = await AzuriteHost.StartAsync(new() { InMemory = true });
         var referenceStorage = StorageAccount.FromConnectionString(reference.ConnectionString);
-        var clean = await new FeedIngestor(referenceStorage, CreditRulesLoader.Default).IngestFileAsync(path, FeedSource.Usage);
+        var clean = await referenceStorage.Create<FeedIngestor>(CreditRulesLoader.Default).IngestFileAsync(path, FeedSource.Usage);
 
         // The crash: the second pass's stream dies two thirds of the way through. A small buffer cap makes the
         // writer spill segment parts before that, so there is really something written and not committed.
-        var crashing = new FeedIngestor(azurite.Storage, CreditRulesLoader.Default) { RecordOptions = RecordStoreOptions.Default with { MaxBufferedRows = 1000 } };
+        var crashing = azurite.Storage.Create<FeedIngestor>(CreditRulesLoader.Default).With(i => i.RecordOptions = RecordStoreOptions.Default with { MaxBufferedRows = 1000 });
         var before = await azurite.Storage.LatestRecordsAsync();
         var opens = 0;
         await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync(FeedSource.Usage, "big-usage.csv", _ =>

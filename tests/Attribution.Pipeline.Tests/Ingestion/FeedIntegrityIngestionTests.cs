@@ -19,8 +19,8 @@ public sealed class FeedIntegrityIngestionTests(AzuriteFixture azurite) : IClass
     private static readonly YearMonth From = YearMonth.Parse("2000-01");
     private static readonly YearMonth To = YearMonth.Parse("2099-12");
 
-    private readonly FeedIngestor _ingestor = new(azurite.Storage, CreditRulesLoader.Default);
-    private readonly IngestionStore _ingestions = new(azurite.Storage);
+    private readonly FeedIngestor _ingestor = azurite.Storage.Create<FeedIngestor>(CreditRulesLoader.Default);
+    private readonly IngestionStore _ingestions = azurite.Storage.Get<IngestionStore>();
     private readonly string _dir = TestPaths.NewTempDirectory();
 
     private Task<FeedIngestionResult> Ingest(FeedSource source, string name, byte[] content)
@@ -39,13 +39,13 @@ public sealed class FeedIntegrityIngestionTests(AzuriteFixture azurite) : IClass
         return [.. rows.OrderBy(r => r.Line)];
     }
 
-    private async Task<TenantRecords> Visible(Guid tenant) => await (await new RecordStore(azurite.Storage).LatestAsync()).TenantAsync(tenant, From, To);
+    private async Task<TenantRecords> Visible(Guid tenant) => await (await azurite.Storage.Get<RecordStore>().LatestAsync()).TenantAsync(tenant, From, To);
 
     private async Task<Dictionary<long, PartnerRecord>> VisiblePartners(IEnumerable<long> ids)
     {
         var wanted = ids.ToHashSet();
         var found = new Dictionary<long, PartnerRecord>();
-        await foreach (var p in (await new RecordStore(azurite.Storage).LatestAsync()).PartnersAsync())
+        await foreach (var p in (await azurite.Storage.Get<RecordStore>().LatestAsync()).PartnersAsync())
             if (wanted.Contains(p.PartnerId)) found[p.PartnerId] = p;
         return found;
     }

@@ -14,7 +14,7 @@ namespace Attribution.Pipeline.Tests.Ingestion;
 /// <summary>Service Bus feed messages (§2.5): settlement decisions and what each one stores, against a real Azurite.</summary>
 public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private readonly FeedMessageHandler _handler = new(azurite.Storage, CreditRulesLoader.Default);
+    private readonly FeedMessageHandler _handler = azurite.Storage.Create<FeedMessageHandler>(CreditRulesLoader.Default);
 
     private static string NewId() => Guid.NewGuid().ToString("D");
 
@@ -93,7 +93,7 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
         Assert.Equal(1, stored.Lineage.Line);
         Assert.Contains(message.MessageId, await (await azurite.Storage.LatestRecordsAsync()).IngestionIdsAsync());
 
-        var row = await new IngestionStore(azurite.Storage).GetAsync(FeedSource.Usage, message.MessageId, default);
+        var row = await azurite.Storage.Get<IngestionStore>().GetAsync(FeedSource.Usage, message.MessageId, default);
         Assert.NotNull(row);
         Assert.Equal(IngestionStatus.Succeeded, row.Status);
         Assert.Equal("message:" + message.MessageId, row.FileName);
@@ -350,13 +350,13 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
         {
             // The same records each time (the reference's keys), under a new MessageId.
             var message = Message(body);
-            var crashing = new FeedMessageHandler(storage, CreditRulesLoader.Default)
+            var crashing = storage.Create<FeedMessageHandler>(CreditRulesLoader.Default).With(h =>
             {
-                AfterPhase = async (phase, _) =>
+                h.AfterPhase = async (phase, _) =>
                 {
                     if (phase == crashAt) await host.StopAsync();
-                },
-            };
+                };
+            });
             if (crashAt is null) await host.StopAsync();
 
             // The handler gives up on storage that is gone (a hang would fail the run's test timeout, not a clock here).
@@ -376,7 +376,7 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
             Assert.Equal(crashAt == WritePhase.Committed ? clean.Result!.RowsAccepted : 0, visible);
 
             // Redelivery.
-            var redelivered = await new FeedMessageHandler(storage, CreditRulesLoader.Default).HandleAsync(message, default);
+            var redelivered = await storage.Create<FeedMessageHandler>(CreditRulesLoader.Default).HandleAsync(message, default);
 
             Assert.Equal(SettlementAction.Complete, redelivered.Action);
             Assert.False(redelivered.AlreadyIngested);

@@ -15,8 +15,8 @@ namespace Attribution.Pipeline.Tests.Ingestion;
 /// </summary>
 public sealed class IngestionAttemptTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    private readonly FeedIngestor _ingestor = new(azurite.Storage, CreditRulesLoader.Default);
-    private readonly IngestionStore _ingestions = new(azurite.Storage);
+    private readonly FeedIngestor _ingestor = azurite.Storage.Create<FeedIngestor>(CreditRulesLoader.Default);
+    private readonly IngestionStore _ingestions = azurite.Storage.Get<IngestionStore>();
 
     private const string UsageHeader = "customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n";
 
@@ -124,15 +124,13 @@ public sealed class IngestionAttemptTests(AzuriteFixture azurite) : IClassFixtur
         var capture = new CapturingLoggerProvider();
         using var logs = new LoggerFactory([capture]);
         var waits = new List<IngestionWait>();
-        var waiter = new FeedIngestor(azurite.Storage, CreditRulesLoader.Default, logger: logs.CreateLogger<FeedIngestor>())
-        {
+        var waiter = azurite.Storage.Create<FeedIngestor>(CreditRulesLoader.Default, logs.CreateLogger<FeedIngestor>()).With(i =>
             // The wait is announced while it lasts: the holder is let go only once it is.
-            Waiting = wait =>
+            i.Waiting = wait =>
             {
                 waits.Add(wait);
                 release.SetResult();
-            },
-        };
+            });
         var result = await waiter.IngestAsync(FeedSource.Usage, "same-content.csv", _ => Task.FromResult<Stream>(new MemoryStream(content)), content.Length);
         await holder;
 

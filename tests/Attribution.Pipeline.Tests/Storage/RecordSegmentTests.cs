@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Globalization;
 using System.Text;
 using Attribution.Domain;
@@ -23,7 +24,11 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
     private readonly string _dir = TestPaths.NewTempDirectory();
 
     private FeedIngestor Ingestor(StorageAccount? storage = null, RecordStoreOptions? options = null, Func<WritePhase, CancellationToken, Task>? afterPhase = null) =>
-        new(storage ?? azurite.Storage, CreditRulesLoader.Default) { RecordOptions = options ?? RecordStoreOptions.Default, AfterPhase = afterPhase };
+        (storage ?? azurite.Storage).Create<FeedIngestor>(CreditRulesLoader.Default).With(i =>
+        {
+            i.RecordOptions = options ?? RecordStoreOptions.Default;
+            i.AfterPhase = afterPhase;
+        });
 
     private string Feed(string source, string content) => TestPaths.WriteFeed(_dir, source, $"{source}-{Guid.NewGuid():N}.csv", content);
 
@@ -45,7 +50,7 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
     }
 
     private static async Task<FeedIngestionResult?> Row(StorageAccount storage, FeedSource source, string id) =>
-        await new IngestionStore(storage).GetAsync(source, id, default);
+        await storage.Get<IngestionStore>().GetAsync(source, id, default);
 
     [Fact]
     public async Task A_crash_between_segment_writes_and_the_commit_leaves_nothing_visible_and_the_rerun_ends_identical_to_a_clean_run()
@@ -63,7 +68,7 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
 
         // The fault was injected after segments were written: they exist, yet none is visible.
         var attempts = new List<FeedIngestionResult>();
-        await foreach (var r in new IngestionStore(azurite.Storage).ListAsync(FeedSource.Usage)) attempts.Add(r);
+        await foreach (var r in azurite.Storage.Get<IngestionStore>().ListAsync(FeedSource.Usage)) attempts.Add(r);
         var crashed = attempts.Single(r => r.FileName == Path.GetFileName(path));
         crashedId = crashed.IngestionId;
         Assert.Equal(IngestionStatus.Failed, crashed.Status);
@@ -119,7 +124,7 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
         AssertLatest(await azurite.Storage.TenantAsync(t), second.IngestionId, 200);
         var everything = await records.EverythingAsync();
 
-        var compaction = await new RecordCompactor(azurite.Storage).CompactAsync(all: true);
+        var compaction = await new RecordCompactor(azurite.Storage, RecordStoreOptions.Default, TimeProvider.System, NullLogger.Instance).CompactAsync(all: true);
         Assert.True(compaction.BucketsCompacted >= 2);
         var compacted = await azurite.Storage.LatestRecordsAsync();
         Assert.Single(compacted.Segments(RecordKind.Usage, compacted.BucketOf(t)));
@@ -141,11 +146,11 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
         var t = Guid.NewGuid();
         var s = Guid.NewGuid();
         var original = await Ingestor().IngestFileAsync(Feed("usage", Usage((t, s, "Azure", "2026-03", "10", ""), (t, s, "Intune", "2026-03", "", "3"))), FeedSource.Usage);
-        var store = new RecordStore(azurite.Storage);
+        var store = azurite.Storage.Get<RecordStore>();
         var v1 = (await store.LatestAsync()).Version;
 
         var restated = await Ingestor().IngestFileAsync(Feed("usage", Usage((t, s, "Azure", "2026-03", "99", ""), (t, s, "Teams", "2026-03", "", "8"))), FeedSource.Usage);
-        await new RecordCompactor(azurite.Storage).CompactAsync(all: true);
+        await new RecordCompactor(azurite.Storage, RecordStoreOptions.Default, TimeProvider.System, NullLogger.Instance).CompactAsync(all: true);
 
         var old = await store.AtAsync(v1);
         Assert.Equal(v1, old.Version);
@@ -281,7 +286,7 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
         var everything = await before.EverythingAsync();
 
         string? orphan = null;
-        var crashing = new RecordCompactor(azurite.Storage)
+        var crashing = new RecordCompactor(azurite.Storage, RecordStoreOptions.Default, TimeProvider.System, NullLogger.Instance)
         {
             AfterSegmentWritten = (path, _) =>
             {
@@ -298,7 +303,7 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(segments, afterCrash.Segments(RecordKind.Usage, bucket).Count);
         Assert.Equal(everything, await afterCrash.EverythingAsync());
 
-        var summary = await new RecordCompactor(azurite.Storage).CompactAsync(all: true);
+        var summary = await new RecordCompactor(azurite.Storage, RecordStoreOptions.Default, TimeProvider.System, NullLogger.Instance).CompactAsync(all: true);
         Assert.True(summary.BucketsCompacted >= 1);
         var compacted = await azurite.Storage.LatestRecordsAsync();
         Assert.Single(compacted.Segments(RecordKind.Usage, bucket));
@@ -306,7 +311,7 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.Equal(30, (await azurite.Storage.TenantAsync(t)).Usage.Single(u => u.Workload == Workload.Azure).ConsumedRevenueUsd);
 
         // Compacting again finds nothing to do (idempotent).
-        var again = await new RecordCompactor(azurite.Storage).CompactAsync(all: true);
+        var again = await new RecordCompactor(azurite.Storage, RecordStoreOptions.Default, TimeProvider.System, NullLogger.Instance).CompactAsync(all: true);
         Assert.Equal(0, again.BucketsCompacted);
         Assert.Equal(compacted.Version, (await azurite.Storage.LatestRecordsAsync()).Version);
     }
@@ -353,11 +358,11 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
         for (var i = 1; i <= 8; i++)
         {
             await Ingestor(storage, options).IngestFileAsync(Feed("usage", Usage((t, s, "Azure", "2026-10", $"{i}", ""))), FeedSource.Usage);
-            versions.Add(((await new RecordStore(storage, options).LatestAsync()).Version, i));
+            versions.Add(((await new RecordStore(storage, options, TimeProvider.System).LatestAsync()).Version, i));
         }
 
         // A reader with other settings still reads the store's own layout.
-        var store = new RecordStore(storage);
+        var store = storage.Get<RecordStore>();
         var latest = await store.LatestAsync();
         Assert.Equal(4, latest.BucketCount);
         Assert.Equal(8, latest.Version);
@@ -374,7 +379,7 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
         await Assert.ThrowsAsync<IOException>(() => Ingestor(storage, options, (phase, _) =>
             phase == WritePhase.RecordsWritten ? throw new IOException("crash") : Task.CompletedTask)
             .IngestFileAsync(Feed("usage", Usage((t, s, "Azure", "2026-11", "1", ""))), FeedSource.Usage));
-        var summary = await new RecordCompactor(storage, noRetention).CompactAsync(all: true);
+        var summary = await new RecordCompactor(storage, noRetention, TimeProvider.System, NullLogger.Instance).CompactAsync(all: true);
         Assert.Equal(1, summary.BucketsCompacted);
         Assert.True(summary.BlobsDeleted >= 9, $"{summary.BlobsDeleted} blobs deleted"); // 8 inputs + the crashed attempt's segment
 
@@ -388,7 +393,7 @@ public sealed class RecordSegmentTests(AzuriteFixture azurite) : IClassFixture<A
     private async Task<FeedIngestionResult> SingleRowAsync(string fileName)
     {
         var rows = new List<FeedIngestionResult>();
-        await foreach (var r in new IngestionStore(azurite.Storage).ListAsync(FeedSource.Usage)) rows.Add(r);
+        await foreach (var r in azurite.Storage.Get<IngestionStore>().ListAsync(FeedSource.Usage)) rows.Add(r);
         return Assert.Single(rows, r => r.FileName == fileName && r.Status != IngestionStatus.Duplicate);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Text.Json;
 using Attribution.Domain.Feeds;
 using Attribution.Pipeline.Ingestion;
@@ -28,7 +29,8 @@ internal static class Swallowed
         TestPaths.WriteFeed(dir, "usage", $"usage-{Guid.NewGuid():N}.csv", UsageHeader + $"{tenant},{Guid.NewGuid()},Azure,2026-03,10,\n");
 
     public static FeedIngestor Ingestor(StorageAccount storage, RecordStoreOptions options, ILoggerFactory? logs = null, TimeProvider? time = null) =>
-        new(storage, CreditRulesLoader.Default, time, logs?.CreateLogger<FeedIngestor>()) { RecordOptions = options };
+        new(storage, CreditRulesLoader.Default, new IngestionStore(storage, time ?? TimeProvider.System), time ?? TimeProvider.System,
+            logs?.CreateLogger<FeedIngestor>() ?? NullLogger<FeedIngestor>.Instance) { RecordOptions = options };
 
     public static BlobContainerClient Records(StorageAccount storage) => storage.Blobs.GetBlobContainerClient(TableNames.RecordsContainer);
 
@@ -83,7 +85,7 @@ public sealed class CompactionFailureTests(AzuriteFixture azurite) : IClassFixtu
 
         // The ingestion committed and stays successful; its row says so.
         Assert.Equal(IngestionStatus.Succeeded, fifth.Status);
-        Assert.Equal(IngestionStatus.Succeeded, (await new IngestionStore(azurite.Storage).GetAsync(FeedSource.Usage, fifth.IngestionId, default))!.Status);
+        Assert.Equal(IngestionStatus.Succeeded, (await azurite.Storage.Get<IngestionStore>().GetAsync(FeedSource.Usage, fifth.IngestionId, default))!.Status);
         // ...and the failure is said, with its event id, and counted once.
         var warning = Assert.Single(capture.Entries, e => e.EventId == 3001);
         Assert.Equal((LogLevel.Warning, "Attribution.Pipeline.Ingestion.FeedIngestor"), (warning.Level, warning.Category));
@@ -93,13 +95,13 @@ public sealed class CompactionFailureTests(AzuriteFixture azurite) : IClassFixtu
         Assert.Equal([SwallowedFailures.Compaction], counter.Values(SwallowedFailures.OperationTag));
 
         // The backlog, from the log alone: the bucket's five segments, building up since the first commit.
-        var health = await new RecordStore(azurite.Storage, manual).HealthAsync();
+        var health = await new RecordStore(azurite.Storage, manual, TimeProvider.System).HealthAsync();
         var firstCommit = await CommitAsync(1);
         Assert.Equal(first, firstCommit.GetProperty("committedAt").GetDateTimeOffset());
         Assert.Equal(new RecordStoreHealth(5, RecordStoreOptions.Default.BucketCount, threshold, 1, false, 5, 1, first), health);
         Assert.True(health.Backlog);
         // At the default threshold (8) the same store is not behind.
-        var relaxed = await new RecordStore(azurite.Storage).HealthAsync();
+        var relaxed = await azurite.Storage.Get<RecordStore>().HealthAsync();
         Assert.Equal((false, 5, (long?)null), (relaxed.Backlog, relaxed.MaxSegments, relaxed.OldestUncompactedVersion));
     }
 
@@ -205,7 +207,7 @@ public sealed class SegmentCleanupFailureTests(AzuriteFixture azurite) : IClassF
             using var logs = new LoggerFactory([capture]);
             using var counter = Swallowed.Counter();
             // No retention: replaced segments are deleted at once.
-            var summary = await new RecordCompactor(azurite.Storage, manual with { Retention = TimeSpan.Zero }, logger: logs.CreateLogger("Attribution.Pipeline.Storage.RecordCompactor"))
+            var summary = await new RecordCompactor(azurite.Storage, manual with { Retention = TimeSpan.Zero }, TimeProvider.System, logs.CreateLogger("Attribution.Pipeline.Storage.RecordCompactor"))
                 .CompactAsync(all: true);
 
             Assert.Equal((1, 2), (summary.BucketsCompacted, summary.SegmentsRemoved));

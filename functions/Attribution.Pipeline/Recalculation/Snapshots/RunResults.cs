@@ -9,10 +9,10 @@ namespace Attribution.Pipeline.Recalculation.Snapshots;
 /// The storage side of each recalculation step: what a shard reads and writes, what a reduce range reads and
 /// writes, and which runs' files are kept. Activities are thin steps over these methods.
 /// </summary>
-public sealed class RunResults(StorageAccount storage)
+public sealed class RunResults(StorageAccount storage, RecordStore records)
 {
     private readonly SnapshotStore _snapshots = new(storage);
-    private readonly RecordStore _records = new(storage);
+    private readonly RecordStore _records = records;
 
     internal SnapshotStore Snapshots => _snapshots;
 

@@ -21,8 +21,8 @@ internal sealed class RecordCompactor
     private readonly RecordLog _log;
 
     /// <param name="logger">Where failed deletions of old segments (and tip or checkpoint writes) are said; none if left out.</param>
-    public RecordCompactor(StorageAccount storage, RecordStoreOptions? options = null, TimeProvider? time = null, ILogger? logger = null) =>
-        _log = new RecordLog(storage, options ?? RecordStoreOptions.Default, time, logger ?? NullLogger.Instance);
+    public RecordCompactor(StorageAccount storage, RecordStoreOptions options, TimeProvider time, ILogger logger) =>
+        _log = new RecordLog(storage, options, time, logger);
 
     internal RecordCompactor(RecordLog log) => _log = log;
 
