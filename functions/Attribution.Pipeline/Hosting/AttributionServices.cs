@@ -4,6 +4,7 @@ using Attribution.Pipeline.Reading;
 using Attribution.Pipeline.Recalculation;
 using Attribution.Pipeline.Storage;
 using Azure.Data.Tables;
+using Azure.Identity;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
@@ -48,9 +49,14 @@ public static class AttributionServices
             clients.AddClient<BlobServiceClient, BlobClientOptions>((options, credential, sp) =>
                 sp.GetRequiredService<IOptions<StorageConnectionOptions>>().Value.Blobs(options, credential))
                 .ConfigureOptions((options, sp) => StorageAccount.ApplyRetry(options, sp.GetRequiredService<IOptions<StorageConnectionOptions>>().Value));
-            // One credential, read from the connection's section as the host reads it (credential, clientId, …).
-            clients.UseCredential(sp => sp.GetRequiredService<AzureComponentFactory>().CreateTokenCredential(
-                configuration.GetSection(sp.GetRequiredService<IOptions<StorageConnectionOptions>>().Value.Name)));
+            // One credential, read from the connection's section as the host reads it (`credential`, `clientId`, …). The
+            // factory falls back to this default credential when a section names none, so it is asked only when one does.
+            clients.UseCredential(sp =>
+            {
+                var section = configuration.GetSection(sp.GetRequiredService<IOptions<StorageConnectionOptions>>().Value.Name);
+                return string.IsNullOrWhiteSpace(section["credential"]) ? new DefaultAzureCredential()
+                    : sp.GetRequiredService<AzureComponentFactory>().CreateTokenCredential(section);
+            });
         });
         // A host that already holds an account (the CLI's embedded emulator, a test's) registers it first.
         services.TryAddSingleton(sp => new StorageAccount(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<BlobServiceClient>(),

@@ -140,37 +140,9 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
     }
 
     [Fact]
-    public async Task The_timer_recalculates_the_last_complete_month_unless_one_is_running()
-    {
-        var held = new TaskCompletionSource();
-        await using var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, _) =>
-        {
-            if (name == nameof(ComputeCreditShard)) await held.Task;
-        });
-        // One usage row in the month's window (the timer skips a month with none, as the next test shows).
-        var dir = TestPaths.NewTempDirectory();
-        var usage = TestPaths.WriteFeed(dir, "usage", "usage-2026-01.csv",
-            "customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n" +
-            "6f1c4a3e-0b7d-4c52-9d0e-2b1f3a4c5d6e,7a2b3c4d-5e6f-4a1b-8c9d-0e1f2a3b4c5d,Azure,2026-01,10,\n");
-        await azurite.Storage.Get<FeedIngestor>().IngestFileAsync(usage, Attribution.Domain.Feeds.FeedSource.Usage);
-        var timer = azurite.Storage.Create<ScheduledRecalculation>(Rules, new FixedTime(new DateTimeOffset(2026, 3, 1, 2, 0, 0, TimeSpan.Zero)),
-            NullLogger<ScheduledRecalculation>.Instance);
-
-        var first = await timer.StartAsync(host, default);
-        var second = await timer.StartAsync(host, default);
-
-        Assert.True(first.Started);
-        Assert.Equal("2026-02", first.AsOf.ToString());
-        Assert.False(second.Started);
-        Assert.Equal(first.InstanceId, second.InstanceId);
-        held.SetResult();
-        await host.WaitAsync(first.InstanceId, TimeSpan.FromMinutes(3));
-    }
-
-    [Fact]
     public async Task Post_of_a_month_with_no_usage_is_a_422_problem_unless_allowEmpty_and_the_timer_skips_it()
     {
-        // This class ingests no usage but one row of 2026-01: every window of these months is empty.
+        // This class ingests no usage: every month's window is empty.
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
         var http = azurite.Storage.Create<RecalculationHttp>(Rules, TimeProvider.System);
 
@@ -242,4 +214,44 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
             AttributionServices.AddAttribution(new Microsoft.Extensions.DependencyInjection.ServiceCollection(), configuration));
         return services.ValidateOnStart();
     }
+}
+
+/// <summary>The timer over records of its own (the class above keeps its account free of usage).</summary>
+public sealed class ScheduledRecalculationTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static readonly AppRulesSource Rules = new RulesOptions().Load();
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Fact]
+    public async Task The_timer_recalculates_the_last_complete_month_unless_one_is_running()
+    {
+        var held = new TaskCompletionSource();
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage, async (name, _) =>
+        {
+            if (name == nameof(ComputeCreditShard)) await held.Task;
+        });
+        // One usage row in the month's window (the timer skips a month with none, as the next test shows).
+        var dir = TestPaths.NewTempDirectory();
+        var usage = TestPaths.WriteFeed(dir, "usage", "usage-2026-02.csv",
+            "customerTenantId,subscriptionId,workload,month,consumedRevenueUsd,activeUsers\n" +
+            "6f1c4a3e-0b7d-4c52-9d0e-2b1f3a4c5d6e,7a2b3c4d-5e6f-4a1b-8c9d-0e1f2a3b4c5d,Azure,2026-02,10,\n");
+        await azurite.Storage.Get<FeedIngestor>().IngestFileAsync(usage, Attribution.Domain.Feeds.FeedSource.Usage);
+        var timer = azurite.Storage.Create<ScheduledRecalculation>(Rules, new FixedTime(new DateTimeOffset(2026, 3, 1, 2, 0, 0, TimeSpan.Zero)),
+            NullLogger<ScheduledRecalculation>.Instance);
+
+        var first = await timer.StartAsync(host, default);
+        var second = await timer.StartAsync(host, default);
+
+        Assert.True(first.Started);
+        Assert.Equal("2026-02", first.AsOf.ToString());
+        Assert.False(second.Started);
+        Assert.Equal(first.InstanceId, second.InstanceId);
+        held.SetResult();
+        await host.WaitAsync(first.InstanceId, TimeSpan.FromMinutes(3));
+    }
+
 }
