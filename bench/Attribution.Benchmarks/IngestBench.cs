@@ -17,6 +17,8 @@ namespace Attribution.Benchmarks;
 /// ISSUE 2's side-by-side ingestion benchmark, on one generated usage CSV and one in-memory Azurite:
 /// (a) bare Sep read parsing the same fields to their types, (b) our parse+normalize (no storage),
 /// (c) a bare writer upserting the same entities in 100-entity batches, 8 in flight, (d) our full ingestion.
+/// The validation pass runs twice side by side: over the synchronous reader (what the ingestion ran before issue 19)
+/// and over the asynchronous one FeedIngestor runs now (ReadAsync only), on the same file.
 /// Every measurement runs <c>--runs</c> times (default 3), interleaved; the table shows best and median.
 /// </summary>
 public static class IngestBench
@@ -62,6 +64,7 @@ public static class IngestBench
             var a = new List<double>();
             var b = new List<double>();
             var v = new List<double>();
+            var va = new List<double>();
             var c = new List<double>();
             var d = new List<double>();
             var dValidate = new List<double>();
@@ -76,6 +79,7 @@ public static class IngestBench
                 Measure("(a) bare Sep read + typed fields", () => BareSep(path));
                 var rate = Measure("(b) parse+normalize", () => ParseNormalize(path, hash: false));
                 Measure("(b+) validation pass (b + SHA-256)", () => ParseNormalize(path, hash: true));
+                Measure("(b+ async) validation pass, async reader", () => ParseNormalizeAsync(path, hash: true).GetAwaiter().GetResult());
                 if (round >= 2 && Math.Abs(rate - previous) <= 0.1 * previous) break;
                 previous = rate;
                 Thread.Sleep(500); // let the background tier-1 compiles finish
@@ -89,6 +93,7 @@ public static class IngestBench
                     a.Add(Measure("(a) bare Sep read + typed fields", () => BareSep(path)));
                     b.Add(Measure("(b) parse+normalize", () => ParseNormalize(path, hash: false)));
                     v.Add(Measure("(b+) validation pass (b + SHA-256)", () => ParseNormalize(path, hash: true)));
+                    va.Add(Measure("(b+ async) validation pass, async reader", () => ParseNormalizeAsync(path, hash: true).GetAwaiter().GetResult()));
                 }
                 if (azurite is null) continue;
 
@@ -100,7 +105,7 @@ public static class IngestBench
                 Console.WriteLine("   " + ProcStatus.AzuriteMemory(azuritePid));
             }
 
-            PrintTable(records.Count, a, b, v, c, d, dValidate, dSeconds, cpuReps);
+            PrintTable(records.Count, a, b, v, va, c, d, dValidate, dSeconds, cpuReps);
             return 0;
         }
         finally
@@ -194,6 +199,27 @@ public static class IngestBench
         return rows;
     }
 
+    /// <summary>(b+ async) The validation pass exactly as FeedIngestor runs it: the asynchronous reader, rows by await foreach, the hash finished with ReadAsync.</summary>
+    internal static async Task<long> ParseNormalizeAsync(string path, bool hash)
+    {
+        var normalizer = new FeedRecordNormalizer(FeedSource.Usage, CreditRulesLoader.Default.ProductMap, "bench", IngestedAt);
+        var sink = new CountingSink();
+        long rows = 0, rejected = 0;
+        var observed = new ObservedStream(File.OpenRead(path), hash);
+        await using (observed.ConfigureAwait(false))
+        {
+            using var reader = await FeedRowReader.OpenAsync(observed, FeedSource.Usage, FeedFormat.Csv, gzip: false).ConfigureAwait(false);
+            await foreach (var row in reader.ConfigureAwait(false))
+            {
+                rows++;
+                if (normalizer.Normalize(row, sink) is not null) rejected++;
+            }
+            if (hash) GC.KeepAlive(await observed.FinishHashAsync(default).ConfigureAwait(false));
+        }
+        if (rejected > 0) throw new InvalidOperationException($"{rejected} rows rejected: the generated file should be all valid.");
+        return rows;
+    }
+
     private static List<UsageRecord> ReadRecords(string path)
     {
         var list = new List<UsageRecord>();
@@ -274,7 +300,7 @@ public static class IngestBench
         return (rate, seconds, validate);
     }
 
-    private static void PrintTable(int rows, List<double> a, List<double> b, List<double> v, List<double> c, List<double> d, List<double> dValidate, List<double> dSeconds, int cpuReps)
+    private static void PrintTable(int rows, List<double> a, List<double> b, List<double> v, List<double> va, List<double> c, List<double> d, List<double> dValidate, List<double> dSeconds, int cpuReps)
     {
         Console.WriteLine();
         Console.WriteLine($"{rows:N0} rows; {a.Count} samples of (a), (b) ({cpuReps} per run), {c.Count} of (c), (d); rows/s (c: entities/s)");
@@ -283,7 +309,9 @@ public static class IngestBench
         Row("(a) bare Sep read, typed fields", a);
         Row("(b) our parse+normalize", b);
         Row("    validation pass (b + SHA-256)", v);
+        Row("    the same, async reader (FeedIngestor)", va);
         var ba = Stats.Median(b) / Stats.Median(a);
+        Console.WriteLine($"validation pass async/sync = {Stats.Median(va) / Stats.Median(v):P0} (median; best/best {Stats.Best(va) / Stats.Best(v):P0})");
         if (c.Count == 0)
         {
             Console.WriteLine($"(b)/(a) = {ba:P0} (median; best/best {Stats.Best(b) / Stats.Best(a):P0}) -- target >= 80%: {(ba >= 0.8 ? "PASS" : $"MISS by {0.8 - ba:P0} points")}");

@@ -11,9 +11,11 @@ public enum FeedFormat
 
 /// <summary>
 /// Streams the records of one feed file as rows addressed by <see cref="FeedColumn"/>, whatever the format.
-/// Blank lines are not records and are skipped.
+/// Blank lines are not records and are skipped. Over a network stream, open it with <see cref="OpenAsync"/> and read
+/// rows with <c>await foreach</c> (or <see cref="MoveNextAsync"/>): the stream is then only read with ReadAsync, so no
+/// thread blocks on the network. The row is the reader itself, positioned on it until the next move.
 /// </summary>
-public abstract class FeedRowReader : IDisposable
+public abstract class FeedRowReader : IDisposable, IAsyncEnumerable<FeedRowReader>
 {
     protected FeedRowReader(FeedSchema schema) => Schema = schema;
 
@@ -26,6 +28,23 @@ public abstract class FeedRowReader : IDisposable
     public string? RowProblem { get; protected set; }
 
     public abstract bool MoveNext();
+
+    /// <summary>
+    /// <see cref="MoveNext"/> reading its stream asynchronously. Readers over content already in memory (Service Bus
+    /// records) have nothing to wait for and keep this default.
+    /// </summary>
+    public virtual ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken = default) => new(MoveNext());
+
+    public IAsyncEnumerator<FeedRowReader> GetAsyncEnumerator(CancellationToken cancellationToken = default) => new Rows(this, cancellationToken);
+
+    private sealed class Rows(FeedRowReader reader, CancellationToken cancellationToken) : IAsyncEnumerator<FeedRowReader>
+    {
+        public FeedRowReader Current => reader;
+
+        public ValueTask<bool> MoveNextAsync() => reader.MoveNextAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the reader belongs to whoever opened it
+    }
 
     /// <summary>The current row's value of a column; empty when absent or null.</summary>
     public abstract ReadOnlySpan<char> this[FeedColumn column] { get; }
@@ -64,17 +83,43 @@ public abstract class FeedRowReader : IDisposable
     /// <param name="fileName">The file's name, which an error about its content may suggest changing.</param>
     public static FeedRowReader Open(Stream stream, FeedSource source, FeedFormat format, bool gzip, string? fileName = null)
     {
-        Stream input = gzip ? new StrictGzipStream(stream, leaveOpen: true) : stream;
-        var text = new FeedTextReader(input, csvQuotes: format == FeedFormat.Csv, leaveOpen: !gzip, decompressed: gzip, fileName: fileName);
+        var text = Text(stream, format, gzip, fileName);
         try
         {
-            return format == FeedFormat.Csv ? new CsvFeedRowReader(text, source) : new JsonLinesFeedRowReader(text, source);
+            return format == FeedFormat.Csv ? CsvFeedRowReader.Open(text, source) : new JsonLinesFeedRowReader(text, source);
         }
         catch
         {
             text.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// <see cref="Open"/> for a stream to read asynchronously (a blob): the header is read with ReadAsync, and so is every
+    /// row when moved to with <see cref="MoveNextAsync"/> or <c>await foreach</c>. Same failures as <see cref="Open"/>.
+    /// </summary>
+    public static async ValueTask<FeedRowReader> OpenAsync(Stream stream, FeedSource source, FeedFormat format, bool gzip, string? fileName = null,
+        CancellationToken cancellationToken = default)
+    {
+        var text = Text(stream, format, gzip, fileName);
+        try
+        {
+            return format == FeedFormat.Csv
+                ? await CsvFeedRowReader.OpenAsync(text, source, cancellationToken).ConfigureAwait(false)
+                : new JsonLinesFeedRowReader(text, source);
+        }
+        catch
+        {
+            text.Dispose();
+            throw;
+        }
+    }
+
+    private static FeedTextReader Text(Stream stream, FeedFormat format, bool gzip, string? fileName)
+    {
+        Stream input = gzip ? new StrictGzipStream(stream, leaveOpen: true) : stream;
+        return new FeedTextReader(input, csvQuotes: format == FeedFormat.Csv, leaveOpen: !gzip, decompressed: gzip, fileName: fileName);
     }
 }
 
@@ -87,14 +132,46 @@ internal sealed class CsvFeedRowReader : FeedRowReader
     private readonly string[] _names;
     private readonly int _headerCount;
 
-    public CsvFeedRowReader(FeedTextReader text, FeedSource source) : base(FeedSchema.For(source))
+    // Quotes are parsed and unescaped by Sep; the header is read as a plain row so we control matching and
+    // duplicate names, and field counts are checked per row so one bad row is rejected, not the file.
+    private static SepReaderOptions Options =>
+        Sep.New(',').Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true, DisableFastFloat = true });
+
+    public static CsvFeedRowReader Open(FeedTextReader text, FeedSource source)
+    {
+        var sep = Options.From(text);
+        try
+        {
+            return sep.MoveNext() ? new CsvFeedRowReader(text, sep, source) : throw Empty();
+        }
+        catch
+        {
+            sep.Dispose();
+            throw;
+        }
+    }
+
+    public static async ValueTask<CsvFeedRowReader> OpenAsync(FeedTextReader text, FeedSource source, CancellationToken cancellationToken)
+    {
+        var sep = await Options.FromAsync(text, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await sep.MoveNextAsync(cancellationToken).ConfigureAwait(false) ? new CsvFeedRowReader(text, sep, source) : throw Empty();
+        }
+        catch
+        {
+            sep.Dispose();
+            throw;
+        }
+    }
+
+    private static FeedFormatException Empty() => new("The file is empty: expected a header row.");
+
+    /// <summary>Reads the header, the row <paramref name="sep"/> is on.</summary>
+    private CsvFeedRowReader(FeedTextReader text, SepReader sep, FeedSource source) : base(FeedSchema.For(source))
     {
         _text = text;
-        // Quotes are parsed and unescaped by Sep; the header is read as a plain row so we control matching and
-        // duplicate names, and field counts are checked per row so one bad row is rejected, not the file.
-        _sep = Sep.New(',').Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true, DisableFastFloat = true })
-            .From(text);
-        if (!_sep.MoveNext()) throw new FeedFormatException("The file is empty: expected a header row.");
+        _sep = sep;
         var header = _sep.Current;
         _headerCount = header.ColCount;
         if (HasOddQuotes(header.Span)) throw new FeedFormatException("The header row has an unterminated quoted field.");
@@ -156,25 +233,49 @@ internal sealed class CsvFeedRowReader : FeedRowReader
     {
         while (_sep.MoveNext())
         {
-            var row = _sep.Current;
-            Line = row.LineNumberFrom;
-            if (row.ColCount == 1 && row.Span.Trim().IsEmpty) continue; // a blank line is not a record
-            RowProblem = null;
-            // Markers (stray quotes, invalid UTF-8) exist only if the text reader wrote one: clean files skip the scan.
-            var marked = _text.Marked && FeedTextReader.MayHaveMarkers(row.Span);
-            // Every row that holds invalid bytes takes their offsets, whether or not they end up in its reason.
-            var offsets = marked ? _text.TakeInvalidOffsets(FeedTextReader.CountInvalid(row.Span)) : [];
-            if (HasOddQuotes(row.Span))
-                RowProblem = "unterminated quoted field (the record runs on to the end of the file)";
-            else if (marked && QuoteProblem(row) is { } quote)
-                RowProblem = quote;
-            else if (row.ColCount != _headerCount)
-                RowProblem = $"has {row.ColCount} field(s); the header has {_headerCount}";
-            else if (marked)
-                RowProblem = Utf8Problem(row, offsets);
-            return true;
+            if (TakeRow()) return true;
         }
         return false;
+    }
+
+    public override ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken = default)
+    {
+        // Rows come from Sep's buffer far more often than from the stream: those complete without a state machine.
+        while (true)
+        {
+            var next = _sep.MoveNextAsync(cancellationToken);
+            if (!next.IsCompletedSuccessfully) return MoveNextAwaitedAsync(next, cancellationToken);
+            if (!next.Result) return new(false);
+            if (TakeRow()) return new(true);
+        }
+    }
+
+    private async ValueTask<bool> MoveNextAwaitedAsync(ValueTask<bool> pending, CancellationToken cancellationToken)
+    {
+        if (!await pending.ConfigureAwait(false)) return false;
+        return TakeRow() || await MoveNextAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes the row Sep is on; false for a blank line, which is not a record.</summary>
+    private bool TakeRow()
+    {
+        var row = _sep.Current;
+        Line = row.LineNumberFrom;
+        if (row.ColCount == 1 && row.Span.Trim().IsEmpty) return false;
+        RowProblem = null;
+        // Markers (stray quotes, invalid UTF-8) exist only if the text reader wrote one: clean files skip the scan.
+        var marked = _text.Marked && FeedTextReader.MayHaveMarkers(row.Span);
+        // Every row that holds invalid bytes takes their offsets, whether or not they end up in its reason.
+        var offsets = marked ? _text.TakeInvalidOffsets(FeedTextReader.CountInvalid(row.Span)) : [];
+        if (HasOddQuotes(row.Span))
+            RowProblem = "unterminated quoted field (the record runs on to the end of the file)";
+        else if (marked && QuoteProblem(row) is { } quote)
+            RowProblem = quote;
+        else if (row.ColCount != _headerCount)
+            RowProblem = $"has {row.ColCount} field(s); the header has {_headerCount}";
+        else if (marked)
+            RowProblem = Utf8Problem(row, offsets);
+        return true;
     }
 
     private static bool HasOddQuotes(ReadOnlySpan<char> span) => (span.Count('"') & 1) == 1;
@@ -259,48 +360,72 @@ internal sealed class JsonLinesFeedRowReader : FeedRowReader
     {
         while (_text.ReadLine() is { } line)
         {
-            _lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            _line = line;
-            Line = _lineNumber;
-            Array.Clear(_values);
-            Array.Clear(_labels);
-            RowProblem = null;
-            // Invalid UTF-8 marks are lone surrogates, which JSON text cannot hold: on the rare line that has them,
-            // each becomes its own private-use character the line does not contain, so a value can be traced to its
-            // field, and each bad byte to its value and offset.
-            var json = line;
-            InvalidBytes? invalid = null;
-            if (_text.Marked && FeedTextReader.HasInvalidUtf8(line))
-            {
-                var offsets = _text.TakeInvalidOffsets(FeedTextReader.CountInvalid(line));
-                invalid = InvalidBytes.StandIn(line, offsets, out json);
-                if (invalid is null)
-                {
-                    RowProblem = offsets.Length > 0 ? $"line is not valid UTF-8 (first bad byte at offset {offsets[0]})" : "line is not valid UTF-8";
-                    return true;
-                }
-            }
-            try
-            {
-                using var doc = JsonDocument.Parse(json);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    RowProblem = $"line is JSON but not an object ({doc.RootElement.ValueKind})";
-                    return true;
-                }
-                RowProblem = JsonRecord.Read(doc.RootElement, _byName, _values, _labels, invalid);
-            }
-            catch (JsonException e)
-            {
-                // The parser's message quotes the character it stopped at, which may be a control character.
-                RowProblem = invalid is null
-                    ? $"line is not valid JSON ({InputText.Escape(e.Message)})"
-                    : $"line is not valid JSON: it has bytes that are not UTF-8 text outside any string value (first bad byte at offset {invalid.FirstOffset})";
-            }
-            return true;
+            if (TakeLine(line)) return true;
         }
         return false;
+    }
+
+    public override ValueTask<bool> MoveNextAsync(CancellationToken cancellationToken = default)
+    {
+        // A line already in the buffer completes without a state machine.
+        while (true)
+        {
+            var next = _text.ReadLineAsync(cancellationToken);
+            if (!next.IsCompletedSuccessfully) return MoveNextAwaitedAsync(next, cancellationToken);
+            if (next.Result is not { } line) return new(false);
+            if (TakeLine(line)) return new(true);
+        }
+    }
+
+    private async ValueTask<bool> MoveNextAwaitedAsync(ValueTask<string?> pending, CancellationToken cancellationToken)
+    {
+        if (await pending.ConfigureAwait(false) is not { } line) return false;
+        return TakeLine(line) || await MoveNextAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes the next line; false for a blank line, which is not a record.</summary>
+    private bool TakeLine(string line)
+    {
+        _lineNumber++;
+        if (string.IsNullOrWhiteSpace(line)) return false;
+        _line = line;
+        Line = _lineNumber;
+        Array.Clear(_values);
+        Array.Clear(_labels);
+        RowProblem = null;
+        // Invalid UTF-8 marks are lone surrogates, which JSON text cannot hold: on the rare line that has them,
+        // each becomes its own private-use character the line does not contain, so a value can be traced to its
+        // field, and each bad byte to its value and offset.
+        var json = line;
+        InvalidBytes? invalid = null;
+        if (_text.Marked && FeedTextReader.HasInvalidUtf8(line))
+        {
+            var offsets = _text.TakeInvalidOffsets(FeedTextReader.CountInvalid(line));
+            invalid = InvalidBytes.StandIn(line, offsets, out json);
+            if (invalid is null)
+            {
+                RowProblem = offsets.Length > 0 ? $"line is not valid UTF-8 (first bad byte at offset {offsets[0]})" : "line is not valid UTF-8";
+                return true;
+            }
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                RowProblem = $"line is JSON but not an object ({doc.RootElement.ValueKind})";
+                return true;
+            }
+            RowProblem = JsonRecord.Read(doc.RootElement, _byName, _values, _labels, invalid);
+        }
+        catch (JsonException e)
+        {
+            // The parser's message quotes the character it stopped at, which may be a control character.
+            RowProblem = invalid is null
+                ? $"line is not valid JSON ({InputText.Escape(e.Message)})"
+                : $"line is not valid JSON: it has bytes that are not UTF-8 text outside any string value (first bad byte at offset {invalid.FirstOffset})";
+        }
+        return true;
     }
 
     public override ReadOnlySpan<char> this[FeedColumn column] => _values[(int)column];

@@ -123,6 +123,23 @@ internal sealed class FeedTextReader : TextReader
     {
         if (buffer.IsEmpty) return 0;
         if (_charPos == _charLen && !Fill()) return 0;
+        return CopyOut(buffer);
+    }
+
+    // Sep's async reader (FromAsync, MoveNextAsync) reads through this: the stream is read with ReadAsync, never Read.
+    public override ValueTask<int> ReadAsync(Memory<char> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.IsEmpty) return new(0);
+        return _charPos < _charLen ? new(CopyOut(buffer.Span)) : ReadFilledAsync(buffer, cancellationToken);
+    }
+
+    public override Task<int> ReadAsync(char[] buffer, int index, int count) => ReadAsync(buffer.AsMemory(index, count)).AsTask();
+
+    private async ValueTask<int> ReadFilledAsync(Memory<char> buffer, CancellationToken cancellationToken) =>
+        await FillAsync(async: true, cancellationToken).ConfigureAwait(false) ? CopyOut(buffer.Span) : 0;
+
+    private int CopyOut(Span<char> buffer)
+    {
         var n = Math.Min(buffer.Length, _charLen - _charPos);
         _chars.AsSpan(_charPos, n).CopyTo(buffer);
         _charPos += n;
@@ -130,34 +147,65 @@ internal sealed class FeedTextReader : TextReader
     }
 
     /// <summary>A line without its terminator (\n, \r\n or \r), as StreamReader reads it.</summary>
-    public override string? ReadLine()
+    public override string? ReadLine() => TryReadBufferedLine(out var line) ? line : Completed(ReadLineCoreAsync(async: false, default));
+
+    public override ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) =>
+        TryReadBufferedLine(out var line) ? new(line) : ReadLineCoreAsync(async: true, cancellationToken);
+
+    public override Task<string?> ReadLineAsync() => ReadLineAsync(default).AsTask();
+
+    /// <summary>The common case without a state machine: the line and what follows its terminator are in the buffer.</summary>
+    private bool TryReadBufferedLine(out string? line)
     {
-        if (_charPos == _charLen && !Fill()) return null;
+        var span = _chars.AsSpan(_charPos, _charLen - _charPos);
+        var end = span.IndexOfAny('\r', '\n');
+        if (end < 0 || (span[end] == '\r' && end + 1 == span.Length))
+        {
+            line = null;
+            return false;
+        }
+        line = new string(span[..end]);
+        _charPos += end + 1;
+        if (span[end] == '\r' && span[end + 1] == '\n') _charPos++;
+        return true;
+    }
+
+    private async ValueTask<string?> ReadLineCoreAsync(bool async, CancellationToken cancellationToken)
+    {
+        if (_charPos == _charLen && !await FillAsync(async, cancellationToken).ConfigureAwait(false)) return null;
         StringBuilder? partial = null;
         while (true)
         {
-            var span = _chars.AsSpan(_charPos, _charLen - _charPos);
-            var end = span.IndexOfAny('\r', '\n');
+            var end = _chars.AsSpan(_charPos, _charLen - _charPos).IndexOfAny('\r', '\n');
             if (end >= 0)
             {
-                var line = partial is null ? new string(span[..end]) : partial.Append(span[..end]).ToString();
-                var terminator = span[end];
+                var line = partial is null ? new string(_chars, _charPos, end) : partial.Append(_chars, _charPos, end).ToString();
+                var terminator = _chars[_charPos + end];
                 _charPos += end + 1;
-                if (terminator == '\r' && (_charPos < _charLen || Fill()) && _chars[_charPos] == '\n') _charPos++;
+                if (terminator == '\r' && (_charPos < _charLen || await FillAsync(async, cancellationToken).ConfigureAwait(false)) && _chars[_charPos] == '\n') _charPos++;
                 return line;
             }
-            (partial ??= new StringBuilder(span.Length + 256)).Append(span);
+            (partial ??= new StringBuilder(_charLen - _charPos + 256)).Append(_chars, _charPos, _charLen - _charPos);
             _charPos = _charLen;
-            if (!Fill()) return partial.ToString();
+            if (!await FillAsync(async, cancellationToken).ConfigureAwait(false)) return partial.ToString();
         }
     }
 
-    /// <summary>Decodes the next buffer of text. False at the end of the stream.</summary>
-    private bool Fill()
+    /// <summary>The result of a ValueTask of the synchronous path, which never awaits anything pending.</summary>
+    private static T Completed<T>(ValueTask<T> task)
+    {
+        System.Diagnostics.Debug.Assert(task.IsCompleted);
+        return task.GetAwaiter().GetResult();
+    }
+
+    private bool Fill() => Completed(FillAsync(async: false, default));
+
+    /// <summary>Decodes the next buffer of text, reading the stream with Read or (<paramref name="async"/>) ReadAsync. False at the end of the stream.</summary>
+    private async ValueTask<bool> FillAsync(bool async, CancellationToken cancellationToken)
     {
         _charPos = 0;
         _charLen = 0;
-        if (!_started) Start();
+        if (!_started) await StartAsync(async, cancellationToken).ConfigureAwait(false);
         while (_charLen < _chars.Length)
         {
             if (_bytePos == _byteLen)
@@ -165,7 +213,7 @@ internal sealed class FeedTextReader : TextReader
                 if (_eof || _charLen > 0) break;
                 _bufferStart += _byteLen;
                 _bytePos = _byteLen = 0;
-                ReadBytes();
+                await ReadBytesAsync(async, cancellationToken).ConfigureAwait(false);
                 continue;
             }
             var status = Utf8.ToUtf16(_bytes.AsSpan(_bytePos, _byteLen - _bytePos), _chars.AsSpan(_charLen), out var read, out var written,
@@ -180,7 +228,7 @@ internal sealed class FeedTextReader : TextReader
                 _bytes.AsSpan(_bytePos, _byteLen - _bytePos).CopyTo(_bytes);
                 _byteLen -= _bytePos;
                 _bytePos = 0;
-                ReadBytes();
+                await ReadBytesAsync(async, cancellationToken).ConfigureAwait(false);
             }
             else if (status == System.Buffers.OperationStatus.InvalidData)
             {
@@ -201,9 +249,11 @@ internal sealed class FeedTextReader : TextReader
         return true;
     }
 
-    private void ReadBytes()
+    private async ValueTask ReadBytesAsync(bool async, CancellationToken cancellationToken)
     {
-        var n = _stream.Read(_bytes, _byteLen, _bytes.Length - _byteLen);
+        var n = async
+            ? await _stream.ReadAsync(_bytes.AsMemory(_byteLen, _bytes.Length - _byteLen), cancellationToken).ConfigureAwait(false)
+            : _stream.Read(_bytes, _byteLen, _bytes.Length - _byteLen);
         if (n == 0) _eof = true;
         _byteLen += n;
     }
@@ -212,10 +262,10 @@ internal sealed class FeedTextReader : TextReader
     /// Skips a UTF-8 byte order mark; refuses UTF-16 and UTF-32 ones (feeds are UTF-8), and compressed content whose
     /// name does not say so: decoded as text it would only be noise, in a header error that hides the real fix.
     /// </summary>
-    private void Start()
+    private async ValueTask StartAsync(bool async, CancellationToken cancellationToken)
     {
         _started = true;
-        while (_byteLen < 4 && !_eof) ReadBytes();
+        while (_byteLen < 4 && !_eof) await ReadBytesAsync(async, cancellationToken).ConfigureAwait(false);
         var head = _bytes.AsSpan(0, _byteLen);
         if (head.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) _bytePos = 3;
         else if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || head.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]))

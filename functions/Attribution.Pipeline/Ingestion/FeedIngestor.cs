@@ -21,7 +21,8 @@ public delegate Task<Stream> FeedContentOpener(CancellationToken cancellationTok
 /// <item>Write pass: records into Parquet segments, rejected rows by (ingestion, line); then one commit makes every
 /// record visible at once. A crash before the commit leaves nothing visible, so a re-run ends identical to a clean run.</item>
 /// </list>
-/// Used by the blob-triggered function and the CLI alike.
+/// Used by the blob-triggered function and the CLI alike. Both passes read the content only with ReadAsync
+/// (<see cref="FeedRowReader.OpenAsync"/>, <c>await foreach</c>), so reading a blob never blocks a thread on the network.
 /// </summary>
 public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, IngestionStore store, TimeProvider timeProvider, ILogger<FeedIngestor> logger)
 {
@@ -119,12 +120,12 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Inge
                     {
                         try
                         {
-                            using var reader = FeedRowReader.Open(observed, source, format, gzip, fileName);
+                            using var reader = await FeedRowReader.OpenAsync(observed, source, format, gzip, fileName, cancellationToken).ConfigureAwait(false);
                             var sink = new CountingSink();
                             long rows = 0;
-                            while (reader.MoveNext())
+                            await foreach (var row in reader.WithCancellation(cancellationToken).ConfigureAwait(false))
                             {
-                                normalizer.Normalize(reader, sink);
+                                normalizer.Normalize(row, sink);
                                 if ((++rows & 0xFFFF) == 0)
                                 {
                                     cancellationToken.ThrowIfCancellationRequested();
@@ -138,7 +139,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Inge
                         {
                             wholeFileError = e is FeedFormatException ? e.Message : $"The file cannot be read: {e.Message}";
                         }
-                        sha256 = observed.FinishHash();
+                        sha256 = await observed.FinishHashAsync(cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
@@ -252,15 +253,15 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Inge
                 var observed = new ObservedStream(raw, hash: true);
                 await using (observed.ConfigureAwait(false))
                 {
-                    using var reader = FeedRowReader.Open(observed, source, format, gzip, result.FileName);
-                    while (reader.MoveNext())
+                    using var reader = await FeedRowReader.OpenAsync(observed, source, format, gzip, result.FileName, cancellationToken).ConfigureAwait(false);
+                    await foreach (var row in reader.WithCancellation(cancellationToken).ConfigureAwait(false))
                     {
                         total++;
-                        if (normalizer.Normalize(reader, records) is { } reason)
+                        if (normalizer.Normalize(row, records) is { } reason)
                         {
                             rejected++;
                             records.Discard();
-                            await rejects.UpsertAsync(IngestionStore.RejectedEntity(source, id, reader.Line, reason, reader.RawText()), cancellationToken).ConfigureAwait(false);
+                            await rejects.UpsertAsync(IngestionStore.RejectedEntity(source, id, row.Line, reason, row.RawText()), cancellationToken).ConfigureAwait(false);
                         }
                         else
                         {
@@ -274,7 +275,7 @@ public sealed class FeedIngestor(StorageAccount storage, CreditRules rules, Inge
                         }
                     }
                     progress?.Report(new IngestionProgress(IngestionPhase.Writing, observed.BytesRead, totalBytes, total));
-                    if (observed.FinishHash() != result.ContentSha256)
+                    if (await observed.FinishHashAsync(cancellationToken).ConfigureAwait(false) != result.ContentSha256)
                         throw new FeedContentChangedException(
                             $"The file {result.FileName} changed while it was being ingested: the write pass read other bytes than the validation pass hashed " +
                             $"(SHA-256 {result.ContentSha256}); nothing of this attempt was stored. Ingest the file again once it is complete.");

@@ -20,6 +20,16 @@ internal sealed class ObservedStream(Stream inner, bool hash) : Stream
         return Convert.ToHexStringLower(_hash!.GetHashAndReset());
     }
 
+    /// <summary><see cref="FinishHash"/> reading the rest with ReadAsync: the ingestion's passes never read a blob synchronously.</summary>
+    public async ValueTask<string> FinishHashAsync(CancellationToken cancellationToken)
+    {
+        var buffer = new byte[81920];
+        while (await ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
+        {
+        }
+        return Convert.ToHexStringLower(_hash!.GetHashAndReset());
+    }
+
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
