@@ -44,9 +44,8 @@ public sealed class LocalDurableHost : IRecalculationInstances, IRecalculationHi
     public StorageAccount Storage { get; }
 
     /// <summary>
-    /// Activities one local worker runs at once: one per core (at least two). Each holds up to a shard of ~250,000
-    /// rows; at 100k tenants two per core peaked at 991 MiB against 490 MiB for one per core, and the emulator, not
-    /// the CPU, bounds the wall time (119 s against 88 s for the whole recalculation).
+    /// Activities one local worker runs at once: one per core (at least two). Each holds up to a shard's rows, so more
+    /// per core raises peak memory without speeding up a run the emulator bounds (docs/benchmarks.md, "Fan-out").
     /// </summary>
     public static int MaxConcurrentActivities { get; } = Math.Max(2, Environment.ProcessorCount);
 

@@ -139,8 +139,8 @@ public sealed class EvidenceService(StorageAccount storage, RecordStore records,
         var usage = new List<UsageRecord>();
         var associations = new List<Association>();
         var dpor = new List<DporEvent>();
-        // Each tenant is a few range reads of its bucket; a partner with hundreds of customers waited on them one
-        // after another (p95 1.7 s at 100k tenants). In parallel, gathered in tenant order so the rows stay in order.
+        // Each tenant is a few range reads of its bucket: in parallel, so a partner with hundreds of customers does not
+        // wait on them one after another; gathered in tenant order so the rows stay in order.
         var perTenant = new TenantRecords[tenants.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, tenants.Count), new ParallelOptions { MaxDegreeOfParallelism = TenantReadsInFlight, CancellationToken = cancellationToken },
             async (i, ct) => perTenant[i] = await records.TenantAsync(tenants[i], rules.WindowStart(asOf), asOf, ct).ConfigureAwait(false)).ConfigureAwait(false);

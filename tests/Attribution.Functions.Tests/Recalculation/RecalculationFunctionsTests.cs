@@ -102,7 +102,7 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
         Assert.Equal("https://attribution.example/api/recalculations/recalc-2026-05", body.StatusUrl);
         Assert.Equal(body.StatusUrl, request.HttpContext.Response.Headers.Location.ToString());
 
-        var conflict = await http.StartAsync(Post("""{"asOf":"2026-05"}"""), host, default);
+        var conflict = await http.StartAsync(Post("""{"asOf":"2026-05","allowEmpty":true}"""), host, default);
         Assert.Contains("already running", AssertProblem(conflict, 409).Detail);
 
         await shardStarted.Task.WaitAsync(TimeSpan.FromMinutes(3)); // a shard activity runs: the orchestration is running
