@@ -31,11 +31,11 @@ internal sealed class RecordLog
     private Task<StoreMetadata>? _metadata;
 
     /// <param name="logger">Where a failed tip or checkpoint write is said (the committer's logger).</param>
-    public RecordLog(StorageAccount storage, RecordStoreOptions options, TimeProvider? time, ILogger logger)
+    public RecordLog(StorageAccount storage, RecordStoreOptions options, TimeProvider time, ILogger logger)
     {
         _storage = storage;
         Options = options;
-        _time = time ?? TimeProvider.System;
+        _time = time;
         Logger = logger;
         Container = storage.Blobs.GetBlobContainerClient(TableNames.RecordsContainer);
     }
