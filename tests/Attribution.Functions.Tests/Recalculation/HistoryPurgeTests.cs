@@ -21,7 +21,7 @@ public sealed class HistoryPurgeTests(AzuriteFixture azurite) : IClassFixture<Az
 
     private static async Task<StartOutcome> RunAsync(Attribution.Local.LocalDurableHost host, YearMonth asOf, TimeSpan retention)
     {
-        var start = await new RecalculationStarter(host, settings: RecalculationSettings.Default with { HistoryRetention = retention })
+        var start = await new RecalculationStarter(host, settings: RecalculationHarness.SmallFanOut with { HistoryRetention = retention })
             .StartAsync(asOf, CreditRulesLoader.DefaultJson);
         Assert.True(start.Started);
         await host.WaitAsync(start.InstanceId, Guard);
@@ -60,7 +60,7 @@ public sealed class HistoryPurgeTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal(InstanceState.Completed, await host.GetStateAsync(old.InstanceId, default));
 
         // Retention 0: everything finished before this run's end is past it; the run itself is still running then.
-        var start = await new RecalculationStarter(host, settings: RecalculationSettings.Default with { HistoryRetention = TimeSpan.Zero })
+        var start = await new RecalculationStarter(host, settings: RecalculationHarness.SmallFanOut with { HistoryRetention = TimeSpan.Zero })
             .StartAsync(new YearMonth(2025, 6), CreditRulesLoader.DefaultJson);
         var outcome = await host.WaitAsync(start.InstanceId, Guard);
 
