@@ -2,7 +2,8 @@ using Attribution.Domain;
 
 namespace Attribution.Pipeline.Recalculation;
 
-// Orchestration and activity payloads: small, plain records (bulk data stays in storage).
+// Orchestration and activity payloads: small, plain records (bulk data stays in storage). Inputs have no defaults:
+// a value a caller forgot is a compile error, not a run with silently wrong ranges or retention. Outputs may default.
 
 /// <summary>Input of the RecalculateCredit orchestration.</summary>
 /// <param name="RunId">Identifies the run's rows (RecalculationRuns RowKey, runId on published rows).</param>
@@ -17,15 +18,15 @@ public sealed record RecalculationRequest(
     string RulesJson,
     string? Scenario,
     int ShardCount,
-    int ReduceRanges = 0,
-    int PublishRanges = 0,
-    TimeSpan? HistoryRetention = null);
+    int ReduceRanges,
+    int PublishRanges,
+    TimeSpan? HistoryRetention);
 
 /// <summary>What Begin fixed for the run: every later step reads the same records version and rules.</summary>
 public sealed record BeginResult(string RunId, string RulesHash, long RecordsVersion, int Shards, int ReduceRanges, int PublishRanges);
 
 /// <param name="RecordsVersion">The committed records version the run reads (fixed at Begin, so every shard reads the same records).</param>
-public sealed record ShardWork(string RunId, YearMonth AsOf, string RulesHash, int Shard, int ShardCount, long RecordsVersion = 0, int ReduceRanges = 1, int PublishRanges = 1);
+public sealed record ShardWork(string RunId, YearMonth AsOf, string RulesHash, int Shard, int ShardCount, long RecordsVersion, int ReduceRanges, int PublishRanges);
 
 public sealed record ShardSummary(
     int Shard,

@@ -21,7 +21,7 @@ public sealed class HistoryPurgeTests(AzuriteFixture azurite) : IClassFixture<Az
 
     private static async Task<StartOutcome> RunAsync(Attribution.Local.LocalDurableHost host, YearMonth asOf, TimeSpan retention)
     {
-        var start = await host.Storage.Starter(host, RecalculationSettings.Default with { HistoryRetention = retention })
+        var start = await host.Storage.Starter(host, RecalculationHarness.SmallFanOut with { HistoryRetention = retention })
             .StartAsync(asOf, CreditRulesLoader.DefaultJson, allowEmpty: true); // no usage here: the purge is what is tested
         Assert.True(start.Started);
         await host.WaitAsync(start.InstanceId, Guard);
@@ -60,7 +60,7 @@ public sealed class HistoryPurgeTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.Equal(InstanceState.Completed, await host.GetStateAsync(old.InstanceId, default));
 
         // Retention 0: everything finished before this run's end is past it; the run itself is still running then.
-        var start = await host.Storage.Starter(host, RecalculationSettings.Default with { HistoryRetention = TimeSpan.Zero })
+        var start = await host.Storage.Starter(host, RecalculationHarness.SmallFanOut with { HistoryRetention = TimeSpan.Zero })
             .StartAsync(new YearMonth(2025, 6), CreditRulesLoader.DefaultJson, allowEmpty: true);
         var outcome = await host.WaitAsync(start.InstanceId, Guard);
 

@@ -65,6 +65,10 @@ public abstract class StartContractTests(SmallRecordsFixture azurite) : IClassFi
         Assert.False((await starter.StartAsync(AsOf, CreditRulesLoader.DefaultJson)).Started);
         var status = await Instances(host).GetStatusAsync(RecalculationStarter.InstanceIdFor(AsOf, null), CancellationToken.None);
         Assert.Equal(outcomes.Single(o => o.Started).RunId, status!.Input!.RunId);
+        // Another month is independent of it.
+        var other = await starter.StartAsync(AsOf.AddMonths(-1), CreditRulesLoader.DefaultJson);
+        Assert.True(other.Started);
+        Assert.Equal(RecalculationStarter.InstanceIdFor(AsOf.AddMonths(-1), null), other.InstanceId);
     }
 
     [Fact]

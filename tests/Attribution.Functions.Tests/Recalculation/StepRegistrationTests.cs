@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using System.Reflection;
 using System.Reflection.Emit;
 using System.Text.RegularExpressions;
 using Attribution.Pipeline.Recalculation;
 using Attribution.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Attribution.Functions.Tests.Recalculation;
 
@@ -35,22 +35,16 @@ public sealed partial class StepRegistrationTests(AzuriteFixture azurite) : ICla
     }
 
     [Fact]
-    public async Task The_local_worker_registers_the_same_steps_and_a_run_calls_only_those()
+    public async Task The_local_worker_registers_the_same_steps_and_each_resolves_from_the_apps_registration()
     {
-        await RecalculationHarness.LoadAsync(azurite.Storage, syntheticTenants: 5);
-        var called = new ConcurrentDictionary<string, bool>();
-        await using var host = await RecalculationHarness.HostAsync(azurite.Storage, before: (name, _) =>
-        {
-            called[name] = true;
-            return Task.CompletedTask;
-        });
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
         Assert.Equal(Steps, host.RegisteredActivities.Order(StringComparer.Ordinal));
 
-        await RecalculationHarness.RecalculateAsync(host, RecalculationHarness.AsOf);
-        await RecalculationHarness.RecalculateAsync(host, RecalculationHarness.AsOf, scenario: "registration");
-        Assert.Subset(Steps.ToHashSet(), called.Keys.ToHashSet());
-        // A published run and a scenario run reach every step but the failure handler.
-        Assert.Equal(Steps.Where(s => s != nameof(FailRecalculation)), called.Keys.Order(StringComparer.Ordinal));
+        // What the worker creates per call: every step from AddRecalculation(), as the app registers them. Which steps
+        // a run calls is RecalculateCreditTests' (Attribution.Pipeline.Tests): a published run, a scenario and a failure
+        // call every step and nothing else.
+        using var services = TestServices.Compose(azurite.Storage, s => s.AddSingleton<IRecalculationHistory>(host));
+        Assert.All(RecalculationSteps.Activities, t => Assert.IsType(t, services.GetRequiredService(t)));
     }
 
     [GeneratedRegex("^[A-Z][A-Za-z]+$")]
