@@ -351,6 +351,7 @@ public static class IngestBench
         public void Add(PartnerRecord partner, FeedLineage lineage) { }
         public void Add(DporEvent dporEvent) { }
         public void Add(Association association) { }
+        public void Add(CertificationRecord certification) { }
         public void Add(UsageRecord usage) => list.Add(usage);
     }
 

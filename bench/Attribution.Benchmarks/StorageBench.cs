@@ -115,6 +115,7 @@ public static class StorageBench
         public void Add(PartnerRecord partner, FeedLineage lineage) { }
         public void Add(DporEvent dporEvent) { }
         public void Add(Association association) { }
+        public void Add(CertificationRecord certification) { }
         public void Add(UsageRecord usage) => Rows.Add(usage);
     }
 

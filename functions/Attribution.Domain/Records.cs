@@ -8,6 +8,7 @@ public enum AssociationSource : byte
     FastTrack = 2,
     Dap = 3,
     Dpor = 4,
+    Pal = 5,
 }
 
 /// <summary>The contract's lower-case names of the association sources (the published `sources` values).</summary>
@@ -20,6 +21,7 @@ public static class AssociationSources
         AssociationSource.FastTrack => "fasttrack",
         AssociationSource.Dap => "dap",
         AssociationSource.Dpor => "dpor",
+        AssociationSource.Pal => "pal",
         _ => throw new ArgumentOutOfRangeException(nameof(source)),
     };
 }
@@ -54,7 +56,7 @@ public sealed record DporEvent(
     FeedLineage Lineage);
 
 /// <summary>
-/// A partner's association with a customer from the sales, csp, fasttrack or dap feeds.
+/// A partner's association with a customer from the sales, csp, fasttrack, dap or pal feeds.
 /// <see cref="SubscriptionId"/> null = every subscription of the tenant; empty <see cref="Workloads"/> = every workload;
 /// <see cref="ValidTo"/> is inclusive, null = open-ended.
 /// </summary>
@@ -86,3 +88,20 @@ public sealed record UsageRecord(
     double? ConsumedRevenueUsd,
     long? ActiveUsers,
     FeedLineage Lineage);
+
+/// <summary>
+/// One certification a partner's person earned (`certifications` feed). Natural key: (partner, person, certification,
+/// earned date). <see cref="PersonId"/> is opaque and compared exactly; <see cref="Certification"/> is upper-case.
+/// <see cref="ExpiresOn"/> is inclusive, null = never expires.
+/// </summary>
+public sealed record CertificationRecord(
+    long PartnerId,
+    string PersonId,
+    string Certification,
+    DateOnly EarnedOn,
+    DateOnly? ExpiresOn,
+    FeedLineage Lineage)
+{
+    /// <summary>Whether the certification is held on <paramref name="day"/>: earned by then and not yet expired (the expiry day counts).</summary>
+    public bool InForceOn(DateOnly day) => EarnedOn <= day && (ExpiresOn is not { } end || day <= end);
+}

@@ -29,6 +29,34 @@ public sealed class IngestCommandTests(AzuriteFixture azurite) : IClassFixture<A
     }
 
     [Fact]
+    public async Task Ingest_infers_pal_and_certifications_from_the_file_name_or_the_folder()
+    {
+        var t = Guid.NewGuid();
+        var partner = 9_100_000_000L + Random.Shared.Next(1_000_000);
+        var pal = TestPaths.WriteFeed(_dir, "inbox", "pal_2026-11.csv",
+            $"customerTenantId,partnerId,linkedOn,unlinkedOn,subscriptionId,workloads\n{t},4567890,2026-02-10,,,Azure\n{t},4567890,2026-02-10,2026-02-09,,\n");
+        var named = TestPaths.WriteFeed(_dir, "inbox", "certifications-2026-11.jsonl",
+            $"{{\"partnerId\":{partner},\"personId\":\"p-1\",\"certification\":\"az-104\",\"earnedOn\":\"2026-01-05\"}}\n");
+        var inFolder = TestPaths.WriteFeed(_dir, "certifications", "export.csv",
+            $"partnerId,personId,certification,earnedOn,expiresOn\n{partner},p-2,SC-300,2026-03-01,2027-02-28\n");
+
+        var (code, json, _) = await CliRunner.RunAsync("ingest", pal, named, inFolder, "--json", "--storage", azurite.ConnectionString);
+
+        Assert.Equal(0, code);
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var files = doc.RootElement.GetProperty("files").EnumerateArray().ToList();
+        Assert.Equal(["pal CompletedWithRejections 2/1/1", "certifications Succeeded 1/1/0", "certifications Succeeded 1/1/0"], files.Select(f =>
+            $"{f.GetProperty("source").GetString()} {f.GetProperty("status").GetString()} {f.GetProperty("rowsTotal").GetInt64()}/{f.GetProperty("rowsAccepted").GetInt64()}/{f.GetProperty("rowsRejected").GetInt64()}"));
+        var reject = Assert.Single(files[0].GetProperty("rejects").EnumerateArray());
+        Assert.Equal((3L, "unlinkedOn: 2026-02-09 is before linkedOn 2026-02-10"), (reject.GetProperty("line").GetInt64(), reject.GetProperty("reason").GetString()));
+
+        var link = Assert.Single((await azurite.Storage.TenantAsync(t)).Associations);
+        Assert.Equal((Attribution.Domain.AssociationSource.Pal, 4567890L, "Azure"), (link.Source, link.PartnerId, link.Workloads.ToString()));
+        var stored = (await (await azurite.Storage.LatestRecordsAsync()).AllCertificationsAsync()).Where(c => c.PartnerId == partner);
+        Assert.Equal(["p-1 AZ-104", "p-2 SC-300"], stored.Select(c => $"{c.PersonId} {c.Certification}"));
+    }
+
+    [Fact]
     public async Task A_file_that_fails_as_a_whole_exits_1_and_says_why()
     {
         var bad = TestPaths.WriteFeed(_dir, "sales", "sales.csv", "customerTenantId,partnerId\n");

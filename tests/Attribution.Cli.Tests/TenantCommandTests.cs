@@ -199,6 +199,19 @@ public sealed class TenantCommandTests(TenantCommandFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task A_pal_link_shows_with_its_scope_and_feed_line_even_when_it_credits_nothing()
+    {
+        // pal.csv line 3: Adatum on Wide World's Azure subscription for Dynamics 365 and Power Apps only; that
+        // subscription has Azure usage alone, so the link is in force from February but covers no row.
+        var v = await JsonAsync("tenant", "f928a468-7d40-43da-aa39-a63ea1fb9834", "--partner", "4567890");
+        var pal = Assert.Single(v.GetProperty("associations").EnumerateArray());
+        Assert.Equal("pal 4567890 subscription 650be66f-a60d-4d38-9f99-7a216334579b Dynamics365;PowerPlatform 2026-02-10..open in force 2026-02..2026-10 rows 0 pal.csv:3",
+            Association(pal));
+        Assert.False(pal.GetProperty("incentiveEligible").GetBoolean());
+        Assert.False(Assert.Single(v.GetProperty("partners").EnumerateArray()).GetProperty("credited").GetBoolean());
+    }
+
+    [Fact]
     public async Task A_partner_focus_says_why_a_partner_is_not_credited()
     {
         // Litware on Alpine: its EA ended 2026-06-30, so nothing after June.

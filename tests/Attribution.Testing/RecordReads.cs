@@ -33,6 +33,13 @@ public static class RecordReads
         return all;
     }
 
+    public static async Task<List<CertificationRecord>> AllCertificationsAsync(this RecordSnapshot records)
+    {
+        var all = new List<CertificationRecord>();
+        await foreach (var c in records.CertificationsAsync()) all.Add(c);
+        return all;
+    }
+
     public static async Task<TenantRecords> TenantAsync(this StorageAccount storage, Guid tenant) =>
         await (await storage.LatestRecordsAsync()).TenantAsync(tenant, FirstMonth, LastMonth);
 
@@ -46,6 +53,9 @@ public static class RecordReads
     public static string Canonical(DporEvent d, bool ingestion = true) => string.Create(CultureInfo.InvariantCulture,
         $"dpor {d.SubscriptionId}|{d.CustomerTenantId}|{d.PartnerId}|{d.EffectiveDate:yyyy-MM-dd}|{d.Action}|{Lineage(d.Lineage, ingestion)}");
 
+    public static string Canonical(CertificationRecord c, bool ingestion = true) => string.Create(CultureInfo.InvariantCulture,
+        $"certification {c.PartnerId}|{c.PersonId}|{c.Certification}|{c.EarnedOn:yyyy-MM-dd}|{c.ExpiresOn:yyyy-MM-dd}|{Lineage(c.Lineage, ingestion)}");
+
     private static string Lineage(FeedLineage l, bool ingestion) =>
         ingestion ? string.Create(CultureInfo.InvariantCulture, $"{l.IngestionId}|{l.Line}|{l.IngestedAt:O}") : l.Line.ToString(CultureInfo.InvariantCulture);
 
@@ -57,6 +67,7 @@ public static class RecordReads
         all.AddRange((await records.AllAssociationsAsync()).Select(a => Canonical(a, ingestion)));
         all.AddRange((await records.AllDporEventsAsync()).Select(d => Canonical(d, ingestion)));
         await foreach (var p in records.PartnersAsync()) all.Add($"partner {p}");
+        all.AddRange((await records.AllCertificationsAsync()).Select(c => Canonical(c, ingestion)));
         all.Sort(StringComparer.Ordinal);
         return all;
     }

@@ -13,7 +13,7 @@ public sealed class CreditInput
     public required CreditRules Rules { get; init; }
     public required IReadOnlyList<UsageRecord> Usage { get; init; }
 
-    /// <summary>Associations from the sales, csp, fasttrack and dap feeds.</summary>
+    /// <summary>Associations from the sales, csp, fasttrack, dap and pal feeds.</summary>
     public required IReadOnlyList<Association> Associations { get; init; }
 
     public required IReadOnlyList<DporEvent> DporEvents { get; init; }

@@ -10,6 +10,7 @@ public interface IFeedRecordSink
     void Add(DporEvent dporEvent);
     void Add(Association association);
     void Add(UsageRecord usage);
+    void Add(CertificationRecord certification);
 }
 
 /// <summary>
@@ -35,6 +36,8 @@ public sealed class FeedRecordNormalizer(FeedSource source, ProductWorkloadMap p
             FeedSource.Csp => Csp(row, lineage, sink),
             FeedSource.FastTrack => Scoped(row, lineage, sink, AssociationSource.FastTrack, FeedColumn.EngagementStart, FeedColumn.EngagementEnd),
             FeedSource.Dap => Scoped(row, lineage, sink, AssociationSource.Dap, FeedColumn.GrantedOn, FeedColumn.RevokedOn),
+            FeedSource.Pal => Pal(row, lineage, sink),
+            FeedSource.Certifications => Certification(row, lineage, sink),
             FeedSource.Usage => Usage(row, lineage, sink),
             _ => throw new InvalidOperationException($"Unknown source {Source}"),
         };
@@ -129,6 +132,35 @@ public sealed class FeedRecordNormalizer(FeedSource source, ProductWorkloadMap p
         if (WorkloadList(row, FeedColumn.Workloads, required: true, out var workloads) is { } e3) return e3;
         if (Interval(row, start, end, out var from, out var to) is { } e4) return e4;
         sink.Add(new Association(source, partner, tenant, null, workloads, from, to, lineage));
+        return null;
+    }
+
+    /// <summary>A Partner Admin Link: an association like the others, scoped to the tenant or one subscription, and to workloads.</summary>
+    private static string? Pal(FeedRowReader row, FeedLineage lineage, IFeedRecordSink sink)
+    {
+        if (RequiredGuid(row, FeedColumn.CustomerTenantId, out var tenant) is { } e1) return e1;
+        if (RequiredPartner(row, FeedColumn.PartnerId, out var partner) is { } e2) return e2;
+        if (Interval(row, FeedColumn.LinkedOn, FeedColumn.UnlinkedOn, out var from, out var to) is { } e3) return e3;
+        Guid? subscription = null;
+        if (!row[FeedColumn.SubscriptionId].Trim().IsEmpty)
+        {
+            if (Guid(row, FeedColumn.SubscriptionId, out var s) is { } e4) return e4;
+            subscription = s;
+        }
+        if (WorkloadList(row, FeedColumn.Workloads, required: false, out var workloads) is { } e5) return e5;
+        sink.Add(new Association(AssociationSource.Pal, partner, tenant, subscription, workloads, from, to, lineage));
+        return null;
+    }
+
+    private static string? Certification(FeedRowReader row, FeedLineage lineage, IFeedRecordSink sink)
+    {
+        if (RequiredPartner(row, FeedColumn.PartnerId, out var partner) is { } e1) return e1;
+        if (row[FeedColumn.PersonId].Trim().IsEmpty) return Missing(row, FeedColumn.PersonId);
+        if (ValueRules.ParsePersonId(row[FeedColumn.PersonId], out var person) is { } e2) return $"{row.Label(FeedColumn.PersonId)}: {e2}";
+        if (row[FeedColumn.Certification].Trim().IsEmpty) return Missing(row, FeedColumn.Certification);
+        if (ValueRules.ParseCertificationCode(row[FeedColumn.Certification], out var code) is { } e3) return $"{row.Label(FeedColumn.Certification)}: {e3}";
+        if (Interval(row, FeedColumn.EarnedOn, FeedColumn.ExpiresOn, out var earned, out var expires) is { } e4) return e4;
+        sink.Add(new CertificationRecord(partner, person, code, earned, expires, lineage));
         return null;
     }
 

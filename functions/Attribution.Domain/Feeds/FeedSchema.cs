@@ -25,6 +25,12 @@ public enum FeedColumn
     Month,
     ConsumedRevenueUsd,
     ActiveUsers,
+    LinkedOn,
+    UnlinkedOn,
+    PersonId,
+    Certification,
+    EarnedOn,
+    ExpiresOn,
     ProductName,
 }
 
@@ -98,6 +104,18 @@ public sealed class FeedSchema
             (FeedColumn.CustomerTenantId, "customerTenantId", true), (FeedColumn.PartnerId, "partnerId", true),
             (FeedColumn.Workloads, "workloads", true), (FeedColumn.GrantedOn, "grantedOn", true),
             (FeedColumn.RevokedOn, "revokedOn", false),
+        ]),
+        FeedSource.Pal => new(source, false,
+        [
+            (FeedColumn.CustomerTenantId, "customerTenantId", true), (FeedColumn.PartnerId, "partnerId", true),
+            (FeedColumn.LinkedOn, "linkedOn", true), (FeedColumn.UnlinkedOn, "unlinkedOn", false),
+            (FeedColumn.SubscriptionId, "subscriptionId", false), (FeedColumn.Workloads, "workloads", false),
+        ]),
+        FeedSource.Certifications => new(source, false,
+        [
+            (FeedColumn.PartnerId, "partnerId", true), (FeedColumn.PersonId, "personId", true),
+            (FeedColumn.Certification, "certification", true), (FeedColumn.EarnedOn, "earnedOn", true),
+            (FeedColumn.ExpiresOn, "expiresOn", false),
         ]),
         FeedSource.Usage => new(source, false,
         [

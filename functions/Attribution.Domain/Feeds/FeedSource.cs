@@ -2,7 +2,7 @@ using Attribution.Domain;
 
 namespace Attribution.Domain.Feeds;
 
-/// <summary>The seven feeds. Names (lower-case) are fixed by the contract: blob folders, CLI, message property.</summary>
+/// <summary>The nine feeds. Names (lower-case) are fixed by the contract: blob folders, CLI, message property.</summary>
 public enum FeedSource : byte
 {
     Partners,
@@ -11,6 +11,8 @@ public enum FeedSource : byte
     Csp,
     FastTrack,
     Dap,
+    Pal,
+    Certifications,
     Usage,
 }
 
@@ -26,6 +28,8 @@ public static class FeedSources
         FeedSource.Csp => "csp",
         FeedSource.FastTrack => "fasttrack",
         FeedSource.Dap => "dap",
+        FeedSource.Pal => "pal",
+        FeedSource.Certifications => "certifications",
         FeedSource.Usage => "usage",
         _ => throw new ArgumentOutOfRangeException(nameof(source)),
     };

@@ -112,6 +112,56 @@ public static class ValueRules
         return null;
     }
 
+    public const int MaxPersonIdLength = 64;
+    public const int MaxCertificationLength = 32;
+
+    /// <summary>
+    /// A person ID: 1–64 characters after trimming (a character outside the BMP counts once), no control characters
+    /// and nothing that is not text (a byte that is not UTF-8). Opaque: kept as written, compared exactly.
+    /// </summary>
+    public static string? ParsePersonId(ReadOnlySpan<char> text, out string value)
+    {
+        value = "";
+        text = text.Trim();
+        if (text.IsEmpty) return "is empty";
+        var length = 0;
+        for (var i = 0; i < text.Length; i++, length++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            // A lone surrogate is the reader's marker of a byte that is not UTF-8 (or a broken pair in JSON).
+            if (char.IsSurrogate(c)) return $"'{Show(text)}' is not valid UTF-8 text";
+            if (char.IsControl(c)) return $"'{Show(text)}' contains a control character";
+        }
+        if (length > MaxPersonIdLength) return $"'{Show(text)}' is longer than {MaxPersonIdLength} characters";
+        value = text.ToString();
+        return null;
+    }
+
+    /// <summary>
+    /// A certification code: 1–32 ASCII letters, digits or `-` after trimming; case does not matter, so it is stored
+    /// upper-case (`az-104` → `AZ-104`).
+    /// </summary>
+    public static string? ParseCertificationCode(ReadOnlySpan<char> text, out string value)
+    {
+        value = "";
+        text = text.Trim();
+        if (text.IsEmpty) return "is empty";
+        if (text.Length > MaxCertificationLength)
+            return $"'{Show(text)}' is longer than {MaxCertificationLength} characters";
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '-')
+                return $"'{Show(text)}' is not a certification code (expected letters, digits and '-')";
+        }
+        value = text.ToString().ToUpperInvariant();
+        return null;
+    }
+
     /// <summary>Shortens a value for a reason message.</summary>
     /// <summary>A value as a reason quotes it: cut to 60 characters, control characters and bad bytes escaped.</summary>
     internal static string Show(ReadOnlySpan<char> text) => InputText.Quote(text);

@@ -3,7 +3,7 @@ using Attribution.Domain;
 namespace Attribution.Local.Synthetic;
 
 /// <summary>
-/// Writes a tenant's associations: DPOR events, sales (EA / Open), csp, fasttrack and dap. Shapes follow
+/// Writes a tenant's associations: DPOR events, sales (EA / Open), csp, fasttrack, dap and pal. Shapes follow
 /// how the upstream systems behave: most subscriptions have one DPOR set before the window, some change
 /// DPOR mid-window and a few remove it; large tenants tend to be on an EA (tenant-wide or per
 /// subscription), the rest buy through CSP (direct, or a distributor plus reseller), Open or directly.
@@ -17,7 +17,8 @@ internal sealed class AssociationWriter(
     CsvOut sales,
     CsvOut csp,
     CsvOut fastTrack,
-    CsvOut dap)
+    CsvOut dap,
+    CsvOut pal)
 {
     private readonly DateOnly _firstDay = firstMonth.FirstDay;
     private readonly DateOnly _lastDay = lastMonth.LastDay;
@@ -30,6 +31,7 @@ internal sealed class AssociationWriter(
         WriteChannel(tenant, primary, rng);
         WriteFastTrack(tenant, primary, rng);
         WriteDap(tenant, primary, rng);
+        WritePal(tenant, primary, rng);
     }
 
     private static DateOnly RandomDate(Random rng, DateOnly min, DateOnly max) => SyntheticTenant.RandomDate(rng, min, max);
@@ -232,6 +234,35 @@ internal sealed class AssociationWriter(
             dap.Date(revoked);
             dap.EndRow();
         }
+    }
+
+    /// <summary>
+    /// Partner Admin Links: a partner's user linked to the tenant, usually tenant-wide for every workload, sometimes
+    /// scoped to one subscription or to the workloads the partner manages; a few were unlinked since.
+    /// </summary>
+    private void WritePal(SyntheticTenant tenant, int primary, Random rng)
+    {
+        if (rng.NextDouble() >= 0.3) return;
+        var partner = rng.NextDouble() < 0.5 ? primary : partners.PickOther(rng, primary);
+        var sub = rng.NextDouble() < 0.4 ? tenant.Subscriptions[rng.Next(tenant.Subscriptions.Count)] : null;
+        var set = WorkloadSet.Empty;
+        if (rng.NextDouble() < 0.35)
+        {
+            var used = (sub is null ? tenant.Workloads : WorkloadSet.Of(sub.Workloads.Select(p => p.Workload))).Members().ToList();
+            set = WorkloadSet.Of(used[rng.Next(used.Count)]);
+        }
+        var linked = RandomDate(rng, Max(sub?.Start ?? _firstDay.AddYears(-2), _firstDay.AddYears(-2)), _lastDay.AddDays(-7));
+        if (linked > _lastDay) linked = _lastDay;
+        DateOnly? unlinked = rng.NextDouble() < 0.2 ? RandomDate(rng, linked, _lastDay) : null;
+        pal.Guid(tenant.TenantId);
+        pal.Int(partners.Id(partner));
+        pal.Date(linked);
+        pal.Date(unlinked);
+        if (sub is not null) pal.Guid(sub.Id);
+        else pal.Empty();
+        if (set.IsEmpty) pal.Empty();
+        else pal.Raw(rng.NextDouble() < 0.5 ? set.ToString() : SyntheticTenant.ProductName(set.Members().First()));
+        pal.EndRow();
     }
 
     private static DateOnly Min(DateOnly a, DateOnly b) => a <= b ? a : b;

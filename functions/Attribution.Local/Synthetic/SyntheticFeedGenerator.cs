@@ -46,6 +46,8 @@ public static class SyntheticFeedGenerator
             var csp = writers[FeedSource.Csp].Csv;
             var fastTrack = writers[FeedSource.FastTrack].Csv;
             var dap = writers[FeedSource.Dap].Csv;
+            var pal = writers[FeedSource.Pal].Csv;
+            var certifications = writers[FeedSource.Certifications].Csv;
             var usage = writers[FeedSource.Usage].Csv;
 
             partnersCsv.Header("partnerId", "globalPartnerId", "partnerName", "country");
@@ -54,10 +56,15 @@ public static class SyntheticFeedGenerator
             csp.Header("customerTenantId", "subscriptionId", "partnerId", "validFrom", "validTo", "resellerPartnerId", "workloads");
             fastTrack.Header("customerTenantId", "partnerId", "workloads", "engagementStart", "engagementEnd");
             dap.Header("customerTenantId", "partnerId", "workloads", "grantedOn", "revokedOn");
+            pal.Header("customerTenantId", "partnerId", "linkedOn", "unlinkedOn", "subscriptionId", "workloads");
+            certifications.Header("partnerId", "personId", "certification", "earnedOn", "expiresOn");
             usage.Header(UsageHeader);
 
-            var partners = SyntheticPartners.Build(new Random(options.Seed), options.Tenants, partnersCsv);
-            var associations = new AssociationWriter(partners, firstMonth, lastMonth, dpor, sales, csp, fastTrack, dap);
+            var directory = new Random(options.Seed);
+            var partners = SyntheticPartners.Build(directory, options.Tenants, partnersCsv);
+            // The same draws after the directory: the tenants' own generators are untouched by it.
+            SyntheticCertifications.Write(partners, directory, lastMonth, certifications);
+            var associations = new AssociationWriter(partners, firstMonth, lastMonth, dpor, sales, csp, fastTrack, dap, pal);
 
             long subscriptions = 0;
             var step = Math.Max(1, options.Tenants / 100);
@@ -88,7 +95,7 @@ public static class SyntheticFeedGenerator
     /// <summary>
     /// Streams a <c>usage</c> CSV of at least <paramref name="targetBytes"/> bytes into <paramref name="output"/>
     /// (left open) without holding it in memory, and returns the bytes written. The rows are those
-    /// <see cref="Generate"/> writes for the same seed (12 months ending 2026-10), tenant after tenant until
+    /// <see cref="Generate"/> writes for the same seed (the default months, ending 2026-10), tenant after tenant until
     /// the target is reached. <paramref name="extraColumnBytes"/> &gt; 0 adds an ignored <c>notes</c> column
     /// that wide per row: wider rows mean fewer entities per gigabyte.
     /// </summary>

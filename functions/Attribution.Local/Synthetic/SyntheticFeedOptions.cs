@@ -6,8 +6,9 @@ namespace Attribution.Local.Synthetic;
 /// <param name="Tenants">Customer tenants to generate (≥ 1). Location partners ≈ Tenants / 4.</param>
 /// <param name="Seed">Same seed and options ⇒ byte-identical files.</param>
 /// <param name="LastMonth">The last month with usage (default 2026-10, so <c>--as-of 2026-10</c> covers the whole set).</param>
-/// <param name="Months">Months of usage ending with <paramref name="LastMonth"/> (default 12 = one credit window).</param>
-public sealed record SyntheticFeedOptions(int Tenants = 100, int Seed = 1, YearMonth? LastMonth = null, int Months = 12)
+/// <param name="Months">Months of usage ending with <paramref name="LastMonth"/> (default 24: a credit window and the year
+/// before it, so trends across years can be read).</param>
+public sealed record SyntheticFeedOptions(int Tenants = 100, int Seed = 1, YearMonth? LastMonth = null, int Months = 24)
 {
     public static YearMonth DefaultLastMonth { get; } = new(2026, 10);
 

@@ -75,9 +75,45 @@ internal sealed class SyntheticTenant
                 firstUsage = firstMonth.AddMonths(1 + rng.Next(months - 1));
                 start = firstUsage.FirstDay.AddDays(rng.Next(27));
             }
-            subs.Add(new SyntheticSubscription(id, start, firstUsage, PickWorkloads(rng, users)));
+            subs.Add(new SyntheticSubscription(id, start, firstUsage, PickWorkloads(rng, users)) { LastUsageMonth = lastMonth });
         }
+        Shape(rng, subs, firstMonth, lastMonth);
         return new SyntheticTenant { TenantId = tenantId, Users = users, Subscriptions = subs };
+    }
+
+    /// <summary>
+    /// The tenant's course over the months, so usage has trends to find: most are steady (a mild drift), some grow or
+    /// shrink steeply, some are new customers (every subscription starts in the second half of the months) and some
+    /// leave (usage stops before the last month). Drawn last, so the rest of the tenant is as before.
+    /// </summary>
+    private static void Shape(Random rng, List<SyntheticSubscription> subs, YearMonth firstMonth, YearMonth lastMonth)
+    {
+        var months = lastMonth.Index - firstMonth.Index + 1;
+        var r = rng.NextDouble();
+        if (r < 0.60) return;
+        if (r < 0.72) Retrend(rng, subs, 0.04, 0.10);            // growing
+        else if (r < 0.84) Retrend(rng, subs, -0.035, -0.015);   // shrinking (stays > 0 for 24 months)
+        else if (months >= 6 && r < 0.92)
+        {
+            // A new customer: every subscription created in the second half.
+            var firstUsage = firstMonth.AddMonths(months / 2 + rng.Next(months - (months / 2)));
+            for (var i = 0; i < subs.Count; i++)
+                subs[i] = subs[i] with { Start = firstUsage.FirstDay.AddDays(rng.Next(27)), FirstUsageMonth = firstUsage };
+        }
+        else if (months >= 6)
+        {
+            // A customer that left: no usage after a month between the first quarter and the month before the last.
+            var lastUsage = firstMonth.AddMonths(months / 4 + rng.Next(months - 1 - (months / 4)));
+            for (var i = 0; i < subs.Count; i++)
+                if (subs[i].FirstUsageMonth <= lastUsage) subs[i] = subs[i] with { LastUsageMonth = lastUsage };
+        }
+
+        static void Retrend(Random rng, List<SyntheticSubscription> subs, double min, double max)
+        {
+            foreach (var sub in subs)
+                for (var w = 0; w < sub.Workloads.Count; w++)
+                    sub.Workloads[w] = sub.Workloads[w] with { Trend = Between(rng, min, max) };
+        }
     }
 
     private static List<WorkloadProfile> PickWorkloads(Random rng, int users)
@@ -149,7 +185,7 @@ internal sealed class SyntheticTenant
         Span<char> month = stackalloc char[7];
         foreach (var sub in Subscriptions)
         {
-            for (var m = sub.FirstUsageMonth; m <= lastMonth; m = m.AddMonths(1))
+            for (var m = sub.FirstUsageMonth; m <= sub.LastUsageMonth; m = m.AddMonths(1))
             {
                 var t = m.Index - firstMonth.Index;
                 var mm = m.Month;
@@ -211,7 +247,11 @@ internal sealed class SyntheticTenant
     };
 }
 
-internal sealed record SyntheticSubscription(Guid Id, DateOnly Start, YearMonth FirstUsageMonth, List<WorkloadProfile> Workloads);
+internal sealed record SyntheticSubscription(Guid Id, DateOnly Start, YearMonth FirstUsageMonth, List<WorkloadProfile> Workloads)
+{
+    /// <summary>The last month with usage: the last month of the set unless the customer left.</summary>
+    public required YearMonth LastUsageMonth { get; init; }
+}
 
 /// <summary>Monthly baseline of one workload on one subscription; 0 = the amount is not reported.</summary>
 internal readonly record struct WorkloadProfile(Workload Workload, double Revenue, double ActiveUsers, double Trend);

@@ -11,6 +11,7 @@ internal sealed class CountingSink : IFeedRecordSink
     public void Add(PartnerRecord partner, FeedLineage lineage) => Records++;
     public void Add(DporEvent dporEvent) => Records++;
     public void Add(Association association) => Records++;
+    public void Add(CertificationRecord certification) => Records++;
 
     public void Add(UsageRecord usage)
     {

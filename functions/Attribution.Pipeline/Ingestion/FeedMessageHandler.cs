@@ -42,7 +42,7 @@ public sealed record MessageSettlement(
 /// <summary>The dead-letter reasons <see cref="FeedMessageHandler"/> gives (the `DeadLetterReason` of the message).</summary>
 internal static class DeadLetterReasons
 {
-    /// <summary>The application property `source` is missing or not one of the seven sources.</summary>
+    /// <summary>The application property `source` is missing or not one of the nine sources.</summary>
     public const string UnknownSource = "UnknownSource";
 
     /// <summary>The body is not UTF-8 JSON holding one object or an array.</summary>
@@ -329,6 +329,7 @@ public sealed class FeedMessageHandler(StorageAccount storage, CreditRules rules
         public void Add(PartnerRecord partner, FeedLineage lineage) => _pending.Add(s => s.Add(partner, lineage));
         public void Add(DporEvent dporEvent) => _pending.Add(s => s.Add(dporEvent));
         public void Add(Association association) => _pending.Add(s => s.Add(association));
+        public void Add(CertificationRecord certification) => _pending.Add(s => s.Add(certification));
 
         public void Add(UsageRecord usage)
         {

@@ -26,7 +26,7 @@ public sealed record TenantUsageView(
     FeedRecordView FeedRecord);
 
 /// <summary>
-/// An association of the tenant (a sales, csp, fasttrack or dap record, or a DPOR designation period), its scope, when it
+/// An association of the tenant (a sales, csp, fasttrack, dap or pal record, or a DPOR designation period), its scope, when it
 /// is in force, and what it did in the window.
 /// </summary>
 /// <param name="Scope">"tenant-wide" or "subscription".</param>
@@ -331,6 +331,7 @@ public sealed class TenantReader(RecordStore records, CreditReader credit, Inges
         AssociationSource.Csp => FeedSource.Csp,
         AssociationSource.FastTrack => FeedSource.FastTrack,
         AssociationSource.Dap => FeedSource.Dap,
+        AssociationSource.Pal => FeedSource.Pal,
         _ => FeedSource.Dpor,
     };
 

@@ -105,6 +105,15 @@ public sealed class RecordSnapshot
     internal Task<List<PartnerRow>> PartnerRowsAsync(CancellationToken cancellationToken = default) =>
         ReadAsync(PartnerCodec.Instance, p => p.Partner.PartnerId, Segments(RecordKind.Partners, -1), RowFilter.All, rangeReads: false, cancellationToken);
 
+    /// <summary>
+    /// Every certification at this version, latest wins per natural key (partner, person, certification, earned date),
+    /// in that key order, so a caller can group by partner as the rows go by. It streams: every segment is sorted by the
+    /// key (the writer sorts each part, compaction merges), so the segments are merged a row group at a time and memory
+    /// holds one row group per live segment, however many certifications there are.
+    /// </summary>
+    public IAsyncEnumerable<CertificationRecord> CertificationsAsync(CancellationToken cancellationToken = default) =>
+        MergeAsync(CertificationCodec.Instance, CertificationCodec.CompareKey, Segments(RecordKind.Certifications, -1), cancellationToken);
+
     /// <summary>Usage rows of a bucket within [from, to] months.</summary>
     public Task<List<UsageRecord>> UsageAsync(int bucket, YearMonth from, YearMonth to, CancellationToken cancellationToken = default) =>
         ReadAsync(UsageCodec.Instance, UsageCodec.Key, Segments(RecordKind.Usage, bucket), new RowFilter(null, from, to), rangeReads: false, cancellationToken);
@@ -238,6 +247,99 @@ public sealed class RecordSnapshot
         return rows;
     }
 
+    /// <summary>
+    /// Latest-wins over segments sorted by <paramref name="compareKey"/>: a k-way merge of their rows. Among the rows of one
+    /// key (in several segments, or adjacent in one) the highest (commit version, line) wins, as in <see cref="ReadAsync"/>.
+    /// </summary>
+    internal async IAsyncEnumerable<T> MergeAsync<T>(SegmentCodec<T> codec, Comparison<T> compareKey, IReadOnlyList<SegmentInfo> segments,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken) where T : class
+    {
+        var cursors = new List<SegmentCursor<T>>(segments.Count);
+        try
+        {
+            foreach (var segment in segments)
+            {
+                var cursor = new SegmentCursor<T>(this, codec, segment);
+                cursors.Add(cursor);
+                if (!await cursor.MoveNextAsync(cancellationToken).ConfigureAwait(false)) cursor.Done = true;
+            }
+            while (true)
+            {
+                T? min = null;
+                foreach (var c in cursors)
+                    if (!c.Done && (min is null || compareKey(c.Row, min) < 0)) min = c.Row;
+                if (min is null) yield break;
+                T best = min;
+                (long Version, long Line) bestRank = (long.MinValue, long.MinValue);
+                foreach (var c in cursors)
+                {
+                    while (!c.Done && compareKey(c.Row, min) == 0)
+                    {
+                        var rank = (c.Version, codec.Lineage(c.Row).Line);
+                        if (rank.CompareTo(bestRank) >= 0) (best, bestRank) = (c.Row, rank);
+                        if (!await c.MoveNextAsync(cancellationToken).ConfigureAwait(false)) c.Done = true;
+                    }
+                }
+                yield return best;
+            }
+        }
+        finally
+        {
+            foreach (var c in cursors) await c.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads one segment a row group at a time (range reads), for <see cref="MergeAsync"/>.</summary>
+    private sealed class SegmentCursor<T>(RecordSnapshot snapshot, SegmentCodec<T> codec, SegmentInfo segment) : IAsyncDisposable where T : class
+    {
+        private readonly List<(T Row, long Version)> _group = [];
+        private ParquetReader? _reader;
+        private IngestionResolver? _ingestions;
+        private int _nextGroup;
+        private int _index = -1;
+
+        public bool Done { get; set; }
+        public T Row => _group[_index].Row;
+        public long Version => _group[_index].Version;
+
+        public async Task<bool> MoveNextAsync(CancellationToken cancellationToken)
+        {
+            if (++_index < _group.Count) return true;
+            try
+            {
+                if (_reader is null)
+                {
+                    var blob = snapshot._log.Container.GetBlobClient(segment.Path);
+                    var stream = await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 256 * 1024 }, cancellationToken).ConfigureAwait(false);
+                    _reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    _ingestions = new IngestionResolver(snapshot._state.Ingestions);
+                }
+                while (_nextGroup < _reader.RowGroupCount)
+                {
+                    _group.Clear();
+                    _index = 0;
+                    using var group = _reader.OpenRowGroupReader(_nextGroup++);
+                    await codec.ReadRowGroupAsync(group, _ingestions!, RowFilter.All, (row, version) => _group.Add((row, version)), cancellationToken).ConfigureAwait(false);
+                    if (_group.Count > 0) return true;
+                }
+                return false;
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                throw snapshot.Unavailable(segment, e);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_reader is not null) await _reader.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private RecordsUnavailableException Unavailable(SegmentInfo segment, Exception inner) => new(
+        $"Records version {Version} can no longer be read: its segment '{segment.Path}' is gone. Segments a compaction replaced are kept " +
+        $"for {_log.Options.Retention.TotalDays:0.#} days (RecordStoreOptions.Retention); read a later version (recalculate) instead.", inner);
+
     private async Task<List<(T Row, long Version)>> ReadSegmentAsync<T>(SegmentCodec<T> codec, SegmentInfo segment, RowFilter filter, bool rangeReads, CancellationToken cancellationToken)
         where T : class
     {
@@ -258,9 +360,7 @@ public sealed class RecordSnapshot
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            throw new RecordsUnavailableException(
-                $"Records version {Version} can no longer be read: its segment '{segment.Path}' is gone. Segments a compaction replaced are kept " +
-                $"for {_log.Options.Retention.TotalDays:0.#} days (RecordStoreOptions.Retention); read a later version (recalculate) instead.", e);
+            throw Unavailable(segment, e);
         }
         return rows;
     }

@@ -56,6 +56,9 @@ internal sealed class CreditScenario
     public CreditScenario Dap(long partner, int tenant, WorkloadSet workloads, string from, string? to = null) =>
         Assoc(AssociationSource.Dap, partner, tenant, null, workloads, from, to);
 
+    public CreditScenario Pal(long partner, int tenant, string from, string? to = null, int? sub = null, WorkloadSet workloads = default) =>
+        Assoc(AssociationSource.Pal, partner, tenant, sub, workloads, from, to);
+
     public CreditScenario Dpor(int sub, int tenant, long partner, string date, DporAction action = DporAction.Set,
         DateTimeOffset? ingestedAt = null, string ingestion = "dpor-1")
     {

@@ -18,6 +18,8 @@ internal static class FeedRowRules
         ["csp"] = ["customerTenantId", "subscriptionId", "partnerId", "validFrom", "validTo", "resellerPartnerId", "workloads"],
         ["fasttrack"] = ["customerTenantId", "partnerId", "workloads", "engagementStart", "engagementEnd"],
         ["dap"] = ["customerTenantId", "partnerId", "workloads", "grantedOn", "revokedOn"],
+        ["pal"] = ["customerTenantId", "partnerId", "linkedOn", "unlinkedOn", "subscriptionId", "workloads"],
+        ["certifications"] = ["partnerId", "personId", "certification", "earnedOn", "expiresOn"],
         ["usage"] = ["customerTenantId", "subscriptionId", "workload", "month", "consumedRevenueUsd", "activeUsers"],
     };
 
@@ -29,6 +31,8 @@ internal static class FeedRowRules
         ["csp"] = ["customerTenantId", "subscriptionId", "partnerId", "validFrom"],
         ["fasttrack"] = ["customerTenantId", "partnerId", "workloads", "engagementStart"],
         ["dap"] = ["customerTenantId", "partnerId", "workloads", "grantedOn"],
+        ["pal"] = ["customerTenantId", "partnerId", "linkedOn"],
+        ["certifications"] = ["partnerId", "personId", "certification", "earnedOn"],
         ["usage"] = ["customerTenantId", "subscriptionId", "workload", "month"],
     };
 
@@ -130,6 +134,21 @@ internal static class FeedRowRules
                     Partner("partnerId");
                     Workloads("workloads", required: true);
                     Range("grantedOn", "revokedOn");
+                    break;
+                case "pal":
+                    Guid("customerTenantId");
+                    Partner("partnerId");
+                    Range("linkedOn", "unlinkedOn");
+                    Guid("subscriptionId", required: false);
+                    Workloads("workloads", required: false);
+                    break;
+                case "certifications":
+                    Partner("partnerId");
+                    var person = row["personId"].Trim();
+                    if (person.Length is 0 or > 64 || person.Any(char.IsControl)) Bad("personId", "not 1-64 characters without control characters");
+                    var code = row["certification"].Trim();
+                    if (code.Length is 0 or > 32 || !code.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')) Bad("certification", "not 1-32 letters, digits or '-'");
+                    Range("earnedOn", "expiresOn");
                     break;
                 case "usage":
                     Guid("customerTenantId");

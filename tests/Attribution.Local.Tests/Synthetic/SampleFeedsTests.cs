@@ -91,6 +91,19 @@ public sealed class SampleFeedsTests
     }
 
     [Fact]
+    public void Pal_has_links_with_and_without_a_subscription_and_workloads_and_certifications_an_expiry_and_a_lower_case_code()
+    {
+        var pal = FeedFiles(FeedSource.Pal).SelectMany(f => FeedTestFiles.Read(f).Rows).ToList();
+        Assert.Contains(pal, r => r["subscriptionId"].Length == 0 && r["workloads"].Length == 0);
+        Assert.Contains(pal, r => r["subscriptionId"].Length > 0 && r["workloads"].Length > 0);
+        Assert.Contains(pal, r => r["unlinkedOn"].Length > 0);
+        var certifications = FeedFiles(FeedSource.Certifications).SelectMany(f => FeedTestFiles.Read(f).Rows).ToList();
+        Assert.Contains(certifications, r => r["expiresOn"].Length == 0);
+        Assert.Contains(certifications, r => r["expiresOn"].Length > 0);
+        Assert.Contains(certifications, r => r["certification"].Any(char.IsAsciiLetterLower));
+    }
+
+    [Fact]
     public void Samples_cover_the_twelve_months_ending_2026_10_and_only_known_partners()
     {
         var usage = FeedFiles(FeedSource.Usage).SelectMany(f => FeedTestFiles.Read(f).Rows).ToList();
@@ -102,7 +115,7 @@ public sealed class SampleFeedsTests
 
         var partners = FeedFiles(FeedSource.Partners).SelectMany(f => FeedTestFiles.Read(f).Rows).Select(r => r["partnerId"]).ToHashSet();
         Assert.InRange(partners.Count, 6, 10);
-        foreach (var source in new[] { FeedSource.Dpor, FeedSource.Sales, FeedSource.Csp, FeedSource.FastTrack, FeedSource.Dap })
+        foreach (var source in new[] { FeedSource.Dpor, FeedSource.Sales, FeedSource.Csp, FeedSource.FastTrack, FeedSource.Dap, FeedSource.Pal, FeedSource.Certifications })
         {
             foreach (var row in FeedFiles(source).SelectMany(f => FeedTestFiles.Read(f).Rows))
             {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Attribution.Domain;
 using Attribution.Domain.Feeds;
@@ -74,8 +75,8 @@ public sealed class SyntheticFeedGeneratorTests
             Assert.InRange(ratio, 3.0, 5.3);
         }
         Assert.InRange(l.Subscriptions, 400, 1600); // 1–4 each
-        // 1–4 workloads for each of 12 months (fewer for subscriptions created in the window).
-        Assert.InRange(l.File("usage").Rows, l.Subscriptions * 6, l.Subscriptions * 48);
+        // 1–4 workloads for each of 24 months (fewer for subscriptions created in the months or whose customer left).
+        Assert.InRange(l.File("usage").Rows, l.Subscriptions * 6, l.Subscriptions * 96);
     }
 
     [Fact]
@@ -95,7 +96,7 @@ public sealed class SyntheticFeedGeneratorTests
         var partners = tables["partners"].Rows.Select(r => r["partnerId"]).ToList();
         Assert.Equal(partners.Count, partners.Distinct().Count());
         var known = partners.ToHashSet();
-        foreach (var source in new[] { "dpor", "sales", "csp", "fasttrack", "dap" })
+        foreach (var source in new[] { "dpor", "sales", "csp", "fasttrack", "dap", "pal", "certifications" })
             foreach (var row in tables[source].Rows)
             {
                 Assert.Contains(row["partnerId"], known);
@@ -112,12 +113,12 @@ public sealed class SyntheticFeedGeneratorTests
         Assert.Contains(globals, g => g.Count() >= 2);
         Assert.DoesNotContain(globals, g => known.Contains(g.Key));
 
-        // Usage: one row per natural key; a subscription belongs to one tenant; months are the 12 ending 2026-10.
+        // Usage: one row per natural key; a subscription belongs to one tenant; months are the 24 ending 2026-10.
         var usage = tables["usage"].Rows;
         Assert.Equal(usage.Count, usage.Select(r => (r["subscriptionId"], r["workload"], r["month"])).Distinct().Count());
         var tenantOf = usage.GroupBy(r => r["subscriptionId"]).ToDictionary(g => g.Key, g => Assert.Single(g.Select(r => r["customerTenantId"]).Distinct()));
         var months = usage.Select(r => r["month"]).Distinct().Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(Enumerable.Range(0, 12).Select(i => new YearMonth(2025, 11).AddMonths(i).ToString()), months);
+        Assert.Equal(Enumerable.Range(0, 24).Select(i => new YearMonth(2024, 11).AddMonths(i).ToString()), months);
         Assert.Contains(usage, r => r["consumedRevenueUsd"].Length > 0 && r["activeUsers"].Length > 0);
         Assert.Contains(usage, r => r["consumedRevenueUsd"].Length > 0 && r["activeUsers"].Length == 0);
         Assert.Contains(usage, r => r["consumedRevenueUsd"].Length == 0 && r["activeUsers"].Length > 0);
@@ -150,10 +151,45 @@ public sealed class SyntheticFeedGeneratorTests
         Assert.Contains(tables["fasttrack"].Rows, r => r["workloads"].Contains(' ', StringComparison.Ordinal)); // product names
         Assert.Contains(tables["dap"].Rows, r => r["revokedOn"].Length > 0);
         Assert.Contains(tables["dap"].Rows, r => r["revokedOn"].Length == 0);
+        var pal = tables["pal"].Rows;
+        Assert.Contains(pal, r => r["subscriptionId"].Length == 0 && r["workloads"].Length == 0);
+        Assert.Contains(pal, r => r["subscriptionId"].Length > 0);
+        Assert.Contains(pal, r => r["workloads"].Length > 0);
+        Assert.Contains(pal, r => r["unlinkedOn"].Length > 0);
+        foreach (var r in pal.Where(r => r["subscriptionId"].Length > 0)) Assert.Equal(tenantOf[r["subscriptionId"]], r["customerTenantId"]);
+        var certifications = tables["certifications"].Rows;
+        Assert.Contains(certifications, r => r["expiresOn"].Length == 0);
+        Assert.Contains(certifications, r => r["expiresOn"].Length > 0);
+        Assert.Contains(certifications, r => r["certification"].Any(char.IsAsciiLetterLower));
+        // A renewal: the same person and code earned again.
+        Assert.Contains(certifications.GroupBy(r => (r["partnerId"], r["personId"], r["certification"].ToUpperInvariant())), g => g.Count() >= 2);
 
         // Start and event dates are never after the last day of the last month.
-        foreach (var (source, col) in new[] { ("dpor", "effectiveDate"), ("sales", "validFrom"), ("csp", "validFrom"), ("fasttrack", "engagementStart"), ("dap", "grantedOn") })
+        foreach (var (source, col) in new[] { ("dpor", "effectiveDate"), ("sales", "validFrom"), ("csp", "validFrom"), ("fasttrack", "engagementStart"), ("dap", "grantedOn"),
+                     ("pal", "linkedOn"), ("certifications", "earnedOn") })
             Assert.All(tables[source].Rows, r => Assert.True(string.CompareOrdinal(r[col], "2026-10-31") <= 0, $"{source}.{col} {r[col]}"));
+    }
+
+    [Fact]
+    public void Usage_has_tenants_that_start_stop_grow_and_shrink()
+    {
+        using var dir = new TempFolder();
+        var summary = Generate(dir, 400, 11);
+        var usage = FeedTestFiles.Read(summary.File("usage").Path).Rows;
+        const string first = "2024-11", last = "2026-10";
+        var byTenant = usage.GroupBy(r => r["customerTenantId"]).Select(g => g.Select(r => r["month"]).Distinct().Order(StringComparer.Ordinal).ToList()).ToList();
+        Assert.Contains(byTenant, m => m[0] == first && m[^1] != last);                                  // stopped
+        Assert.Contains(byTenant, m => string.CompareOrdinal(m[0], "2025-11") >= 0 && m[^1] == last);   // started in the second year
+
+        // Per subscription and workload, active users in the last month against the first (both present, both > 0).
+        var ratios = usage.Where(r => r["activeUsers"].Length > 0)
+            .GroupBy(r => (r["subscriptionId"], r["workload"]))
+            .Select(g => (First: g.FirstOrDefault(r => r["month"] == first), Last: g.FirstOrDefault(r => r["month"] == last)))
+            .Where(p => p.First is not null && p.Last is not null && long.Parse(p.First["activeUsers"], CultureInfo.InvariantCulture) > 0)
+            .Select(p => double.Parse(p.Last!["activeUsers"], CultureInfo.InvariantCulture) / double.Parse(p.First!["activeUsers"], CultureInfo.InvariantCulture))
+            .ToList();
+        Assert.Contains(ratios, r => r >= 1.8);  // grew
+        Assert.Contains(ratios, r => r <= 0.6);  // shrank
     }
 
     [Fact]

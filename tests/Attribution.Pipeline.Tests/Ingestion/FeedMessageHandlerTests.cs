@@ -221,7 +221,7 @@ public sealed class FeedMessageHandlerTests(AzuriteFixture azurite) : IClassFixt
 
         Assert.Equal(SettlementAction.DeadLetter, settlement.Action);
         Assert.Equal(DeadLetterReasons.UnknownSource, settlement.DeadLetterReason);
-        Assert.Contains("partners dpor sales csp fasttrack dap usage", settlement.DeadLetterDescription);
+        Assert.Contains("partners dpor sales csp fasttrack dap pal certifications usage", settlement.DeadLetterDescription);
         Assert.Empty(await UsageOf(azurite.Storage, t));
         foreach (var s in FeedSources.All) Assert.Null(await IngestionRow(azurite.Storage, s.Name(), message.MessageId));
     }

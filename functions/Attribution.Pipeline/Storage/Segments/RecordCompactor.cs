@@ -79,6 +79,8 @@ internal sealed class RecordCompactor
                 await snapshot.ReadAsync(AssociationCodec.Instance, AssociationCodec.Key, inputs, RowFilter.All, false, cancellationToken).ConfigureAwait(false), path, b, true, cancellationToken).ConfigureAwait(false),
             RecordKind.Dpor => await SegmentFiles.WriteAsync(_log, DporCodec.Instance,
                 await snapshot.ReadAsync(DporCodec.Instance, DporCodec.Key, inputs, RowFilter.All, false, cancellationToken).ConfigureAwait(false), path, b, true, cancellationToken).ConfigureAwait(false),
+            RecordKind.Certifications => await SegmentFiles.WriteAsync(_log, CertificationCodec.Instance,
+                await snapshot.ReadAsync(CertificationCodec.Instance, CertificationCodec.Key, inputs, RowFilter.All, false, cancellationToken).ConfigureAwait(false), path, b, true, cancellationToken).ConfigureAwait(false),
             _ => await SegmentFiles.WriteAsync(_log, PartnerCodec.Instance,
                 await snapshot.ReadAsync(PartnerCodec.Instance, p => p.Partner.PartnerId, inputs, RowFilter.All, false, cancellationToken).ConfigureAwait(false), path, b, true, cancellationToken).ConfigureAwait(false),
         };

@@ -10,12 +10,13 @@ internal enum RecordKind
     [JsonStringEnumMemberName("associations")] Associations,
     [JsonStringEnumMemberName("dpor")] Dpor,
     [JsonStringEnumMemberName("partners")] Partners,
+    [JsonStringEnumMemberName("certifications")] Certifications,
 }
 
 internal static class RecordKinds
 {
-    public static readonly RecordKind[] All = [RecordKind.Usage, RecordKind.Associations, RecordKind.Dpor, RecordKind.Partners];
-    public const int Count = 4;
+    public static readonly RecordKind[] All = [RecordKind.Usage, RecordKind.Associations, RecordKind.Dpor, RecordKind.Partners, RecordKind.Certifications];
+    public const int Count = 5;
 
     public static string Folder(this RecordKind kind) => kind switch
     {
@@ -23,16 +24,17 @@ internal static class RecordKinds
         RecordKind.Associations => "associations",
         RecordKind.Dpor => "dpor",
         RecordKind.Partners => "partners",
+        RecordKind.Certifications => "certifications",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
-    /// <summary>Partners are few and read whole: one unbucketed folder.</summary>
-    public static bool IsBucketed(this RecordKind kind) => kind != RecordKind.Partners;
+    /// <summary>Partner-level kinds (the directory, certifications) have no customer tenant: one unbucketed folder each.</summary>
+    public static bool IsBucketed(this RecordKind kind) => kind is not (RecordKind.Partners or RecordKind.Certifications);
 }
 
 /// <summary>One immutable Parquet segment as a commit names it.</summary>
 /// <param name="Path">Blob name in the `records` container.</param>
-/// <param name="Bucket">Customer-tenant bucket; -1 for partners.</param>
+/// <param name="Bucket">Customer-tenant bucket; -1 for the partner-level kinds (partners, certifications).</param>
 /// <param name="UniqueKeys">No natural key occurs twice inside it (the writer de-duplicates each part), so a bucket
 /// made of this one segment needs no latest-wins pass.</param>
 internal sealed record SegmentInfo(string Path, RecordKind Kind, int Bucket, long Rows, long Bytes, bool UniqueKeys);

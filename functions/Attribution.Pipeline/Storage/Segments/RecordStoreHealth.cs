@@ -10,8 +10,8 @@ namespace Attribution.Pipeline.Storage;
 /// <param name="Buckets">The store's customer-tenant buckets.</param>
 /// <param name="CompactionThreshold">The threshold this process compacts at (<see cref="RecordStoreOptions.CompactionThreshold"/>).</param>
 /// <param name="BucketsOverThreshold">Buckets with more live segments of some kind than the threshold.</param>
-/// <param name="PartnersOverThreshold">Whether the (unbucketed) partners folder is over the threshold too.</param>
-/// <param name="MaxSegments">The most live segments of one kind in one bucket (or the partners folder).</param>
+/// <param name="PartnersOverThreshold">Whether an unbucketed partner-level folder (partners, certifications) is over the threshold too.</param>
+/// <param name="MaxSegments">The most live segments of one kind in one bucket (or a partner-level folder).</param>
 /// <param name="OldestUncompactedVersion">The oldest commit with an ingested segment still live in a folder over the
 /// threshold: the backlog has been building since then. Null when nothing is over.</param>
 /// <param name="OldestUncompactedAt">When that commit was made.</param>

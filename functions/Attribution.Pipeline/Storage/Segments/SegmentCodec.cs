@@ -189,6 +189,7 @@ internal static class CachedNames
         AssociationSource.Csp => "csp",
         AssociationSource.FastTrack => "fasttrack",
         AssociationSource.Dap => "dap",
+        AssociationSource.Pal => "pal",
         _ => throw new ArgumentOutOfRangeException(nameof(s), s, "Not an association source."),
     };
 
@@ -198,6 +199,7 @@ internal static class CachedNames
         "csp" => AssociationSource.Csp,
         "fasttrack" => AssociationSource.FastTrack,
         "dap" => AssociationSource.Dap,
+        "pal" => AssociationSource.Pal,
         _ => throw new InvalidDataException($"Association segment row has unknown source '{s}'."),
     };
 
@@ -556,5 +558,87 @@ internal sealed class PartnerCodec : SegmentCodec<PartnerRow>
         for (var i = 0; i < n; i++)
             sink(new PartnerRow(new PartnerRecord(ids[i], globals[i], names.Present[i] ? names.Values[i].ToString() : null,
                 countries.Present[i] ? countries.Values[i].ToString() : null), LineageAt(lineage, i)), lineage.Versions[i]);
+    }
+}
+
+/// <summary>
+/// Certifications are partner-level, like the partner directory: one unbucketed folder. Rows are sorted by the natural
+/// key (partner, person, certification, earned date), which is also the order <see cref="RecordSnapshot.CertificationsAsync"/>
+/// merges segments in, so the row groups' partnerId statistics let a reader skip to a partner range.
+/// </summary>
+internal sealed class CertificationCodec : SegmentCodec<CertificationRecord>
+{
+    private static readonly DataField<long> Partner = new("partnerId");
+    private static readonly DataField<ReadOnlyMemory<char>> Person = new("personId");
+    private static readonly DataField<ReadOnlyMemory<char>> Code = new("certification");
+    private static readonly DataField<DateOnly> Earned = new("earnedOn");
+    private static readonly DataField<DateOnly?> Expires = new("expiresOn");
+
+    // After the fields: static initializers run in order, and the schema needs them.
+    public static readonly CertificationCodec Instance = new();
+
+    public override RecordKind Kind => RecordKind.Certifications;
+    public override ParquetSchema Schema { get; } = new(Partner, Person, Code, Earned, Expires, IngestionIdField, LineField, IngestedAtField);
+    public override FeedLineage Lineage(CertificationRecord r) => r.Lineage;
+
+    public static (long, string, string, DateOnly) Key(CertificationRecord c) => (c.PartnerId, c.PersonId, c.Certification, c.EarnedOn);
+
+    /// <summary>The natural key's order: person IDs compare exactly (ordinal), codes are stored upper-case.</summary>
+    public static int CompareKey(CertificationRecord a, CertificationRecord b)
+    {
+        var c = a.PartnerId.CompareTo(b.PartnerId);
+        if (c == 0) c = string.CompareOrdinal(a.PersonId, b.PersonId);
+        if (c == 0) c = string.CompareOrdinal(a.Certification, b.Certification);
+        return c != 0 ? c : a.EarnedOn.CompareTo(b.EarnedOn);
+    }
+
+    public override int Compare(CertificationRecord a, CertificationRecord b)
+    {
+        var c = CompareKey(a, b);
+        return c != 0 ? c : a.Lineage.Line.CompareTo(b.Lineage.Line);
+    }
+
+    public override bool SameKey(CertificationRecord a, CertificationRecord b) => CompareKey(a, b) == 0;
+
+    public override async Task WriteRowGroupAsync(ParquetRowGroupWriter g, List<CertificationRecord> rows, int offset, int count, ColumnBuffers b, CancellationToken ct)
+    {
+        var partners = new long[count];
+        var persons = b.Memory(1, count);
+        var codes = b.Memory(2, count);
+        var earned = new DateOnly[count];
+        var expires = new DateOnly?[count];
+        for (var i = 0; i < count; i++)
+        {
+            var c = rows[offset + i];
+            partners[i] = c.PartnerId;
+            persons[i] = c.PersonId.AsMemory();
+            codes[i] = c.Certification.AsMemory();
+            earned[i] = c.EarnedOn;
+            expires[i] = c.ExpiresOn;
+        }
+        await g.WriteAsync(Partner, Ro(partners, count), cancellationToken: ct).ConfigureAwait(false);
+        await g.WriteAsync(Person, Ro(persons, count), cancellationToken: ct).ConfigureAwait(false);
+        await g.WriteAsync(Code, Ro(codes, count), cancellationToken: ct).ConfigureAwait(false);
+        await g.WriteAsync(Earned, Ro(earned, count), cancellationToken: ct).ConfigureAwait(false);
+        await g.WriteAsync(Expires, Ro(expires, count), cancellationToken: ct).ConfigureAwait(false);
+        await WriteLineageAsync(g, rows, offset, count, b, r => r.Lineage, ct).ConfigureAwait(false);
+    }
+
+    public override async Task ReadRowGroupAsync(ParquetRowGroupReader g, IngestionResolver ingestions, RowFilter filter, Action<CertificationRecord, long> sink, CancellationToken ct)
+    {
+        var n = (int)g.RowCount;
+        var partners = await ReadAsync(g, Partner, n, ct).ConfigureAwait(false);
+        var persons = await ReadStringsAsync(g, Person, n, ct).ConfigureAwait(false);
+        var codes = await ReadStringsAsync(g, Code, n, ct).ConfigureAwait(false);
+        var earned = await ReadAsync(g, Earned, n, ct).ConfigureAwait(false);
+        var expires = await ReadNullableAsync(g, Expires, n, ct).ConfigureAwait(false);
+        var lineage = await ReadLineageAsync(g, ingestions, n, ct).ConfigureAwait(false);
+        // Codes repeat across people: one string per distinct code in the group.
+        var codeNames = new Dictionary<string, string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        for (var i = 0; i < n; i++)
+        {
+            if (!codeNames.TryGetValue(codes[i].Span, out var code)) codeNames[codes[i].Span] = code = codes[i].ToString();
+            sink(new CertificationRecord(partners[i], persons[i].ToString(), code, earned[i], expires[i], LineageAt(lineage, i)), lineage.Versions[i]);
+        }
     }
 }

@@ -46,6 +46,7 @@ internal sealed class SegmentWriter : IRecordBatch
     private readonly KindBuffer<Association> _associations;
     private readonly KindBuffer<DporEvent> _dpor;
     private readonly KindBuffer<PartnerRow> _partners;
+    private readonly KindBuffer<CertificationRecord> _certifications;
     private readonly List<object> _pending = new(4);
     private readonly List<Task<SegmentInfo>> _inFlight = [];
     private readonly List<SegmentInfo> _written = [];
@@ -60,6 +61,7 @@ internal sealed class SegmentWriter : IRecordBatch
         _associations = new(AssociationCodec.Instance, bucketCount);
         _dpor = new(DporCodec.Instance, bucketCount);
         _partners = new(PartnerCodec.Instance, 1);
+        _certifications = new(CertificationCodec.Instance, 1);
     }
 
     public static async Task<SegmentWriter> CreateAsync(RecordLog log, string ingestionId, CancellationToken cancellationToken)
@@ -72,6 +74,7 @@ internal sealed class SegmentWriter : IRecordBatch
     public void Add(DporEvent dporEvent) => _pending.Add(dporEvent);
     public void Add(Association association) => _pending.Add(association);
     public void Add(UsageRecord usage) => _pending.Add(usage);
+    public void Add(CertificationRecord certification) => _pending.Add(certification);
 
     public void Discard() => _pending.Clear();
 
@@ -85,6 +88,7 @@ internal sealed class SegmentWriter : IRecordBatch
                 case Association a: _associations.Add(a, RecordBuckets.Of(a.CustomerTenantId, _bucketCount)); break;
                 case DporEvent d: _dpor.Add(d, RecordBuckets.Of(d.CustomerTenantId, _bucketCount)); break;
                 case PartnerRow p: _partners.Add(p, 0); break;
+                case CertificationRecord c: _certifications.Add(c, 0); break;
             }
         }
         _buffered += _pending.Count;
@@ -106,7 +110,7 @@ internal sealed class SegmentWriter : IRecordBatch
         }
     }
 
-    private IEnumerable<IKindBuffer> Buffers() => [_usage, _associations, _dpor, _partners];
+    private IEnumerable<IKindBuffer> Buffers() => [_usage, _associations, _dpor, _partners, _certifications];
 
     private async Task StartPartAsync(IKindBuffer buffer, int bucket, CancellationToken cancellationToken)
     {
@@ -122,7 +126,7 @@ internal sealed class SegmentWriter : IRecordBatch
         _inFlight.Add(Task.Run(() => part(_log, path, cancellationToken), cancellationToken));
     }
 
-    /// <summary>`{kind}/b{bucket:D4}/{name}.parquet`, or `partners/{name}.parquet`.</summary>
+    /// <summary>`{kind}/b{bucket:D4}/{name}.parquet`, or `{kind}/{name}.parquet` for the partner-level kinds.</summary>
     public static string SegmentPath(RecordKind kind, int bucket, string name) =>
         kind.IsBucketed()
             ? string.Create(CultureInfo.InvariantCulture, $"{kind.Folder()}/b{bucket:D4}/{name}.parquet")
