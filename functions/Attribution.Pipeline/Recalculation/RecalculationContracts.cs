@@ -146,5 +146,4 @@ public sealed record RecalculationSettings(int Shards, int ReduceRanges, int Pub
             Count(PublishRangesSetting), TimeSpan.FromDays(days));
     }
 
-    public static RecalculationSettings FromEnvironment() => FromSettings(Environment.GetEnvironmentVariable);
 }

@@ -56,11 +56,8 @@ public sealed class EmptyWindowException(YearMonth asOf, YearMonth windowStart, 
 /// One recalculation per asOf at a time: the instance id is fixed per asOf and its state is checked before
 /// starting, because starting a fixed id alone could restart an instance that is still running.
 /// </summary>
-/// <param name="settings">Fan-out and retention (default: <see cref="RecalculationSettings.FromEnvironment"/>).</param>
-/// <param name="records">
-/// The canonical records: with them the default month follows the latest usage and an empty window is refused (every
-/// host passes them; only tests of the orchestration alone leave them out).
-/// </param>
+/// <param name="settings">Fan-out and retention (the host's, from <c>RecalculationOptions</c>).</param>
+/// <param name="records">The canonical records: the default month follows the latest usage, and an empty window is refused.</param>
 public sealed class RecalculationStarter(IRecalculationInstances instances, TimeProvider timeProvider, RecalculationSettings settings, RecordStore records)
 {
     private readonly TimeProvider _time = timeProvider;

@@ -1,6 +1,5 @@
 using Azure.Core;
 using Azure.Data.Tables;
-using Azure.Identity;
 using Azure.Storage.Blobs;
 
 namespace Attribution.Pipeline.Storage;
@@ -72,35 +71,6 @@ public sealed class StorageAccount
     internal static void ApplyRetry(ClientOptions options, Hosting.StorageConnectionOptions connection) =>
         WithRetry(options, connection.MaxRetries, connection.GiveUpAfter);
 
-    public static StorageAccount FromServiceUris(Uri tableServiceUri, Uri blobServiceUri, TokenCredential credential, TimeSpan? giveUpAfter = null) =>
-        new(new TableServiceClient(tableServiceUri, credential, WithRetry(new TableClientOptions(), null, giveUpAfter)),
-            new BlobServiceClient(blobServiceUri, credential, WithRetry(new BlobClientOptions(), null, giveUpAfter)), null);
-
-    /// <summary>The blob and table endpoints, for messages (never the key).</summary>
-    public string Endpoints => $"{Blobs.Uri.GetLeftPart(UriPartial.Authority)} (blob), {Tables.Uri.GetLeftPart(UriPartial.Authority)} (table)";
-
-    /// <summary>
-    /// Reads a Functions-style connection: `{name}` as a connection string, or identity-based settings
-    /// `{name}__tableServiceUri`/`__blobServiceUri` (or `__accountName`), `__credential=managedidentity`, `__clientId`.
-    /// </summary>
-    public static StorageAccount FromSettings(Func<string, string?> setting, string name = "AzureWebJobsStorage")
-    {
-        var direct = setting(name);
-        if (!string.IsNullOrWhiteSpace(direct)) return FromConnectionString(direct);
-        string? Part(string key) => setting($"{name}__{key}") ?? setting($"{name}:{key}");
-        var account = Part("accountName");
-        var tableUri = Part("tableServiceUri") ?? (account is null ? null : $"https://{account}.table.core.windows.net");
-        var blobUri = Part("blobServiceUri") ?? (account is null ? null : $"https://{account}.blob.core.windows.net");
-        if (tableUri is null || blobUri is null)
-            throw new InvalidOperationException(
-                $"Storage connection '{name}' is not configured: set '{name}' to a connection string, or '{name}__accountName' " +
-                $"(or '{name}__tableServiceUri' and '{name}__blobServiceUri') with '{name}__credential=managedidentity'.");
-        TokenCredential credential = string.Equals(Part("credential"), "managedidentity", StringComparison.OrdinalIgnoreCase)
-            ? new ManagedIdentityCredential(Part("clientId") is { } clientId ? ManagedIdentityId.FromUserAssignedClientId(clientId) : ManagedIdentityId.SystemAssigned)
-            : new DefaultAzureCredential();
-        return FromServiceUris(new Uri(tableUri), new Uri(blobUri), credential);
-    }
-
     // Transient failures (throttling, timeouts, a restarting emulator) are retried with backoff by the SDK pipeline,
     // but never past a deadline: an unreachable account fails the caller in bounded time instead of hanging.
     private static T WithRetry<T>(T options, int? maxRetries, TimeSpan? giveUpAfter) where T : ClientOptions
@@ -116,6 +86,9 @@ public sealed class StorageAccount
         options.RetryPolicy = new DeadlineRetryPolicy(options.Retry, deadline);
         return options;
     }
+
+    /// <summary>The blob and table endpoints, for messages (never the key).</summary>
+    public string Endpoints => $"{Blobs.Uri.GetLeftPart(UriPartial.Authority)} (blob), {Tables.Uri.GetLeftPart(UriPartial.Authority)} (table)";
 
     public TableClient Table(string name) => Tables.GetTableClient(name);
 
