@@ -181,7 +181,8 @@ public static class CapabilityScores
             var needed = score.Baseline!.Value * (1 + target / rule.PointsPerUnit / 100);
             return new NextPoint(needed, $"total(M) of {Num(needed)} {rule.Measure.Name()} (now {Num(score.Now ?? 0)})");
         }
-        // The value that reaches the target points, as a whole count above the current value.
+        // The value that reaches the target points, as a whole count above the current value; the tolerance keeps a
+        // quotient such as 3.0000000000000004 (binary fractions) from asking for one more than needed.
         var value = score.Value ?? 0;
         var more = Math.Max(1, Math.Ceiling(target / rule.PointsPerUnit - value - 1e-9));
         var what = rule.Metric switch
