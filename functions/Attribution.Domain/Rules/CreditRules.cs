@@ -61,6 +61,12 @@ public sealed record CreditRules(
     /// <summary>The first month of the window ending with <paramref name="asOf"/>.</summary>
     public YearMonth WindowStart(YearMonth asOf) => asOf.AddMonths(1 - WindowMonths);
 
+    /// <summary>
+    /// The capability-score designations (§7). A rules file without the key gets the shipped defaults (§7.5); an
+    /// explicit empty array configures none.
+    /// </summary>
+    public IReadOnlyList<DesignationRule> Designations { get; init; } = [];
+
     /// <summary>The product-name map alone: all a feed normalizer needs of the rules.</summary>
     public ProductWorkloadMap ProductMap => new(ProductWorkloads);
 
@@ -90,6 +96,9 @@ public static class CreditRulesLoader
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     });
+
+    private static readonly Lazy<IReadOnlyList<DesignationRule>> DefaultDesignations = new(() =>
+        DesignationRulesParser.Parse(JsonNode.Parse(DefaultJson, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })!["designations"], "(default rules) $.designations"));
 
     /// <summary>The rules that ship with the app.</summary>
     public static string DefaultJson => DefaultJsonText.Value;
@@ -210,7 +219,13 @@ public static class CreditRulesLoader
             }
         }
 
-        return new CreditRules(version, window, policy, competencies, products);
+        // Absent: the shipped defaults, as the contract says they ship with the app (an operator's older rules file keeps
+        // its scores). `[]` is how a file says "no designations".
+        var designations = obj.ContainsKey("designations")
+            ? DesignationRulesParser.Parse(obj["designations"], "$.designations")
+            : DefaultDesignations.Value;
+
+        return new CreditRules(version, window, policy, competencies, products) { Designations = designations };
     }
 
     private static bool IsKeySafe(string s) => s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
@@ -229,7 +244,7 @@ public static class CreditRulesLoader
         return i;
     }
 
-    private static WorkloadSet WorkloadList(JsonObject obj, string name, string path)
+    internal static WorkloadSet WorkloadList(JsonObject obj, string name, string path)
     {
         if (obj[name] is not JsonArray arr || arr.Count == 0)
             throw new RulesValidationException(path, "must be a non-empty array of workload names");
