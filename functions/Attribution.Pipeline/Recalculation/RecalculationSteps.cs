@@ -44,7 +44,9 @@ public static class RecalculationSteps
         services.TryAddSingleton<IncentiveEligibilityMigration>();
         services.TryAddSingleton<InstanceStartGate>();
         services.TryAddTransient<RecalculateCredit>();
-        // The history is the host's (a Durable client binding in the app): resolved only when the step is built.
+        // The history is the host's (the app's Durable client binding, made per call): resolved only when the step is
+        // built, so a container validated at build (the worker in Development) does not ask for it up front.
+        services.TryAddTransient(sp => new PurgeRecalculationHistory(sp.GetRequiredService<IRecalculationHistory>(), sp.GetRequiredService<ILogger<PurgeRecalculationHistory>>()));
         foreach (var activity in Activities) services.TryAddTransient(activity);
         return services;
     }
