@@ -59,3 +59,9 @@ public static class TestSetup
         return value;
     }
 }
+
+/// <summary>A clock that always says the same time: a test's "now" (the default month, a timer's tick).</summary>
+public sealed class FixedTime(DateTimeOffset now) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => now;
+}

@@ -16,10 +16,6 @@ public sealed class RecalculationFunctionsTests(AzuriteFixture azurite) : IClass
 {
     private static readonly AppRulesSource Rules = new RulesOptions().Load();
 
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
 
     private static HttpRequest Post(string? body)
     {
@@ -221,10 +217,6 @@ public sealed class ScheduledRecalculationTests(AzuriteFixture azurite) : IClass
 {
     private static readonly AppRulesSource Rules = new RulesOptions().Load();
 
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
 
     [Fact]
     public async Task The_timer_recalculates_the_last_complete_month_unless_one_is_running()

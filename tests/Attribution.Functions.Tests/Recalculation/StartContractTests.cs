@@ -28,10 +28,6 @@ public abstract class StartContractTests(SmallRecordsFixture azurite) : IClassFi
 
     protected SmallRecordsFixture Azurite { get; } = azurite;
 
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
 
     // In the middle of the month after AsOf: the timer's default month is AsOf.
     private static readonly FixedTime Now = new(new DateTimeOffset(AsOf.Year, AsOf.Month, 15, 2, 0, 0, TimeSpan.Zero).AddMonths(1));

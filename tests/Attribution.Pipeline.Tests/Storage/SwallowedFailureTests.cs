@@ -50,10 +50,6 @@ internal static class Swallowed
     }
 }
 
-internal sealed class FixedTime(DateTimeOffset now) : TimeProvider
-{
-    public override DateTimeOffset GetUtcNow() => now;
-}
 
 public sealed class CompactionFailureTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
