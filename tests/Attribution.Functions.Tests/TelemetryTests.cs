@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -43,7 +44,9 @@ public sealed class TelemetryTests
             // The ingestor's own logger, as the app's DI hands it over (category Attribution.Pipeline.Ingestion.FeedIngestor).
             var logger = provider.GetRequiredService<ILogger<Pipeline.Ingestion.FeedIngestor>>();
             Pipeline.Ingestion.IngestionLog.IngestionStarted(logger, marker, "usage", "usage.csv", 42);
-            // Disposing the provider shuts the log pipeline down, which sends what it holds.
+            // Sent now, waiting as long as a busy machine needs (a shutdown alone gives the export a short deadline, then
+            // keeps the batch on disk for a retry that never comes in a test).
+            Assert.True(provider.GetRequiredService<LoggerProvider>().ForceFlush(30_000));
         }
 
         var sent = await endpoint.ReceivedAsync("the log");
