@@ -158,6 +158,9 @@ internal sealed class StrictGzipStream : Stream
             return false;
         }
         var id2 = await ReadByteAsync(async, cancellationToken).ConfigureAwait(false);
+        // The file ends one byte into the next member's signature: cut short, not trailing bytes.
+        if (!first && id1 == 0x1F && id2 < 0)
+            throw Truncated($"truncated — the stream ends {After()}, in a gzip member's signature; the file was cut short.");
         if (id1 != 0x1F || id2 != 0x8B)
         {
             if (!first) return false;
@@ -172,7 +175,7 @@ internal sealed class StrictGzipStream : Stream
         async ValueTask<int> Next()
         {
             var b = await ReadByteAsync(async, cancellationToken).ConfigureAwait(false);
-            if (b < 0) throw Corrupt($"truncated — the stream ends {After()}, in a gzip member's header; the file was cut short.");
+            if (b < 0) throw Truncated($"truncated — the stream ends {After()}, in a gzip member's header; the file was cut short.");
             headCrc.Update(b);
             return b;
         }
@@ -197,8 +200,10 @@ internal sealed class StrictGzipStream : Stream
                 if (stored != expected) throw Corrupt($"invalid gzip header {After()} (its CRC-16 does not match).");
             }
         }
-        catch (InvalidDataException) when (!first)
+        catch (InvalidDataException e) when (!first && !e.Data.Contains(TruncatedMark))
         {
+            // After a complete member, bytes with a gzip signature but no valid header are trailing bytes, as before;
+            // a header the file ends inside is a file cut short, and fails it whole.
             return false;
         }
         _crc.Reset();
@@ -229,6 +234,16 @@ internal sealed class StrictGzipStream : Stream
     private string After() => $"after {_decompressed:N0} decompressed bytes";
 
     private static InvalidDataException Corrupt(string what, Exception? inner = null) => new("corrupt gzip: " + what, inner);
+
+    // Marks a file cut short inside a member's header, which is never taken for trailing bytes.
+    private const string TruncatedMark = "gzip-truncated";
+
+    private static InvalidDataException Truncated(string what)
+    {
+        var e = Corrupt(what);
+        e.Data[TruncatedMark] = true;
+        return e;
+    }
 
     private async ValueTask<int> ReadByteAsync(bool async, CancellationToken cancellationToken)
     {

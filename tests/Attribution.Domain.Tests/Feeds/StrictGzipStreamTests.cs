@@ -98,6 +98,24 @@ public sealed class StrictGzipStreamTests
         Assert.Equal(Text, await Decompress(gz, async: true));
     }
 
+    [Theory]
+    [InlineData(1)] // only the first signature byte of the next member
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(10)] // the fixed header whole, no data
+    [InlineData(20)] // inside the deflate data
+    public async Task A_later_member_cut_anywhere_fails_the_whole_file_instead_of_ending_it_short(int keep)
+    {
+        var second = Gzip(Text.AsSpan(0, 1000), CompressionLevel.Optimal);
+        Assert.True(keep < second.Length);
+        byte[] gz = [.. Gzip(Text, CompressionLevel.Fastest), .. second[..keep]];
+        foreach (var async in new[] { false, true })
+        {
+            var e = await Assert.ThrowsAsync<InvalidDataException>(() => Decompress(gz, async));
+            Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
+        }
+    }
+
     private static uint Crc32(byte[] data)
     {
         var crc = 0xFFFFFFFFu;
