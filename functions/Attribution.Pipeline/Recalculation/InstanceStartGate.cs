@@ -1,7 +1,4 @@
 using Attribution.Pipeline.Storage;
-using Azure;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Blobs.Specialized;
 using Microsoft.Extensions.Logging;
 
 namespace Attribution.Pipeline.Recalculation;
@@ -30,51 +27,14 @@ public sealed class InstanceStartGate(StorageAccount storage, ILogger<InstanceSt
         ArgumentNullException.ThrowIfNull(start);
         var container = storage.Blobs.GetBlobContainerClient(TableNames.RecalculationContainer);
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        var gate = container.GetBlobClient($"start-gates/{instanceId}");
-        try
-        {
-            await gate.UploadAsync(BinaryData.Empty, new Azure.Storage.Blobs.Models.BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException e) when (e.Status is 409 or 412)
-        {
-            // The gate exists (it is made once per instance id and kept).
-        }
-        var lease = gate.GetBlobLeaseClient();
         var deadline = DateTimeOffset.UtcNow + MaxWait;
-        var pause = TimeSpan.FromMilliseconds(50);
-        while (true)
-        {
-            try
-            {
-                await lease.AcquireAsync(LeaseDuration, cancellationToken: cancellationToken).ConfigureAwait(false);
-                break;
-            }
-            catch (RequestFailedException e) when (e.Status == 409 && DateTimeOffset.UtcNow < deadline)
-            {
-                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
-                pause = TimeSpan.FromMilliseconds(Math.Min(500, pause.TotalMilliseconds * 2));
-            }
-            catch (RequestFailedException e) when (e.Status == 409)
-            {
-                throw new TimeoutException($"Another start of {instanceId} held its start gate for over {MaxWait.TotalSeconds:0} s; try again.", e);
-            }
-        }
-        try
+        var gate = await BlobLock.AcquireAsync(container.GetBlobClient($"start-gates/{instanceId}"), LeaseDuration,
+            _ => Task.FromResult(DateTimeOffset.UtcNow >= deadline), logger, cancellationToken).ConfigureAwait(false)
+            ?? throw new TimeoutException($"Another start of {instanceId} held its start gate for over {MaxWait.TotalSeconds:0} s; try again.");
+        await using (gate.ConfigureAwait(false))
         {
             if (RecalculationStarter.IsActive(await state(cancellationToken).ConfigureAwait(false))) return false;
             return await start(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            try
-            {
-                await lease.ReleaseAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (RequestFailedException e)
-            {
-                // Lapsed or lost: it frees itself within the lease's duration.
-                logger.GateReleaseFailed(gate.Name, LeaseDuration, e);
-            }
         }
     }
 }

@@ -1,9 +1,6 @@
 using System.Text.Json;
 using Attribution.Pipeline.Storage;
-using Azure;
 using Azure.Data.Tables;
-using Azure.Storage.Blobs.Models;
-using Azure.Storage.Blobs.Specialized;
 using Microsoft.Extensions.Logging;
 
 namespace Attribution.Pipeline.Recalculation.Snapshots;
@@ -34,53 +31,17 @@ public sealed class IncentiveEligibilityMigration(StorageAccount storage, RunSto
         var marker = container.GetBlobClient(MarkerBlob);
         if (await IsDoneAsync(marker, cancellationToken).ConfigureAwait(false)) return null;
 
-        var lockBlob = container.GetBlobClient(MarkerBlob + ".lock");
-        try
-        {
-            await lockBlob.UploadAsync(BinaryData.Empty, new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException e) when (e.Status is 409 or 412)
-        {
-            // Made by an earlier attempt.
-        }
-        var lease = lockBlob.GetBlobLeaseClient();
-        while (true)
-        {
-            try
-            {
-                await lease.AcquireAsync(Lease, cancellationToken: cancellationToken).ConfigureAwait(false);
-                break;
-            }
-            catch (RequestFailedException e) when (e.Status == 409)
-            {
-                // Another publish is moving the rows: wait for it (its lease lapses if it died).
-                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
-                if (await IsDoneAsync(marker, cancellationToken).ConfigureAwait(false)) return null;
-            }
-        }
-        using var renew = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var renewal = RenewAsync(lease, renew.Token);
-        try
+        // Another publish moving the rows holds the lock: wait for it, or for its marker.
+        var held = await BlobLock.AcquireAsync(container.GetBlobClient(MarkerBlob + ".lock"), Lease,
+            ct => IsDoneAsync(marker, ct), logger, cancellationToken).ConfigureAwait(false);
+        if (held is null) return null;
+        await using (held.ConfigureAwait(false))
         {
             if (await IsDoneAsync(marker, cancellationToken).ConfigureAwait(false)) return null;
             var result = await MoveAsync(cancellationToken).ConfigureAwait(false);
             await marker.UploadAsync(BinaryData.FromObjectAsJson(result, new JsonSerializerOptions(JsonSerializerDefaults.Web)), overwrite: true, cancellationToken).ConfigureAwait(false);
             _done = true;
             return result;
-        }
-        finally
-        {
-            await renew.CancelAsync().ConfigureAwait(false);
-            await renewal.ConfigureAwait(false);
-            try
-            {
-                await lease.ReleaseAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (RequestFailedException e)
-            {
-                // Lost or lapsed: it frees itself.
-                logger.GateReleaseFailed(lockBlob.Name, Lease, e);
-            }
         }
     }
 
@@ -89,22 +50,6 @@ public sealed class IncentiveEligibilityMigration(StorageAccount storage, RunSto
         if (!(await marker.ExistsAsync(cancellationToken).ConfigureAwait(false)).Value) return false;
         _done = true;
         return true;
-    }
-
-    private static async Task RenewAsync(BlobLeaseClient lease, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(Lease / 3, cancellationToken).ConfigureAwait(false);
-                await lease.RenewAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The move ended.
-        }
     }
 
     private async Task<IncentiveEligibilityMigrationResult> MoveAsync(CancellationToken cancellationToken)
