@@ -126,6 +126,7 @@ internal static class CommandRegistry
         RecalcCommand.Create(),
         ReadCommands.Partner(),
         PartnersCommand.Create(),
+        ScoreCommand.Create(),
         ReadCommands.Subscription(),
         TenantCommand.Create(),
         RejectsCommand.Create(),

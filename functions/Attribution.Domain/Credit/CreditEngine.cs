@@ -1,5 +1,6 @@
 using Attribution.Domain;
 using Attribution.Domain.Rules;
+using Attribution.Domain.Scores;
 
 namespace Attribution.Domain.Credit;
 
@@ -13,10 +14,16 @@ public static class CreditEngine
     /// <summary>Credits every usage row of the shard's window. Deterministic: same input order, same output bits.</summary>
     public static ShardCredit ComputeShard(CreditInput input)
     {
-        var prepared = new PreparedShard(input);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(input.Rules);
+        var withScores = input.Rules.Designations.Count > 0;
+        var prepared = new PreparedShard(input, withScores);
         var accumulator = new ShardAccumulator(prepared);
-        var inWindow = CreditWalker.Walk(prepared, accumulator);
-        return accumulator.ToShardCredit(inWindow);
+        // The scores ride the same walk: one pass over the records credits competencies and designations alike.
+        var scores = withScores ? new ScoreAccumulator(input.Rules, input.AsOf, input.GlobalPartnerOf) : null;
+        var inWindow = CreditWalker.Walk(prepared, accumulator, scores);
+        var shard = accumulator.ToShardCredit(inWindow);
+        return scores is null ? shard : shard with { Scores = scores.ToPartials() };
     }
 
     /// <summary>Merges the shards' partials (in the given order) and computes levels, next levels and progress.</summary>
@@ -40,6 +47,7 @@ public static class CreditEngine
             Partners = [.. shard.Partners.Where(p => scope.Location(p.PartnerId) || scope.Global(p.GlobalPartnerId))],
             SubscriptionPartners = [],
             IncentiveEligibility = [],
+            Scores = [.. shard.Scores.Where(p => scope.Global(p.GlobalPartnerId))],
             UsageRowsInWindow = 0,
             UsageRowsCredited = 0,
         };

@@ -126,6 +126,9 @@ public sealed record ShardCredit
     /// <summary>Complete; sorted by DPOR partner, month, subscription.</summary>
     public IReadOnlyList<IncentiveEligibilityRow> IncentiveEligibility { get; init; } = [];
 
+    /// <summary>Capability-score partials (§7) per (global partner, designation), sorted; additive across shards.</summary>
+    public IReadOnlyList<Scores.ScorePartial> Scores { get; init; } = [];
+
     public long UsageRowsInWindow { get; init; }
 
     /// <summary>Usage rows in the window that credited at least one partner.</summary>

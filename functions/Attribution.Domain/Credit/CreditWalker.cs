@@ -57,7 +57,7 @@ internal sealed class SubState(int index, Guid id, Guid tenantId)
     public Guid TenantId = tenantId;
     public DporSegment[] Segments = [];
 
-    /// <summary>Offsets into <see cref="DporMonth"/> per window month (length windowMonths + 1); null when no DPOR in the window.</summary>
+    /// <summary>Offsets into <see cref="DporMonth"/> per walked month (length walkMonths + 1); null when no DPOR in them.</summary>
     public int[]? DporMonthStart;
 
     public DporMonthEntry[] DporMonth = [];
@@ -102,6 +102,17 @@ internal sealed class PreparedShard
     public readonly YearMonth AsOf;
     public readonly int WindowStart;
     public readonly int WindowMonths;
+
+    /// <summary>
+    /// The first month walked: the credit window's start, or earlier when the capability scores read further back
+    /// (§7.3). Rows before the window reach only the scores.
+    /// </summary>
+    public readonly int WalkStart;
+
+    /// <summary>Walked months before the credit window (0 without scores): walk offset = window offset + Lead.</summary>
+    public readonly int Lead;
+
+    public readonly int WalkMonths;
     public readonly int CompetencyCount;
 
     /// <summary>Per workload, the indexes of the competencies that count it.</summary>
@@ -120,7 +131,7 @@ internal sealed class PreparedShard
     private readonly Dictionary<Guid, SubState> _subs = [];
     public readonly List<SubState> Subscriptions = [];
 
-    public PreparedShard(CreditInput input)
+    public PreparedShard(CreditInput input, bool withScores = false)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(input.Rules);
@@ -134,6 +145,9 @@ internal sealed class PreparedShard
         AsOf = input.AsOf;
         WindowMonths = Rules.WindowMonths;
         WindowStart = Rules.WindowStart(AsOf).Index;
+        WalkStart = withScores ? Math.Min(WindowStart, Scores.ScoreAccumulator.FirstMonthOf(Rules, AsOf).Index) : WindowStart;
+        Lead = WindowStart - WalkStart;
+        WalkMonths = WindowMonths + Lead;
         CompetencyCount = Rules.Competencies.Count;
 
         for (var w = 0; w < WorkloadSet.Count; w++)
@@ -180,7 +194,7 @@ internal sealed class PreparedShard
             var a = associations[i];
             var from = YearMonth.Of(a.ValidFrom).Index;
             var to = a.ValidTo is { } t ? YearMonth.Of(t).Index : int.MaxValue;
-            if (to < WindowStart || from > windowEnd || to < from) continue; // never in force in the window
+            if (to < WalkStart || from > windowEnd || to < from) continue; // never in force in the walked months
             if (!byTenant.TryGetValue(a.CustomerTenantId, out var list))
                 byTenant.Add(a.CustomerTenantId, list = []);
             list.Add(new AssocEntry
@@ -212,12 +226,12 @@ internal sealed class PreparedShard
         {
             var sub = GetSubscription(subId, list[0].CustomerTenantId);
             sub.Segments = DporTimeline.Build(list);
-            var starts = new int[WindowMonths + 1];
+            var starts = new int[WalkMonths + 1];
             month.Clear();
-            for (var m = 0; m < WindowMonths; m++)
+            for (var m = 0; m < WalkMonths; m++)
             {
                 starts[m] = month.Count;
-                var ym = new YearMonth(WindowStart + m);
+                var ym = new YearMonth(WalkStart + m);
                 foreach (var seg in sub.Segments)
                 {
                     var days = seg.DaysIn(ym);
@@ -233,7 +247,7 @@ internal sealed class PreparedShard
                     if (!merged) month.Add(new DporMonthEntry { Partner = p, Days = days });
                 }
             }
-            starts[WindowMonths] = month.Count;
+            starts[WalkMonths] = month.Count;
             if (month.Count == 0) continue;
             sub.DporMonthStart = starts;
             sub.DporMonth = [.. month];
@@ -275,17 +289,22 @@ internal sealed class PreparedShard
 internal static class CreditWalker
 {
     /// <summary>
-    /// Walks the usage rows in the window grouped by tenant (input order when the input already is, else a
-    /// stable reorder); returns the number of rows in the window.
+    /// Walks the usage rows of the walked months grouped by tenant (input order when the input already is, else a
+    /// stable reorder): the credit window's rows to <paramref name="sink"/>, and every walked row with the location
+    /// partners it credits under any policy to <paramref name="scores"/> (designations ignore creditPolicy, §7.1).
+    /// Returns the number of rows in the credit window.
     /// </summary>
-    public static long Walk(PreparedShard p, ICreditSink sink)
+    public static long Walk(PreparedShard p, ICreditSink sink, Scores.ScoreAccumulator? scores = null)
     {
         var usage = p.Input.Usage;
-        var windowStart = p.WindowStart;
-        var windowMonths = (uint)p.WindowMonths;
-        var useAssociations = p.Policy != CreditPolicy.DporOnly;
+        var walkStart = p.WalkStart;
+        var walkMonths = (uint)p.WalkMonths;
+        var lead = p.Lead;
+        var policyAssociations = p.Policy != CreditPolicy.DporOnly;
+        var useAssociations = policyAssociations || scores is not null;
         var split = p.Policy == CreditPolicy.Split;
         var buffer = new Credited[16];
+        var scoreBuffer = scores is null ? [] : new Scores.ScoreCredit[16];
         long inWindow = 0;
 
         var order = TenantOrder(p);
@@ -296,9 +315,9 @@ internal static class CreditWalker
         {
             var u = usage[order is null ? pos : order[pos]];
             var monthIndex = u.Month.Index;
-            var mi = monthIndex - windowStart;
-            if ((uint)mi >= windowMonths) continue;
-            inWindow++;
+            var wi = monthIndex - walkStart;
+            if ((uint)wi >= walkMonths) continue;
+            var mi = wi - lead; // < 0: before the credit window, for the scores only
 
             if (tenant is null || tenant.Id != u.CustomerTenantId) tenant = p.GetTenant(u.CustomerTenantId);
             if (sub is null || sub.Id != u.SubscriptionId) sub = p.GetSubscription(u.SubscriptionId, u.CustomerTenantId);
@@ -318,9 +337,18 @@ internal static class CreditWalker
             if (sub.DporMonthStart is { } starts)
             {
                 var dpor = sub.DporMonth;
-                for (int j = starts[mi], end = starts[mi + 1]; j < end; j++)
+                for (int j = starts[wi], end = starts[wi + 1]; j < end; j++)
                     k = Add(ref buffer, k, dpor[j].Partner, PreparedShard.DporBit, dpor[j].Days);
             }
+            if (scores is not null)
+            {
+                if (scoreBuffer.Length < k) scoreBuffer = new Scores.ScoreCredit[k * 2];
+                for (var j = 0; j < k; j++) scoreBuffer[j] = new Scores.ScoreCredit(p.PartnerIds[buffer[j].Partner], buffer[j].Sources);
+                scores.Add(u, new ReadOnlySpan<Scores.ScoreCredit>(scoreBuffer, 0, k));
+            }
+            if (mi < 0) continue;
+            inWindow++;
+            if (!policyAssociations && k > 0) k = DporOnly(buffer, k);
             if (k > 0)
             {
                 var share = split ? 1.0 / k : 1.0;
@@ -331,6 +359,20 @@ internal static class CreditWalker
         return inWindow;
     }
 
+    /// <summary>Under dporOnly the credit keeps only the DPOR entries (the scores saw every association first).</summary>
+    private static int DporOnly(Credited[] buffer, int count)
+    {
+        var kept = 0;
+        for (var j = 0; j < count; j++)
+        {
+            if (buffer[j].DporDays == 0) continue;
+            buffer[kept] = buffer[j];
+            buffer[kept].Sources = PreparedShard.DporBit;
+            kept++;
+        }
+        return kept;
+    }
+
     /// <summary>
     /// Null when the in-window rows already come grouped by tenant (the usual storage order: no allocation);
     /// else the in-window row indexes, stably grouped by tenant (counting sort).
@@ -338,15 +380,15 @@ internal static class CreditWalker
     private static int[]? TenantOrder(PreparedShard p)
     {
         var usage = p.Input.Usage;
-        var windowStart = p.WindowStart;
-        var windowMonths = (uint)p.WindowMonths;
+        var walkStart = p.WalkStart;
+        var walkMonths = (uint)p.WalkMonths;
         var count = usage.Count;
         TenantState? tenant = null;
         var grouped = true;
         for (var i = 0; i < count && grouped; i++)
         {
             var u = usage[i];
-            if ((uint)(u.Month.Index - windowStart) >= windowMonths) continue;
+            if ((uint)(u.Month.Index - walkStart) >= walkMonths) continue;
             if (tenant is not null && tenant.Id == u.CustomerTenantId) continue;
             tenant = p.GetTenant(u.CustomerTenantId);
             grouped = !tenant.Visited;
@@ -359,7 +401,7 @@ internal static class CreditWalker
         for (var i = 0; i < count; i++)
         {
             var u = usage[i];
-            if ((uint)(u.Month.Index - windowStart) >= windowMonths)
+            if ((uint)(u.Month.Index - walkStart) >= walkMonths)
             {
                 tenantOf[i] = -1;
                 continue;

@@ -125,7 +125,7 @@ internal sealed class ShardAccumulator : ICreditSink
     {
         var revenue = usage.ConsumedRevenueUsd ?? 0;
         var users = (double)(usage.ActiveUsers ?? 0);
-        if (subscription.DporMonthStart is { } starts && starts[monthOffset] != starts[monthOffset + 1])
+        if (subscription.DporMonthStart is { } starts && starts[monthOffset + _p.Lead] != starts[monthOffset + _p.Lead + 1])
         {
             var rev = subscription.MonthRevenue ??= new double[_p.WindowMonths];
             var has = subscription.MonthHasRows ??= new bool[_p.WindowMonths];
@@ -253,7 +253,7 @@ internal sealed class ShardAccumulator : ICreditSink
                 if (!has[m]) continue;
                 var acr = s.MonthRevenue![m];
                 var dim = p.DaysInMonth[m];
-                for (var j = starts[m]; j < starts[m + 1]; j++)
+                for (var j = starts[m + p.Lead]; j < starts[m + p.Lead + 1]; j++)
                 {
                     var d = s.DporMonth[j];
                     incentives.Add(new IncentiveEligibilityRow

@@ -177,8 +177,12 @@ public static class CapabilityScores
         if (rule.Metric == ScoreMetric.UsageGrowth)
         {
             if (score.Value is null)
-                return new NextPoint(null, $"no points until total(M−12) reaches minBaseline {Num(rule.MinBaseline)} (it is {Num(score.Baseline ?? 0)})");
-            var needed = score.Baseline!.Value * (1 + target / rule.PointsPerUnit / 100);
+                return new NextPoint(null, $"no points until total(M−12) reaches minBaseline {Num(rule.MinBaseline)}" +
+                    (score.Baseline is { } b ? $" (it is {Num(b)})" : ""));
+            var percent = target / rule.PointsPerUnit;
+            if (score.Baseline is not { } baseline)
+                return new NextPoint(percent, $"growth of {Num(percent)}% (now {Num(score.Value.Value)}%)");
+            var needed = baseline * (1 + percent / 100);
             return new NextPoint(needed, $"total(M) of {Num(needed)} {rule.Measure.Name()} (now {Num(score.Now ?? 0)})");
         }
         // The value that reaches the target points, as a whole count above the current value; the tolerance keeps a
@@ -213,6 +217,44 @@ public static class CapabilityScores
             if (days.Exists(c.InForceOn))
                 set.Add(globalPartnerOf.TryGetValue(c.PartnerId, out var g) ? g : c.PartnerId);
         return [.. set];
+    }
+
+    /// <summary>
+    /// The `PartnerCapabilityScore` rows (§7.4) of one reduce scope: every global partner of the population (those with
+    /// credit, and those with a certification in force in the window) times every designation, sorted by global partner
+    /// then designation order. <paramref name="certifications"/> holds at least the certifications of the scope's
+    /// global partners; <paramref name="inScope"/> says which global partners this reduce owns.
+    /// </summary>
+    public static IReadOnlyList<CapabilityScoreRow> Finish(CreditRules rules, YearMonth asOf, IEnumerable<ScorePartial> partials,
+        IEnumerable<long> globalPartnersWithCredit, IEnumerable<CertificationRecord> certifications,
+        IReadOnlyDictionary<long, long> globalPartnerOf, Func<long, bool> inScope)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(partials);
+        ArgumentNullException.ThrowIfNull(certifications);
+        ArgumentNullException.ThrowIfNull(globalPartnerOf);
+        ArgumentNullException.ThrowIfNull(inScope);
+        if (rules.Designations.Count == 0) return [];
+        long GlobalOf(long partner) => globalPartnerOf.TryGetValue(partner, out var g) ? g : partner;
+        var certsOf = new Dictionary<long, List<CertificationRecord>>();
+        foreach (var c in certifications)
+        {
+            var g = GlobalOf(c.PartnerId);
+            if (!inScope(g)) continue;
+            if (!certsOf.TryGetValue(g, out var list)) certsOf.Add(g, list = []);
+            list.Add(c);
+        }
+        var merged = new Dictionary<(long, string), ScorePartial>();
+        foreach (var p in Merge(partials)) merged[(p.GlobalPartnerId, p.Designation)] = p;
+        var population = Population(rules, asOf, globalPartnersWithCredit.Where(inScope), certsOf.Values.SelectMany(l => l), globalPartnerOf);
+        var rows = new List<CapabilityScoreRow>(population.Count * rules.Designations.Count);
+        foreach (var g in population)
+        {
+            IReadOnlyList<CertificationRecord> certs = certsOf.TryGetValue(g, out var list) ? list : [];
+            foreach (var d in rules.Designations)
+                rows.Add(Score(d, rules.WindowMonths, asOf, g, merged.GetValueOrDefault((g, d.Name)), certs).Row);
+        }
+        return rows;
     }
 
     private static string Num(double x) => x.ToString("0.##", CultureInfo.InvariantCulture);

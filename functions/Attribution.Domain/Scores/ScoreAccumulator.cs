@@ -24,9 +24,11 @@ internal readonly record struct ScoreWindow(int AsOf, int FirstScored, int First
 }
 
 /// <summary>
-/// Fed the usage rows the credit walker credits, builds value(t, m) per (global partner, designation, tenant) in both
-/// measures, in billionths (exact integer sums, like the credit partials: the order rows arrive in cannot change a
-/// value), then the additive per-month counts of <see cref="ScorePartial"/>.
+/// Fed the usage rows the credit walker credits, grouped by tenant (all of a tenant's rows consecutively, as the walker
+/// delivers them), builds value(t, m) per (global partner, designation) for the current tenant in both measures, in
+/// billionths (exact integer sums: the order rows arrive in cannot change a value). When the tenant changes, its
+/// series are folded into the additive per-month counts of <see cref="ScorePartial"/> and dropped, so memory holds one
+/// tenant's series plus one set of counts per (global partner, designation), whatever the number of tenants.
 /// </summary>
 public sealed class ScoreAccumulator
 {
@@ -35,8 +37,15 @@ public sealed class ScoreAccumulator
     private readonly int _windowMonths;
     private readonly YearMonth _asOf;
     private readonly IReadOnlyDictionary<long, long> _globalOf;
-    private readonly Dictionary<(long Global, int Designation, Guid Tenant), Series> _series = [];
+    private readonly Dictionary<(long Global, int Designation), Series> _tenantSeries = [];
+    private readonly Stack<Series>[] _free;
+    private readonly Dictionary<(long Global, int Designation), ScoreMetricPartial[]> _counts = [];
+    private readonly HashSet<Guid> _doneTenants = [];
+    private Guid _tenant;
+    private bool _hasTenant;
     private long[] _scratch = new long[8];
+    private long[] _globals = new long[8];
+    private byte[] _masks = new byte[8];
 
     private sealed class Series(int months)
     {
@@ -44,6 +53,12 @@ public sealed class ScoreAccumulator
         public readonly Int128[] Users = new Int128[months];
 
         public Int128[] Of(ScoreMeasure measure) => measure == ScoreMeasure.Revenue ? Revenue : Users;
+
+        public void Clear()
+        {
+            Array.Clear(Revenue);
+            Array.Clear(Users);
+        }
     }
 
     public ScoreAccumulator(CreditRules rules, YearMonth asOf, IReadOnlyDictionary<long, long> globalPartnerOf)
@@ -55,22 +70,52 @@ public sealed class ScoreAccumulator
         _asOf = asOf;
         _globalOf = globalPartnerOf;
         _windows = [.. _designations.Select(d => ScoreWindow.Of(d, rules.WindowMonths, asOf))];
+        _free = [.. _designations.Select(_ => new Stack<Series>())];
     }
 
     /// <summary>The earliest month any designation reads: usage before it cannot change a score.</summary>
-    public YearMonth FirstMonth => _windows.Length == 0 ? _asOf : new YearMonth(_windows.Min(w => w.FirstValue));
+    public YearMonth FirstMonth => FirstMonthOf(_designations, _windowMonths, _asOf);
+
+    /// <summary>The earliest month the designations of <paramref name="rules"/> read for <paramref name="asOf"/> (asOf itself when none).</summary>
+    public static YearMonth FirstMonthOf(CreditRules rules, YearMonth asOf)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        return FirstMonthOf(rules.Designations, rules.WindowMonths, asOf);
+    }
+
+    private static YearMonth FirstMonthOf(IReadOnlyList<DesignationRule> designations, int windowMonths, YearMonth asOf) =>
+        designations.Count == 0 ? asOf : new YearMonth(designations.Min(d => ScoreWindow.Of(d, windowMonths, asOf).FirstValue));
 
     /// <summary>
     /// One usage row and its credited location partners. It counts once per global partner (locations roll up), in
     /// full (creditPolicy does not apply), for designations of its workload whose sources credit one of G's locations.
+    /// Rows must arrive grouped by tenant.
     /// </summary>
     public void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited)
     {
         ArgumentNullException.ThrowIfNull(usage);
-        if (credited.IsEmpty) return;
+        if (credited.IsEmpty || _designations.Count == 0) return;
+        if (!_hasTenant || usage.CustomerTenantId != _tenant)
+        {
+            FoldTenant();
+            if (!_doneTenants.Add(usage.CustomerTenantId))
+                throw new InvalidOperationException($"Usage rows of tenant {usage.CustomerTenantId} arrived after another tenant's: score rows must come grouped by tenant.");
+            _tenant = usage.CustomerTenantId;
+            _hasTenant = true;
+        }
         var month = usage.Month.Index;
         var revenue = Nano.Of(usage.ConsumedRevenueUsd ?? 0);
         var users = (Int128)(usage.ActiveUsers ?? 0) * 1_000_000_000; // whole users: exact in billionths
+        if (_globals.Length < credited.Length)
+        {
+            _globals = new long[credited.Length * 2];
+            _masks = new byte[credited.Length * 2];
+        }
+        for (var i = 0; i < credited.Length; i++)
+        {
+            _globals[i] = _globalOf.TryGetValue(credited[i].PartnerId, out var gid) ? gid : credited[i].PartnerId;
+            _masks[i] = credited[i].SourcesMask;
+        }
         for (var d = 0; d < _designations.Count; d++)
         {
             var rule = _designations[d];
@@ -78,18 +123,19 @@ public sealed class ScoreAccumulator
             if (month < w.FirstValue || month > w.AsOf || !rule.Workloads.Contains(usage.Workload)) continue;
             var mask = rule.SourcesMask;
             var gk = 0;
-            foreach (var c in credited)
+            for (var i = 0; i < credited.Length; i++)
             {
-                if ((c.SourcesMask & mask) == 0) continue;
-                var g = _globalOf.TryGetValue(c.PartnerId, out var gid) ? gid : c.PartnerId;
+                if ((_masks[i] & mask) == 0) continue;
+                var g = _globals[i];
                 if (Array.IndexOf(_scratch, g, 0, gk) >= 0) continue; // two locations of G on one row: once
                 if (gk == _scratch.Length) Array.Resize(ref _scratch, gk * 2);
                 _scratch[gk++] = g;
             }
             for (var j = 0; j < gk; j++)
             {
-                var key = (_scratch[j], d, usage.CustomerTenantId);
-                if (!_series.TryGetValue(key, out var s)) _series.Add(key, s = new Series(w.ValueMonths));
+                var key = (_scratch[j], d);
+                if (!_tenantSeries.TryGetValue(key, out var s))
+                    _tenantSeries.Add(key, s = _free[d].Count > 0 ? _free[d].Pop() : new Series(w.ValueMonths));
                 s.Revenue[month - w.FirstValue] += revenue;
                 s.Users[month - w.FirstValue] += users;
             }
@@ -99,74 +145,81 @@ public sealed class ScoreAccumulator
     /// <summary>The shard's partials, sorted by global partner then designation order.</summary>
     public IReadOnlyList<ScorePartial> ToPartials()
     {
-        var groups = new SortedDictionary<(long Global, int Designation), List<Series>>();
-        foreach (var ((g, d, _), s) in _series)
-        {
-            if (!groups.TryGetValue((g, d), out var list)) groups.Add((g, d), list = []);
-            list.Add(s);
-        }
-        var partials = new List<ScorePartial>(groups.Count);
-        foreach (var ((g, d), tenants) in groups)
-        {
-            var rule = _designations[d];
-            var w = _windows[d];
-            var metrics = new List<ScoreMetricPartial>();
-            for (var t = 0; t < rule.Tracks.Count; t++)
-                foreach (var m in rule.Tracks[t].Metrics)
-                    if (!m.Metric.IsCertification()) metrics.Add(MetricPartial(t, m, w, tenants));
-            partials.Add(new ScorePartial { GlobalPartnerId = g, Designation = rule.Name, AsOf = _asOf, Metrics = metrics });
-        }
+        FoldTenant();
+        var partials = new List<ScorePartial>(_counts.Count);
+        foreach (var ((g, d), metrics) in _counts.OrderBy(kv => kv.Key.Global).ThenBy(kv => kv.Key.Designation))
+            partials.Add(new ScorePartial { GlobalPartnerId = g, Designation = _designations[d].Name, AsOf = _asOf, Metrics = metrics });
         return partials;
     }
 
-    private ScoreMetricPartial MetricPartial(int track, ScoreMetricRule m, ScoreWindow w, List<Series> tenants)
+    /// <summary>Adds the current tenant's series to the counts of its (global partner, designation) pairs and frees them.</summary>
+    private void FoldTenant()
     {
+        foreach (var ((g, d), s) in _tenantSeries)
+        {
+            var rule = _designations[d];
+            var w = _windows[d];
+            if (!_counts.TryGetValue((g, d), out var metrics)) _counts.Add((g, d), metrics = EmptyMetrics(rule, w));
+            var k = 0;
+            for (var t = 0; t < rule.Tracks.Count; t++)
+                foreach (var m in rule.Tracks[t].Metrics)
+                    if (!m.Metric.IsCertification()) AddTenant(metrics[k++], m, w, s);
+            s.Clear();
+            _free[d].Push(s);
+        }
+        _tenantSeries.Clear();
+    }
+
+    private static ScoreMetricPartial[] EmptyMetrics(DesignationRule rule, ScoreWindow w)
+    {
+        var metrics = new List<ScoreMetricPartial>();
+        for (var t = 0; t < rule.Tracks.Count; t++)
+            foreach (var m in rule.Tracks[t].Metrics)
+                metrics.Add(m.Metric switch
+                {
+                    ScoreMetric.NetCustomerAdds => new ScoreMetricPartial { Track = t, Metric = m.Metric, FirstMonth = new YearMonth(w.FirstCounted), Counts = new int[w.CountedMonths] },
+                    ScoreMetric.UsageGrowth => new ScoreMetricPartial { Track = t, Metric = m.Metric, FirstMonth = new YearMonth(w.FirstCounted), TotalNanos = new Int128[w.CountedMonths] },
+                    ScoreMetric.Deployments => new ScoreMetricPartial { Track = t, Metric = m.Metric, FirstMonth = new YearMonth(w.FirstScored), Counts = new int[w.ScoredMonths] },
+                    _ => null!,
+                });
+        return [.. metrics.Where(m => m is not null)];
+    }
+
+    private void AddTenant(ScoreMetricPartial partial, ScoreMetricRule m, ScoreWindow w, Series s)
+    {
+        var v = s.Of(m.Measure);
         switch (m.Metric)
         {
             case ScoreMetric.NetCustomerAdds:
             {
-                var counts = new int[w.CountedMonths];
+                var counts = (int[])partial.Counts;
                 var min = Nano.Of(m.MinPerTenant);
                 var max = m.MaxPerTenant is { } x ? Nano.Of(x) : (Int128?)null;
-                foreach (var s in tenants)
-                {
-                    var v = s.Of(m.Measure);
-                    bool In(int month) { var n = v[month - w.FirstValue]; return min <= n && (max is not { } mx || n <= mx); }
-                    for (var month = w.FirstCounted; month <= w.AsOf; month++)
-                        if (In(month) || In(month - 1)) counts[month - w.FirstCounted]++;
-                }
-                return new ScoreMetricPartial { Track = track, Metric = m.Metric, FirstMonth = new YearMonth(w.FirstCounted), Counts = counts };
+                bool In(int month) { var n = v[month - w.FirstValue]; return min <= n && (max is not { } mx || n <= mx); }
+                for (var month = w.FirstCounted; month <= w.AsOf; month++)
+                    if (In(month) || In(month - 1)) counts[month - w.FirstCounted]++;
+                break;
             }
             case ScoreMetric.UsageGrowth:
             {
-                var totals = new Int128[w.CountedMonths];
-                foreach (var s in tenants)
-                {
-                    var v = s.Of(m.Measure);
-                    for (var month = w.FirstCounted; month <= w.AsOf; month++) totals[month - w.FirstCounted] += v[month - w.FirstValue];
-                }
-                return new ScoreMetricPartial { Track = track, Metric = m.Metric, FirstMonth = new YearMonth(w.FirstCounted), TotalNanos = totals };
+                var totals = (Int128[])partial.TotalNanos;
+                for (var month = w.FirstCounted; month <= w.AsOf; month++) totals[month - w.FirstCounted] += v[month - w.FirstValue];
+                break;
             }
             case ScoreMetric.Deployments:
             {
-                var counts = new int[w.ScoredMonths];
+                var counts = (int[])partial.Counts;
                 var min = Nano.Of(m.MinPerTenant);
-                foreach (var s in tenants)
+                for (var month = w.FirstScored; month <= w.AsOf; month++)
                 {
-                    var v = s.Of(m.Measure);
-                    for (var month = w.FirstScored; month <= w.AsOf; month++)
-                    {
-                        // §7.2: the window's sum for revenue, its largest month for active users.
-                        Int128 reached = 0;
-                        for (var i = month - (_windowMonths - 1); i <= month; i++)
-                            reached = m.Measure == ScoreMeasure.Revenue ? reached + v[i - w.FirstValue] : Int128.Max(reached, v[i - w.FirstValue]);
-                        if (reached >= min) counts[month - w.FirstScored]++;
-                    }
+                    // §7.2: the window's sum for revenue, its largest month for active users.
+                    Int128 reached = 0;
+                    for (var i = month - (_windowMonths - 1); i <= month; i++)
+                        reached = m.Measure == ScoreMeasure.Revenue ? reached + v[i - w.FirstValue] : Int128.Max(reached, v[i - w.FirstValue]);
+                    if (reached >= min) counts[month - w.FirstScored]++;
                 }
-                return new ScoreMetricPartial { Track = track, Metric = m.Metric, FirstMonth = new YearMonth(w.FirstScored), Counts = counts };
+                break;
             }
-            default:
-                throw new ArgumentOutOfRangeException(nameof(m), m.Metric, "certifications are not usage metrics");
         }
     }
 }

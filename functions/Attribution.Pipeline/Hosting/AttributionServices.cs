@@ -70,6 +70,7 @@ public static class AttributionServices
         services.TryAddSingleton<FeedMessageHandler>();
         services.TryAddSingleton<IngestionStore>();
         services.TryAddSingleton<CreditReader>();
+        services.TryAddSingleton<ScoreReader>();
         services.TryAddSingleton<EvidenceService>();
         services.TryAddSingleton<TenantReader>();
         services.TryAddSingleton<CreditChanges>();

@@ -61,7 +61,7 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
             for (var range = 0; range < begun.ReduceRanges; range++)
             {
                 reduceTasks.Add(context.CallActivityAsync<ReduceSummary>(nameof(ReduceCreditRange),
-                    new ReduceWork(input.RunId, input.AsOf, begun.RulesHash, range, begun.ReduceRanges, begun.Shards, begun.PublishRanges), Retry));
+                    new ReduceWork(input.RunId, input.AsOf, begun.RulesHash, range, begun.ReduceRanges, begun.Shards, begun.PublishRanges, begun.RecordsVersion), Retry));
             }
             var reduced = await Task.WhenAll(reduceTasks);
             log.PhaseReduced(input.RunId, input.AsOf, reduced.Length, reduced.Sum(r => r.Partners), reduced.Sum(r => r.GlobalPartners));

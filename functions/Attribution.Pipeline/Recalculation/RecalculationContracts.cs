@@ -40,9 +40,10 @@ public sealed record ShardSummary(
     long UsageRowsInWindow = 0,
     long SnapshotRows = 0);
 
-public sealed record ReduceWork(string RunId, YearMonth AsOf, string RulesHash, int Range, int ReduceRanges, int ShardCount, int PublishRanges);
+/// <summary>A reduce range's work; <see cref="RecordsVersion"/> is what it reads certifications at (§7.2).</summary>
+public sealed record ReduceWork(string RunId, YearMonth AsOf, string RulesHash, int Range, int ReduceRanges, int ShardCount, int PublishRanges, long RecordsVersion = 0);
 
-public sealed record ReduceSummary(int Range, int Partners, int GlobalPartners, long SnapshotRows, double ReadMs, double ComputeMs, double WriteMs);
+public sealed record ReduceSummary(int Range, int Partners, int GlobalPartners, long SnapshotRows, double ReadMs, double ComputeMs, double WriteMs, int CapabilityScores = 0);
 
 public sealed record InterruptedPublishQuery(YearMonth AsOf, string RunId);
 

@@ -157,7 +157,7 @@ public sealed class ComputeCreditShard(RunResults results, RulesStore rules, ILo
     }
 }
 
-/// <summary>Merges one partner range's partials from every shard and writes its PartnerCredit and GlobalPartnerCredit rows.</summary>
+/// <summary>Merges one partner range's partials from every shard and writes its PartnerCredit, GlobalPartnerCredit and PartnerCapabilityScore rows.</summary>
 public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILogger<ReduceCreditRange> logger) : RecalculationStep<ReduceWork, ReduceSummary>
 {
     private readonly ILogger _log = logger;
@@ -171,14 +171,19 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILog
         var readMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var finished = CreditEngine.Finish(partials, credit, input.AsOf, RunResults.ReduceScope(input.Range, input.ReduceRanges));
+        var scope = RunResults.ReduceScope(input.Range, input.ReduceRanges);
+        var finished = CreditEngine.Finish(partials, credit, input.AsOf, scope);
         var computeMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var rows = await results.WriteReduceAsync(input, finished, cancellationToken).ConfigureAwait(false);
+        var scores = await results.ScoreRangeAsync(input, credit, partials, finished, cancellationToken).ConfigureAwait(false);
+        computeMs += clock.Elapsed.TotalMilliseconds;
+
+        clock.Restart();
+        var rows = await results.WriteReduceAsync(input, finished, scores, cancellationToken).ConfigureAwait(false);
         var writeMs = clock.Elapsed.TotalMilliseconds;
         _log.RangeReduced(input.RunId, input.Range, input.ReduceRanges, finished.Partners, finished.GlobalPartners, readMs, computeMs, writeMs);
-        return new ReduceSummary(input.Range, finished.Partners, finished.GlobalPartners, rows, readMs, computeMs, writeMs);
+        return new ReduceSummary(input.Range, finished.Partners, finished.GlobalPartners, rows, readMs, computeMs, writeMs, scores.Count);
     }
 }
 

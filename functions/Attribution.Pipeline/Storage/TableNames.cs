@@ -8,14 +8,15 @@ public static class TableNames
     public const string GlobalPartnerCredit = "GlobalPartnerCredit";
     public const string SubscriptionPartners = "SubscriptionPartners";
     public const string IncentiveEligibility = "IncentiveEligibility";
+    public const string PartnerCapabilityScore = "PartnerCapabilityScore";
     public const string FeedIngestions = "FeedIngestions";
     public const string RejectedRecords = "RejectedRecords";
     public const string RecalculationRuns = "RecalculationRuns";
 
     public static readonly IReadOnlyList<string> All =
     [
-        PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, FeedIngestions, RejectedRecords,
-        RecalculationRuns,
+        PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, PartnerCapabilityScore, FeedIngestions,
+        RejectedRecords, RecalculationRuns,
     ];
 
     public const string FeedsContainer = "feeds";

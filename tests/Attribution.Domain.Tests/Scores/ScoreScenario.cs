@@ -46,7 +46,8 @@ internal sealed class ScoreScenario
     public IReadOnlyList<ScorePartial> Partials(int shards = 1, bool reverse = false)
     {
         var accs = Enumerable.Range(0, shards).Select(_ => new ScoreAccumulator(Rules, AsOf, Globals)).ToList();
-        var rows = reverse ? Enumerable.Reverse(Rows) : Rows;
+        // Grouped by tenant, as the credit walker delivers rows (stable: input order within a tenant).
+        var rows = (reverse ? Enumerable.Reverse(Rows) : Rows).GroupBy(r => r.Usage.CustomerTenantId).SelectMany(g => g);
         foreach (var (u, c) in rows)
             accs[(int)(BitConverter.ToUInt32(u.CustomerTenantId.ToByteArray(), 12) % (uint)shards)].Add(u, c);
         return CapabilityScores.Merge(accs.SelectMany(a => a.ToPartials()));

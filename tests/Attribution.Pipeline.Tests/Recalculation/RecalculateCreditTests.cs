@@ -97,7 +97,7 @@ public sealed class RecalculateCreditTests
             [new ShardWork(RunId, AsOf, Steps.RulesHash, 0, 3, 42, 2, 4), new ShardWork(RunId, AsOf, Steps.RulesHash, 1, 3, 42, 2, 4), new ShardWork(RunId, AsOf, Steps.RulesHash, 2, 3, 42, 2, 4)],
             Inputs<ShardWork>(context, nameof(ComputeCreditShard)));
         Assert.Equal(
-            [new ReduceWork(RunId, AsOf, Steps.RulesHash, 0, 2, 3, 4), new ReduceWork(RunId, AsOf, Steps.RulesHash, 1, 2, 3, 4)],
+            [new ReduceWork(RunId, AsOf, Steps.RulesHash, 0, 2, 3, 4, 42), new ReduceWork(RunId, AsOf, Steps.RulesHash, 1, 2, 3, 4, 42)],
             Inputs<ReduceWork>(context, nameof(ReduceCreditRange)));
 
         // Publish: 5 + 6 partners and 100 + 200 + 300 usage rows; every range of the plan BeginPublish returned; then

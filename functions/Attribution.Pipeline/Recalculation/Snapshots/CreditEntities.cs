@@ -1,6 +1,7 @@
 using System.Globalization;
 using Attribution.Domain.Credit;
 using Attribution.Domain;
+using Attribution.Domain.Scores;
 using Attribution.Pipeline.Storage;
 using Azure.Data.Tables;
 
@@ -13,7 +14,8 @@ namespace Attribution.Pipeline.Recalculation.Snapshots;
 internal static class CreditEntities
 {
     public static readonly IReadOnlyList<string> PublishedTables =
-        [TableNames.PartnerCredit, TableNames.GlobalPartnerCredit, TableNames.SubscriptionPartners, TableNames.IncentiveEligibility];
+        [TableNames.PartnerCredit, TableNames.GlobalPartnerCredit, TableNames.SubscriptionPartners, TableNames.IncentiveEligibility,
+            TableNames.PartnerCapabilityScore];
 
     /// <summary>Snapshot-only index from partner to the subscriptions (and tenants) it was credited on, for evidence.</summary>
     public const string PartnerSubscriptions = "PartnerSubscriptions";
@@ -56,6 +58,43 @@ internal static class CreditEntities
         e["incentiveEligibleAcrUsdTtm"] = c.IncentiveEligibleAcrUsdTtm;
         e["sources"] = c.Sources;
         e["rulesVersion"] = rulesVersion;
+        if (runId is not null) e["runId"] = runId;
+        return e;
+    }
+
+    /// <summary>
+    /// A `PartnerCapabilityScore` row (§7.4): keyed by global partner and `{asOf}|{designation}`. Metrics the chosen
+    /// track lacks are absent (null), as is usageGrowthPercent when the baseline is too small.
+    /// </summary>
+    public static TableEntity PartnerCapabilityScoreEntity(CapabilityScoreRow r, string rulesVersion, string? runId = null)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var e = new TableEntity(Num(r.GlobalPartnerId), $"{r.AsOf}|{r.Designation}")
+        {
+            ["globalPartnerId"] = Num(r.GlobalPartnerId),
+            ["designation"] = r.Designation,
+            ["asOf"] = r.AsOf.ToString(),
+            ["track"] = r.Track,
+            ["score"] = r.Score,
+            ["qualified"] = r.Qualified,
+            ["eligible"] = r.Eligible,
+            ["qualifiedMonths"] = r.QualifiedMonths,
+            ["pointsToQualify"] = r.PointsToQualify,
+            ["zeroMetrics"] = r.ZeroMetrics,
+            ["netCustomerAdds"] = r.NetCustomerAdds,
+            ["netCustomerAddsPoints"] = r.NetCustomerAddsPoints,
+            ["usageGrowthPercent"] = r.UsageGrowthPercent,
+            ["usageGrowthPoints"] = r.UsageGrowthPoints,
+            ["deployments"] = r.Deployments,
+            ["deploymentsPoints"] = r.DeploymentsPoints,
+            ["intermediateCertifications"] = r.IntermediateCertifications,
+            ["intermediateCertificationsPoints"] = r.IntermediateCertificationsPoints,
+            ["advancedCertifications"] = r.AdvancedCertifications,
+            ["advancedCertificationsPoints"] = r.AdvancedCertificationsPoints,
+            ["rulesVersion"] = rulesVersion,
+        };
+        foreach (var key in e.Keys.ToList())
+            if (e[key] is null) e.Remove(key); // a table stores no nulls: an absent property reads as null
         if (runId is not null) e["runId"] = runId;
         return e;
     }

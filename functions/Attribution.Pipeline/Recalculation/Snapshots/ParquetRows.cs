@@ -69,6 +69,22 @@ internal static class ParquetRows
                 await group.WriteAsync<bool>(column.Field, values, cancellationToken: ct).ConfigureAwait(false);
                 break;
             }
+            case ColumnKind.OptionalReal:
+            {
+                var values = new double?[count];
+                for (var i = 0; i < count; i++)
+                    values[i] = Value(rows[start + i], column.Name) is { } v ? Convert.ToDouble(v, CultureInfo.InvariantCulture) : null;
+                await group.WriteAsync<double>(column.Field, values, cancellationToken: ct).ConfigureAwait(false);
+                break;
+            }
+            case ColumnKind.OptionalWhole:
+            {
+                var values = new int?[count];
+                for (var i = 0; i < count; i++)
+                    values[i] = Value(rows[start + i], column.Name) is { } v ? Convert.ToInt32(v, CultureInfo.InvariantCulture) : null;
+                await group.WriteAsync<int>(column.Field, values, cancellationToken: ct).ConfigureAwait(false);
+                break;
+            }
         }
     }
 
@@ -133,6 +149,21 @@ internal static class ParquetRows
                         var values = new bool[count];
                         await group.ReadAsync<bool>(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
                         for (var i = 0; i < count; i++) entities[i][column.Name] = values[i];
+                        break;
+                    }
+                    // Nulls stay absent, as a table stores them.
+                    case ColumnKind.OptionalReal:
+                    {
+                        var values = new double?[count];
+                        await group.ReadAsync<double>(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                        for (var i = 0; i < count; i++) if (values[i] is { } v) entities[i][column.Name] = v;
+                        break;
+                    }
+                    case ColumnKind.OptionalWhole:
+                    {
+                        var values = new int?[count];
+                        await group.ReadAsync<int>(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                        for (var i = 0; i < count; i++) if (values[i] is { } v) entities[i][column.Name] = v;
                         break;
                     }
                 }

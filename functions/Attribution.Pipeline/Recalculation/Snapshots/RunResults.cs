@@ -1,6 +1,7 @@
 using Attribution.Domain.Credit;
 using Attribution.Domain;
 using Attribution.Domain.Rules;
+using Attribution.Domain.Scores;
 using Attribution.Pipeline.Storage;
 
 namespace Attribution.Pipeline.Recalculation.Snapshots;
@@ -20,6 +21,15 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
     public static CreditScope ReduceScope(int range, int reduceRanges) =>
         new(p => PartitionRanges.OfPartner(p, reduceRanges) == range, g => PartitionRanges.OfPartner(g, reduceRanges) == range);
 
+    /// <summary>The first usage month a run reads: its credit window's, or earlier for the designations (§7.3, 19 months by default).</summary>
+    public static YearMonth FirstUsageMonth(CreditRules rules, YearMonth asOf)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        var window = rules.WindowStart(asOf);
+        var scores = ScoreAccumulator.FirstMonthOf(rules, asOf);
+        return scores < window ? scores : window;
+    }
+
     /// <summary>A shard's input: only its buckets, at the run's records version.</summary>
     public async Task<CreditInput> ReadShardInputAsync(long recordsVersion, int shard, int shardCount, CreditRules rules, YearMonth asOf, CancellationToken cancellationToken = default)
     {
@@ -27,7 +37,7 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
         var records = await _records.AtAsync(recordsVersion, cancellationToken).ConfigureAwait(false);
         var partners = records.GlobalPartnerMapAsync(cancellationToken);
         var buckets = RecordStore.BucketsOfShard(shard, shardCount, records.BucketCount).ToList();
-        var usage = buckets.Select(b => records.UsageAsync(b, rules.WindowStart(asOf), asOf, cancellationToken)).ToList();
+        var usage = buckets.Select(b => records.UsageAsync(b, FirstUsageMonth(rules, asOf), asOf, cancellationToken)).ToList();
         var associations = buckets.Select(b => records.AssociationsAsync(b, cancellationToken)).ToList();
         var dpor = buckets.Select(b => records.DporEventsAsync(b, cancellationToken)).ToList();
         await Task.WhenAll(usage.Cast<Task>().Concat(associations).Concat(dpor).Append(partners)).ConfigureAwait(false);
@@ -76,13 +86,37 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
             .Select(shard => _snapshots.ReadPartialAsync(work.RunId, work.Range, shard, cancellationToken))).ConfigureAwait(false);
     }
 
-    /// <summary>Writes a reduce range's PartnerCredit and GlobalPartnerCredit rows into the run's snapshot.</summary>
-    public async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The range's capability scores (§7): its global partners' merged score partials, and their certifications read
+    /// at the run's records version (partner-level, streamed; only this range's partners are kept).
+    /// </summary>
+    public async Task<IReadOnlyList<CapabilityScoreRow>> ScoreRangeAsync(ReduceWork work, CreditRules rules, IReadOnlyList<ShardCredit> partials, CreditResults credit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(partials);
+        ArgumentNullException.ThrowIfNull(credit);
+        if (rules.Designations.Count == 0) return [];
+        var records = await _records.AtAsync(work.RecordsVersion, cancellationToken).ConfigureAwait(false);
+        var globalOf = await records.GlobalPartnerMapAsync(cancellationToken).ConfigureAwait(false);
+        var inScope = (Func<long, bool>)(g => PartitionRanges.OfPartner(g, work.ReduceRanges) == work.Range);
+        var certifications = new List<CertificationRecord>();
+        await foreach (var c in records.CertificationsAsync(cancellationToken).ConfigureAwait(false))
+            if (inScope(globalOf.TryGetValue(c.PartnerId, out var g) ? g : c.PartnerId)) certifications.Add(c);
+        return CapabilityScores.Finish(rules, work.AsOf, partials.SelectMany(p => p.Scores),
+            credit.GlobalPartnerCredit.Select(r => r.GlobalPartnerId.Value).Distinct(), certifications, globalOf, inScope);
+    }
+
+    /// <summary>Writes a reduce range's PartnerCredit, GlobalPartnerCredit and PartnerCapabilityScore rows into the run's snapshot.</summary>
+    public async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(scores);
         var part = SnapshotStore.ReducePart(work.Range);
         var written = await Task.WhenAll(
+            _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerCapabilityScore, part,
+                scores.Select(r => CreditEntities.PartnerCapabilityScoreEntity(r, results.RulesVersion)), work.PublishRanges, cancellationToken),
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerCredit, part,
                 results.PartnerCredit.Select(r => CreditEntities.PartnerCreditEntity(r, work.AsOf, results.RulesVersion)), work.PublishRanges, cancellationToken),
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.GlobalPartnerCredit, part,

@@ -11,6 +11,8 @@ internal enum ColumnKind
     Real,
     Whole,
     Flag,
+    OptionalReal,
+    OptionalWhole,
 }
 
 internal sealed record SnapshotColumn(string Name, ColumnKind Kind)
@@ -22,6 +24,8 @@ internal sealed record SnapshotColumn(string Name, ColumnKind Kind)
         ColumnKind.Real => new DataField<double>(Name, nullable: false),
         ColumnKind.Whole => new DataField<int>(Name, nullable: false),
         ColumnKind.Flag => new DataField<bool>(Name, nullable: false),
+        ColumnKind.OptionalReal => new DataField<double?>(Name),
+        ColumnKind.OptionalWhole => new DataField<int?>(Name),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
     };
 }
@@ -62,7 +66,18 @@ internal sealed class SnapshotSchema
     public static readonly SnapshotSchema PartnerSubscriptions = new(CreditEntities.PartnerSubscriptions,
         S("customerTenantId"), S("sources"), S("workloads"));
 
-    public static readonly IReadOnlyList<SnapshotSchema> All = [PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, PartnerSubscriptions];
+    private static SnapshotColumn OD(string name) => new(name, ColumnKind.OptionalReal);
+    private static SnapshotColumn OI(string name) => new(name, ColumnKind.OptionalWhole);
+
+    public static readonly SnapshotSchema PartnerCapabilityScore = new(TableNames.PartnerCapabilityScore,
+        S("globalPartnerId"), S("designation"), S("asOf"), S("track"), D("score"), new("qualified", ColumnKind.Flag), new("eligible", ColumnKind.Flag),
+        S("qualifiedMonths"), D("pointsToQualify"), S("zeroMetrics"),
+        OI("netCustomerAdds"), OD("netCustomerAddsPoints"), OD("usageGrowthPercent"), OD("usageGrowthPoints"), OI("deployments"), OD("deploymentsPoints"),
+        OI("intermediateCertifications"), OD("intermediateCertificationsPoints"), OI("advancedCertifications"), OD("advancedCertificationsPoints"),
+        S("rulesVersion"));
+
+    public static readonly IReadOnlyList<SnapshotSchema> All =
+        [PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, PartnerSubscriptions, PartnerCapabilityScore];
 
     /// <summary>
     /// Columns a file written before they existed may lack: `IncentiveEligibility`'s key parts (its RowKey then was
