@@ -87,6 +87,27 @@ public sealed class ScoreReader(StorageAccount storage, RecordStore records, Evi
             rows[0].GetString("rulesVersion"));
     }
 
+    /// <summary>Every global partner's scores of a run, ordered by global partner id (one publish range in memory at a time).</summary>
+    public async IAsyncEnumerable<PartnerScoreView> AllAsync(RecalculationRun run, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        CreditReader.RequireSnapshot(run);
+        var rules = await evidence.RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
+        var order = rules.Designations.Select(d => d.Name).ToList();
+        var byPartner = new SortedDictionary<long, List<TableEntity>>();
+        await foreach (var e in _snapshots.ReadAllAsync(run.RunId, SnapshotSchema.PartnerCapabilityScore, run.PublishRanges, cancellationToken).ConfigureAwait(false))
+        {
+            if (!e.RowKey.StartsWith(run.AsOf + "|", StringComparison.Ordinal)) continue;
+            var id = long.Parse(e.PartitionKey, CultureInfo.InvariantCulture);
+            if (!byPartner.TryGetValue(id, out var list)) byPartner[id] = list = [];
+            list.Add(e);
+        }
+        foreach (var (id, rows) in byPartner)
+            yield return new PartnerScoreView(id.ToString(CultureInfo.InvariantCulture), run.AsOf,
+                [.. rows.Select(r => ToView(r, rules)).OrderBy(v => order.IndexOf(v.Designation) is var i and >= 0 ? i : int.MaxValue)],
+                null, run.RunId, rows[0].GetString("rulesVersion"));
+    }
+
     private async Task<List<TableEntity>> RowsAsync(RecalculationRun run, PartnerId global, CancellationToken cancellationToken)
     {
         var rows = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerCapabilityScore, global.ToString(), run.PublishRanges, cancellationToken).ConfigureAwait(false);
