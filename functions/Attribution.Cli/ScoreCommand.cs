@@ -70,7 +70,9 @@ internal static class ScoreCommand
     /// <summary>"Infrastructure (Standard): 58 of 70 points, not qualified; eligible (qualified 2026-03); 0 points: deployments".</summary>
     internal static string Headline(DesignationScoreView d)
     {
-        var status = d.Qualified ? "qualified" : $"not qualified ({Num(d.PointsToQualify)} points short{(d.ZeroMetrics.Count > 0 && d.PointsToQualify == 0 ? ", a metric at 0" : "")})";
+        var status = d.Qualified ? "qualified"
+            : d.PointsToQualify > 0 ? $"not qualified ({Num(d.PointsToQualify)} points short)"
+            : "not qualified (enough points, but a metric is at 0)";
         var eligible = d.Eligible ? $"eligible (qualified {string.Join(", ", d.QualifiedMonths)})" : "not eligible (qualified in no month of the window)";
         var zero = d.ZeroMetrics.Count > 0 ? $"; 0 points: {string.Join(", ", d.ZeroMetrics)}" : "";
         return $"{d.Designation} ({d.Track}): {Num(d.Score)} of {Num(d.QualifyingPoints)} points, {status}; {eligible}{zero}";

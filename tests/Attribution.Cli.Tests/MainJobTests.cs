@@ -34,7 +34,7 @@ public sealed class MainJobTests(MainJobFixture fixture) : IClassFixture<MainJob
         Assert.Contains("published", output);
         var fabrikam = output.Split('\n').Single(l => l.Contains("2345678", StringComparison.Ordinal) && l.Contains("Fabrikam", StringComparison.Ordinal));
         Assert.Contains("Gold", fabrikam);
-        Assert.Equal(9, output.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s+\d{7}\s")));
+        Assert.Equal(13, output.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s+\d{7}\s"))); // the samples' 13 location partners
     }
 
     [Fact]

@@ -60,9 +60,10 @@ public sealed partial class ReportTests(ReportFixture fixture) : IClassFixture<R
             Assert.Equal(expected.GetValueOrDefault((cell["data-competency"], cell["data-level"])), int.Parse(cell["data-count"], CultureInfo.InvariantCulture));
         foreach (var ((competency, level), count) in expected)
             Assert.Contains(cells, c => c["data-competency"] == competency && c["data-level"] == level && c["data-count"] == count.ToString(CultureInfo.InvariantCulture));
-        // By hand from the samples (README): Fabrikam is the one CloudPlatform Gold; Litware and Contoso US are Silver.
-        Assert.Contains(cells, c => c["data-competency"] == "CloudPlatform" && c["data-level"] == "Gold" && c["data-count"] == "1");
-        Assert.Contains(cells, c => c["data-competency"] == "CloudPlatform" && c["data-level"] == "Silver" && c["data-count"] == "2");
+        // By hand from the samples (README): CloudPlatform Gold are Fabrikam, Relecloud US (150,000) and Tailwind (132,000);
+        // Silver are Litware, Contoso US, Lamna (78,000) and Relecloud IE (30,000).
+        Assert.Contains(cells, c => c["data-competency"] == "CloudPlatform" && c["data-level"] == "Gold" && c["data-count"] == "3");
+        Assert.Contains(cells, c => c["data-competency"] == "CloudPlatform" && c["data-level"] == "Silver" && c["data-count"] == "4");
     }
 
     [Fact]

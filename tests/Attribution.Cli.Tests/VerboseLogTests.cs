@@ -72,7 +72,7 @@ public sealed partial class VerboseRecalcTests(AzuriteFixture azurite) : IClassF
 
         // The first publish into empty tables writes every row each table holds afterwards, and removes none.
         long total = 0;
-        foreach (var table in new[] { TableNames.PartnerCredit, TableNames.GlobalPartnerCredit, TableNames.SubscriptionPartners, TableNames.IncentiveEligibility })
+        foreach (var table in new[] { TableNames.PartnerCredit, TableNames.GlobalPartnerCredit, TableNames.SubscriptionPartners, TableNames.IncentiveEligibility, TableNames.PartnerCapabilityScore })
         {
             var rows = (await azurite.Storage.AllAsync(table)).Count;
             Assert.True(rows > 0, table);

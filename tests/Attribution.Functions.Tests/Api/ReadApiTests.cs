@@ -204,6 +204,6 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
                 }
             }
         }
-        Assert.Equal(9, routes); // GET /changes and GET /tenants/{tenantId} are the eighth and ninth
+        Assert.Equal(10, routes); // GET /changes, GET /tenants/{tenantId} and GET /partners/{partnerId}/score are the eighth to tenth
     }
 }
