@@ -117,7 +117,7 @@ public static class ScoreOracle
         ArgumentNullException.ThrowIfNull(globalPartnersWithCredit);
         if (rules.Designations.Count == 0) return [];
 
-        var world = new World(partners, associations, dpor);
+        var world = new Crediting(partners, associations, dpor);
         var population = Population(rules, asOf, certifications, globalPartnersWithCredit, world);
 
         // Every tenant the usage knows: value(t, m) is 0 for a tenant G has no credited rows of.
@@ -166,7 +166,7 @@ public static class ScoreOracle
     {
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentNullException.ThrowIfNull(usage);
-        var world = new World(partners, associations, dpor);
+        var world = new Crediting(partners, associations, dpor);
         var first = asOf.AddMonths(-(rules.WindowMonths - 1));
         IReadOnlyList<AssociationSource> sources = rules.CreditPolicy == CreditPolicy.DporOnly
             ? [AssociationSource.Dpor]
@@ -181,7 +181,7 @@ public static class ScoreOracle
     // §7.4: the global partners with credit, and those with any certification in force on the last day of a month of the
     // qualification window (the longest designation's, when designations differ).
     private static SortedSet<long> Population(CreditRules rules, YearMonth asOf, IReadOnlyList<CertificationRecord> certifications,
-        IReadOnlySet<long> withCredit, World world)
+        IReadOnlySet<long> withCredit, Crediting world)
     {
         var population = new SortedSet<long>(withCredit);
         var months = rules.Designations.Max(d => d.QualificationMonths);
@@ -371,16 +371,22 @@ public static class ScoreOracle
         }
     }
 
-    /// <summary>The partner directory, the associations by tenant and the DPOR events by subscription.</summary>
-    private sealed class World
+    /// <summary>
+    /// §3's crediting, brute force: the partner directory, the associations by tenant and the DPOR events by
+    /// subscription. Public so a test can hand the same credited partners to the engine's score accumulator.
+    /// </summary>
+    public sealed class Crediting
     {
         private readonly Dictionary<long, long> _globalOf = [];
         private readonly ILookup<Guid, Association> _byTenant;
         private readonly ILookup<Guid, DporEvent> _dporBySubscription;
         private readonly Dictionary<(Guid, YearMonth), List<long>> _dporInMonth = [];
 
-        public World(IReadOnlyList<PartnerRecord> partners, IReadOnlyList<Association> associations, IReadOnlyList<DporEvent> dpor)
+        public Crediting(IReadOnlyList<PartnerRecord> partners, IReadOnlyList<Association> associations, IReadOnlyList<DporEvent> dpor)
         {
+            ArgumentNullException.ThrowIfNull(partners);
+            ArgumentNullException.ThrowIfNull(associations);
+            ArgumentNullException.ThrowIfNull(dpor);
             foreach (var p in partners) _globalOf[p.PartnerId] = p.GlobalPartnerId;
             _byTenant = associations.ToLookup(a => a.CustomerTenantId);
             _dporBySubscription = dpor.ToLookup(e => e.SubscriptionId);
@@ -389,24 +395,35 @@ public static class ScoreOracle
         /// <summary>§3: a location rolls up to its directory entry's global partner, itself when unknown.</summary>
         public long GlobalOf(long location) => _globalOf.TryGetValue(location, out var g) ? g : location;
 
-        /// <summary>The global partners with a location credited on <paramref name="u"/> through one of <paramref name="sources"/>.</summary>
-        public HashSet<long> CreditedGlobals(UsageRecord u, IReadOnlyList<AssociationSource> sources)
+        /// <summary>
+        /// Every (location partner, source) that credits <paramref name="u"/>: each association covering it (tenant,
+        /// subscription empty or equal, workloads empty or holding it, in force on a day of the month), and the DPOR of
+        /// each day of the month under `dpor`. A pair may repeat.
+        /// </summary>
+        public IEnumerable<(long Location, AssociationSource Source)> CreditedLocations(UsageRecord u)
         {
-            var globals = new HashSet<long>();
+            ArgumentNullException.ThrowIfNull(u);
             foreach (var a in _byTenant[u.CustomerTenantId])
             {
-                if (!sources.Contains(a.Source)) continue;
                 if (a.SubscriptionId is { } sub && sub != u.SubscriptionId) continue;
                 var workloads = a.Workloads.Members().ToList();
                 if (workloads.Count > 0 && !workloads.Contains(u.Workload)) continue;
                 // In force on at least one day of the month: starts by its last day, ends (inclusive) on or after its first.
                 if (a.ValidFrom > u.Month.LastDay) continue;
                 if (a.ValidTo is { } end && end < u.Month.FirstDay) continue;
-                globals.Add(GlobalOf(a.PartnerId));
+                yield return (a.PartnerId, a.Source);
             }
-            if (sources.Contains(AssociationSource.Dpor))
-                foreach (var p in DporPartnersIn(u.SubscriptionId, u.Month))
-                    globals.Add(GlobalOf(p));
+            foreach (var p in DporPartnersIn(u.SubscriptionId, u.Month))
+                yield return (p, AssociationSource.Dpor);
+        }
+
+        /// <summary>The global partners with a location credited on <paramref name="u"/> through one of <paramref name="sources"/>.</summary>
+        public HashSet<long> CreditedGlobals(UsageRecord u, IReadOnlyList<AssociationSource> sources)
+        {
+            ArgumentNullException.ThrowIfNull(sources);
+            var globals = new HashSet<long>();
+            foreach (var (location, source) in CreditedLocations(u))
+                if (sources.Contains(source)) globals.Add(GlobalOf(location));
             return globals;
         }
 
