@@ -8,6 +8,7 @@
 #
 # Environment: TENANTS (10000), SEED (1), AS_OF (2026-10), RECALC_RUNS (2), WORK (a new temp folder; kept),
 # SCENARIO (0: when 1, first a scenario recalculation, which computes everything and publishes nothing),
+# DESIGNATIONS (0: when 1, two scenario recalculations side by side: without the rules' designations, then with them),
 # API_READS (0: when set, the read API latency on the published data), AZURITE_HEAP_MIB (16384),
 # AZURITE_PORT (10300: blob; queue +1, table +2). The Azurite runs in memory (--inMemoryPersistence) on its own
 # ports, so it neither reuses nor disturbs one on the default ports, and is stopped on exit.
@@ -84,13 +85,26 @@ say "recalc bench: $tenants tenants (seed $seed), as of $as_of; $(nproc) CPU(s),
 say "Azurite: in memory, pid $azurite_pid, ports $blob_port-$table_port"
 
 measure generate "$cli" generate --out "$work/feeds" --tenants "$tenants" --seed "$seed"
-grep -E '^ *(partners|dpor|sales|csp|fasttrack|dap|usage) ' "$work/generate.log" | awk '{printf "  %-10s %12s rows %14s bytes\n", $1, $(NF-1), $NF}' | tee -a "$summary"
+grep -E '^ *(partners|dpor|sales|csp|fasttrack|dap|pal|certifications|usage) ' "$work/generate.log" | awk '{printf "  %-10s %12s rows %14s bytes\n", $1, $(NF-1), $NF}' | tee -a "$summary"
 files=()
-for s in partners dpor sales csp fasttrack dap usage; do files+=("$work/feeds/$s/$s.csv"); done
+for s in partners dpor sales csp fasttrack dap pal certifications usage; do files+=("$work/feeds/$s/$s.csv"); done
 
 measure ingest "$cli" ingest --storage "$conn" "${files[@]}"
 grep -E 'Succeeded|Completed|Failed|Duplicate' "$work/ingest.log" | awk '{printf "  %s\n", $0}' | tee -a "$summary"
 say "  $(azurite_mem)"
+
+if [ "${DESIGNATIONS:-0}" = 1 ]; then
+  # The capability scores' cost, side by side: the same scenario recalculation with the shipped rules minus their
+  # designations (the baseline: competencies only, 12 months read) and with them (19 months read, scores computed).
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["designations"]=[]; json.dump(r,open(sys.argv[2],"w"),indent=1)' \
+    "$root/functions/Attribution.Domain/Rules/default-rules.json" "$work/rules-no-designations.json"
+  measure nodesig "$cli" recalc --as-of "$as_of" --scenario nodesig --rules "$work/rules-no-designations.json" --storage "$conn"
+  grep -E 'usage rows in the window|engine .* ms, storage .* ms|^phases: ' "$work/nodesig.log" | sed 's/^/  /' | tee -a "$summary"
+  measure designations "$cli" recalc --as-of "$as_of" --scenario bench --storage "$conn"
+  grep -E 'usage rows in the window|engine .* ms, storage .* ms|^phases: ' "$work/designations.log" | sed 's/^/  /' | tee -a "$summary"
+  say "$(awk '/^nodesig / {w0=$3; r0=$7} /^designations / {w1=$3; r1=$7} END {printf "scores: wall %.2fx, peak RSS %.2fx the run without designations", w1/w0, r1/r0}' "$summary")"
+  say "  $(azurite_mem)"
+fi
 
 if [ "${SCENARIO:-0}" = 1 ]; then
   # The whole recalculation without the table writes of a publish: a scenario computes, snapshots and compares, and

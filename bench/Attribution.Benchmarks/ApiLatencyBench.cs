@@ -75,6 +75,14 @@ public static class ApiLatencyBench
             ? await Measure(id => api.PartnerEvidenceAsync(Request("competency=CloudPlatform&pageSize=100"), id, default))
             : await Measure(async id => Found(await evidenceService.ExplainAsync(Id(id), "CloudPlatform", run, 0, 100)));
 
+        // GET /api/partners/{id}/score with a location ID: the handler reads the global partner's partition, or the
+        // directory first when the location is not its own global partner (the slower path, measured as users call it).
+        var scores = storage.Get<ScoreReader>();
+        var scoreApi = storage.Create<ScoreApi>();
+        var score = scenario is null
+            ? await Measure(id => scoreApi.PartnerScoreAsync(Request(""), id, default))
+            : await Measure(async id => Found(await scores.ScoreAsync(Id(id), run)));
+
         Console.WriteLine($"Read API latency, in-process handler + Azurite, {partners.Count} partners{(existing is null ? $" from {tenants} generated tenants" : scenario is null ? " already published" : $" of scenario {scenario}'s snapshot, through CreditReader/EvidenceService (what the handlers call)")}, {reads} reads each:");
         Console.WriteLine("| read | median ms | p95 ms | max ms |");
         Console.WriteLine("|---|---:|---:|---:|");
@@ -83,6 +91,7 @@ public static class ApiLatencyBench
         Row("GET /api/partners/{id}/credit", credit);
         Row("GET /api/partners/{id}/credit?scope=global (incl. a lookup of the global id)", global);
         Row("GET /api/partners/{id}/evidence?competency=CloudPlatform", evidence);
+        Row("GET /api/partners/{id}/score (a location ID: its global partner's designations)", score);
         return 0;
     }
 

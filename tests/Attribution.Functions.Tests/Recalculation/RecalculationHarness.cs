@@ -166,6 +166,17 @@ public static class RecalculationHarness
             GlobalPartnerOf = await records.GlobalPartnerMapAsync(),
         });
         var results = CreditEngine.Finish([shard], rules, asOf);
+
+        // PartnerCapabilityScore from the independent §7 oracle (its own crediting, DPOR day by day, decimal sums) over
+        // the 19 months the designations read; the population's credited global partners are the engine's (tested above).
+        var scoreUsage = new List<UsageRecord>();
+        for (var b = 0; b < records.BucketCount; b++) scoreUsage.AddRange(await records.UsageAsync(b, RunResults.FirstUsageMonth(rules, asOf), asOf));
+        var partners = new List<PartnerRecord>();
+        await foreach (var p in records.PartnersAsync()) partners.Add(p);
+        var certifications = new List<CertificationRecord>();
+        await foreach (var c in records.CertificationsAsync()) certifications.Add(c);
+        var scores = ScoreOracle.Expected(rules, asOf, scoreUsage, associations, dpor, partners, certifications,
+            results.GlobalPartnerCredit.Select(r => r.GlobalPartnerId.Value).ToHashSet());
         // The rows §4 of the contract describes, keyed and named here from the contract's table rather than by the
         // production mapping (CreditEntities), so a misnamed or mis-keyed published property fails the comparison.
         var month = asOf.ToString();
@@ -196,6 +207,8 @@ public static class RecalculationHarness
             [TableNames.IncentiveEligibility] = Sorted(results.IncentiveEligibility.Select(r => Row(Id(r.DporPartnerId.Value), $"{month}|{r.Month}|{r.SubscriptionId:D}",
                 ("asOf", month), ("month", r.Month.ToString()), ("subscriptionId", r.SubscriptionId.ToString("D")), ("customerTenantId", r.CustomerTenantId.ToString("D")), ("acrUsd", r.AcrUsd), ("dporDays", r.DporDays), ("daysInMonth", r.DaysInMonth),
                 ("incentiveAcrUsd", r.IncentiveAcrUsd)))),
+            [TableNames.PartnerCapabilityScore] = Sorted(scores.Select(r => Row(r.PartitionKey, r.RowKey,
+                [.. r.ToProperties().Select(kv => (kv.Key, kv.Value))]))),
         };
     }
 

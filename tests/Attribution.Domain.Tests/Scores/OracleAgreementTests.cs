@@ -1,7 +1,3 @@
-// PARKED: tests/Attribution.Domain.Tests/Scores/OracleAgreementTests.cs, to move there once ShardCredit has
-// `Scores : IReadOnlyList<ScorePartial>` (the engine's per-shard score partials). It compiles against that API: checked
-// with a stand-in C# 14 extension property `extension(ShardCredit s) { public IReadOnlyList<ScorePartial> Scores => ...; }`.
-// It uses RandomDataset (tests/Attribution.Domain.Tests/Scores/RandomDataset.cs). Move with: git mv OracleAgreementTests.cs.txt tests/Attribution.Domain.Tests/Scores/OracleAgreementTests.cs
 using System.Globalization;
 using Attribution.Domain.Credit;
 using Attribution.Domain.Rules;
