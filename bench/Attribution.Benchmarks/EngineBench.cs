@@ -64,6 +64,19 @@ public static class EngineBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"run {r + 1}: {sw.Elapsed.TotalMilliseconds,8:F0} ms  {rate,12:N0} rows/s  allocated {allocated / 1048576.0,8:F1} MiB"));
         }
+        // Side by side: the same input with the rules' designations off (competencies only), as the baseline of the
+        // capability scores' cost.
+        var bare = new CreditInput { AsOf = input.AsOf, Rules = rules with { Designations = [] }, Usage = input.Usage, Associations = input.Associations, DporEvents = input.DporEvents, GlobalPartnerOf = input.GlobalPartnerOf };
+        double bestBare = 0;
+        for (var r = 0; r < runs; r++)
+        {
+            sw.Restart();
+            CreditEngine.ComputeShard(bare);
+            sw.Stop();
+            bestBare = Math.Max(bestBare, input.Usage.Count / sw.Elapsed.TotalSeconds);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"without designations: best {bestBare:N0} rows/s; with them {best:N0} rows/s ({bestBare / best:F2}x the time); {last!.Scores.Count:N0} score partials, {last.ScoreCustomers.Count:N0} customer rows"));
         sw.Restart();
         var results = CreditEngine.Finish([last!], rules, asOf);
         sw.Stop();

@@ -20,10 +20,11 @@ public static class CreditEngine
         var prepared = new PreparedShard(input, withScores);
         var accumulator = new ShardAccumulator(prepared);
         // The scores ride the same walk: one pass over the records credits competencies and designations alike.
-        var scores = withScores ? new ScoreAccumulator(input.Rules, input.AsOf, input.GlobalPartnerOf) : null;
+        // It also keeps each customer's row of the eligibility view (§7.4), the index explanations read.
+        var scores = withScores ? new ScoreAccumulator(input.Rules, input.AsOf, input.GlobalPartnerOf, input.Associations) : null;
         var inWindow = CreditWalker.Walk(prepared, accumulator, scores);
         var shard = accumulator.ToShardCredit(inWindow);
-        return scores is null ? shard : shard with { Scores = scores.ToPartials() };
+        return scores is null ? shard : shard with { Scores = scores.ToPartials(), ScoreCustomers = scores.ToCustomers() };
     }
 
     /// <summary>Merges the shards' partials (in the given order) and computes levels, next levels and progress.</summary>
@@ -48,6 +49,7 @@ public static class CreditEngine
             SubscriptionPartners = [],
             IncentiveEligibility = [],
             Scores = [.. shard.Scores.Where(p => scope.Global(p.GlobalPartnerId))],
+            ScoreCustomers = [],
             UsageRowsInWindow = 0,
             UsageRowsCredited = 0,
         };

@@ -129,6 +129,9 @@ public sealed record ShardCredit
     /// <summary>Capability-score partials (§7) per (global partner, designation), sorted; additive across shards.</summary>
     public IReadOnlyList<Scores.ScorePartial> Scores { get; init; } = [];
 
+    /// <summary>The customers' rows of the eligibility view (§7.4), complete (tenants do not cross shards); not sent to reduces.</summary>
+    public IReadOnlyList<Scores.ScoreCustomerRow> ScoreCustomers { get; init; } = [];
+
     public long UsageRowsInWindow { get; init; }
 
     /// <summary>Usage rows in the window that credited at least one partner.</summary>

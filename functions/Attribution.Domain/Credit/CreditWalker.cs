@@ -305,6 +305,8 @@ internal static class CreditWalker
         var split = p.Policy == CreditPolicy.Split;
         var buffer = new Credited[16];
         var scoreBuffer = scores is null ? [] : new Scores.ScoreCredit[16];
+        var customers = scores?.TracksCustomers == true;
+        var links = new List<Scores.ScoreLink>();
         long inWindow = 0;
 
         var order = TenantOrder(p);
@@ -344,7 +346,9 @@ internal static class CreditWalker
             {
                 if (scoreBuffer.Length < k) scoreBuffer = new Scores.ScoreCredit[k * 2];
                 for (var j = 0; j < k; j++) scoreBuffer[j] = new Scores.ScoreCredit(p.PartnerIds[buffer[j].Partner], buffer[j].Sources);
-                scores.Add(u, new ReadOnlySpan<Scores.ScoreCredit>(scoreBuffer, 0, k));
+                if (customers && k > 0) Links(p, u, tenant, sub, wi, buffer, k, links);
+                scores.Add(u, new ReadOnlySpan<Scores.ScoreCredit>(scoreBuffer, 0, k), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(links));
+                links.Clear();
             }
             if (mi < 0) continue;
             inWindow++;
@@ -357,6 +361,33 @@ internal static class CreditWalker
             sink.OnRow(u, mi, tenant, sub, new ReadOnlySpan<Credited>(buffer, 0, k));
         }
         return inWindow;
+    }
+
+    /// <summary>
+    /// The associations behind a row's credited partners, for the customer eligibility view: each association that
+    /// covers the row, and each DPOR designation period of a credited DPOR partner that overlaps the row's month.
+    /// </summary>
+    private static void Links(PreparedShard p, UsageRecord u, TenantState tenant, SubState sub, int walkMonth, Credited[] credited, int k, List<Scores.ScoreLink> links)
+    {
+        int IndexOf(int partner)
+        {
+            for (var j = 0; j < k; j++) if (credited[j].Partner == partner) return j;
+            return -1;
+        }
+        var workloadBit = 1 << (int)u.Workload;
+        var monthIndex = u.Month.Index;
+        foreach (ref readonly var a in tenant.Assocs.AsSpan())
+            if (a.Covers(monthIndex, workloadBit, u.SubscriptionId))
+                links.Add(new Scores.ScoreLink(IndexOf(a.Partner), a.SourceBit, a.InputIndex, null, 0));
+        if (sub.DporMonthStart is not { } starts || starts[walkMonth] == starts[walkMonth + 1]) return;
+        for (var j = starts[walkMonth]; j < starts[walkMonth + 1]; j++)
+        {
+            var partner = sub.DporMonth[j].Partner;
+            var partnerId = p.PartnerIds[partner];
+            for (var s = 0; s < sub.Segments.Length; s++)
+                if (sub.Segments[s].PartnerId == partnerId && sub.Segments[s].DaysIn(u.Month) > 0)
+                    links.Add(new Scores.ScoreLink(IndexOf(partner), PreparedShard.DporBit, -1, sub, s));
+        }
     }
 
     /// <summary>Under dporOnly the credit keeps only the DPOR entries (the scores saw every association first).</summary>

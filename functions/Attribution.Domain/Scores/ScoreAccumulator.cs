@@ -37,7 +37,9 @@ public sealed class ScoreAccumulator
     private readonly int _windowMonths;
     private readonly YearMonth _asOf;
     private readonly IReadOnlyDictionary<long, long> _globalOf;
-    private readonly Dictionary<(long Global, int Designation), Series> _tenantSeries = [];
+    // The current tenant's series: a handful per tenant, so a list searched linearly beats hashing a key per row.
+    private readonly List<(long Global, int Designation, Series Series)> _tenantSeries = [];
+    private readonly int[][] _designationsOf = new int[WorkloadSet.Count][];
     private readonly Stack<Series>[] _free;
     private readonly Dictionary<(long Global, int Designation), ScoreMetricPartial[]> _counts = [];
     private readonly HashSet<Guid> _doneTenants = [];
@@ -52,17 +54,39 @@ public sealed class ScoreAccumulator
         public readonly Int128[] Revenue = new Int128[months];
         public readonly Int128[] Users = new Int128[months];
 
+        /// <summary>Months with at least one credited row (any amount): the customer view lists such tenants.</summary>
+        public readonly bool[] HasRows = new bool[months];
+
+        /// <summary>The associations behind the credited rows (only when customers are tracked).</summary>
+        public readonly List<ScoreLink> Links = [];
+
         public Int128[] Of(ScoreMeasure measure) => measure == ScoreMeasure.Revenue ? Revenue : Users;
 
         public void Clear()
         {
             Array.Clear(Revenue);
             Array.Clear(Users);
+            Array.Clear(HasRows);
+            Links.Clear();
         }
     }
 
+    private readonly IReadOnlyList<Association>? _associations;
+    private readonly List<ScoreCustomerRow> _customers = [];
+
+    /// <summary>Whether the accumulator also keeps each customer's row of the eligibility view (§7.4).</summary>
+    public bool TracksCustomers => _associations is not null;
+
     public ScoreAccumulator(CreditRules rules, YearMonth asOf, IReadOnlyDictionary<long, long> globalPartnerOf)
+        : this(rules, asOf, globalPartnerOf, null)
     {
+    }
+
+    /// <param name="associations">The shard's associations, which <see cref="ScoreLink.Association"/> indexes: given, the
+    /// accumulator also builds every customer's row of the eligibility view.</param>
+    internal ScoreAccumulator(CreditRules rules, YearMonth asOf, IReadOnlyDictionary<long, long> globalPartnerOf, IReadOnlyList<Association>? associations)
+    {
+        _associations = associations;
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentNullException.ThrowIfNull(globalPartnerOf);
         _designations = rules.Designations;
@@ -71,6 +95,8 @@ public sealed class ScoreAccumulator
         _globalOf = globalPartnerOf;
         _windows = [.. _designations.Select(d => ScoreWindow.Of(d, rules.WindowMonths, asOf))];
         _free = [.. _designations.Select(_ => new Stack<Series>())];
+        for (var wl = 0; wl < WorkloadSet.Count; wl++)
+            _designationsOf[wl] = [.. Enumerable.Range(0, _designations.Count).Where(d => _designations[d].Workloads.Contains((Workload)wl))];
     }
 
     /// <summary>The earliest month any designation reads: usage before it cannot change a score.</summary>
@@ -91,7 +117,10 @@ public sealed class ScoreAccumulator
     /// full (creditPolicy does not apply), for designations of its workload whose sources credit one of G's locations.
     /// Rows must arrive grouped by tenant.
     /// </summary>
-    public void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited)
+    public void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited) => Add(usage, credited, []);
+
+    /// <summary><see cref="Add(UsageRecord, ReadOnlySpan{ScoreCredit})"/>, with the associations behind each credit.</summary>
+    internal void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited, ReadOnlySpan<ScoreLink> links)
     {
         ArgumentNullException.ThrowIfNull(usage);
         if (credited.IsEmpty || _designations.Count == 0) return;
@@ -116,11 +145,11 @@ public sealed class ScoreAccumulator
             _globals[i] = _globalOf.TryGetValue(credited[i].PartnerId, out var gid) ? gid : credited[i].PartnerId;
             _masks[i] = credited[i].SourcesMask;
         }
-        for (var d = 0; d < _designations.Count; d++)
+        foreach (var d in _designationsOf[(int)usage.Workload])
         {
             var rule = _designations[d];
             var w = _windows[d];
-            if (month < w.FirstValue || month > w.AsOf || !rule.Workloads.Contains(usage.Workload)) continue;
+            if (month < w.FirstValue || month > w.AsOf) continue;
             var mask = rule.SourcesMask;
             var gk = 0;
             for (var i = 0; i < credited.Length; i++)
@@ -133,13 +162,33 @@ public sealed class ScoreAccumulator
             }
             for (var j = 0; j < gk; j++)
             {
-                var key = (_scratch[j], d);
-                if (!_tenantSeries.TryGetValue(key, out var s))
-                    _tenantSeries.Add(key, s = _free[d].Count > 0 ? _free[d].Pop() : new Series(w.ValueMonths));
+                Series? s = null;
+                foreach (var (tg, td, ts) in _tenantSeries)
+                {
+                    if (tg != _scratch[j] || td != d) continue;
+                    s = ts;
+                    break;
+                }
+                if (s is null) _tenantSeries.Add((_scratch[j], d, s = _free[d].Count > 0 ? _free[d].Pop() : new Series(w.ValueMonths)));
                 s.Revenue[month - w.FirstValue] += revenue;
                 s.Users[month - w.FirstValue] += users;
+                s.HasRows[month - w.FirstValue] = true;
+                foreach (var link in links)
+                {
+                    // The links of G's locations through a source the designation counts; each once per customer.
+                    if ((link.SourceBit & mask) == 0 || _globals[link.Credited] != _scratch[j] || s.Links.Contains(link)) continue;
+                    s.Links.Add(link);
+                }
             }
         }
+    }
+
+    /// <summary>The customers' rows of the eligibility view (when tracked), sorted by global partner, designation order, tenant.</summary>
+    public IReadOnlyList<ScoreCustomerRow> ToCustomers()
+    {
+        FoldTenant();
+        var order = _designations.Select(d => d.Name).ToList();
+        return [.. _customers.OrderBy(c => c.GlobalPartnerId).ThenBy(c => order.IndexOf(c.Designation)).ThenBy(c => c.CustomerTenantId)];
     }
 
     /// <summary>The shard's partials, sorted by global partner then designation order.</summary>
@@ -155,7 +204,7 @@ public sealed class ScoreAccumulator
     /// <summary>Adds the current tenant's series to the counts of its (global partner, designation) pairs and frees them.</summary>
     private void FoldTenant()
     {
-        foreach (var ((g, d), s) in _tenantSeries)
+        foreach (var (g, d, s) in _tenantSeries)
         {
             var rule = _designations[d];
             var w = _windows[d];
@@ -164,10 +213,97 @@ public sealed class ScoreAccumulator
             for (var t = 0; t < rule.Tracks.Count; t++)
                 foreach (var m in rule.Tracks[t].Metrics)
                     if (!m.Metric.IsCertification()) AddTenant(metrics[k++], m, w, s);
+            if (TracksCustomers) AddCustomer(g, rule, w, s);
             s.Clear();
             _free[d].Push(s);
         }
         _tenantSeries.Clear();
+    }
+
+    /// <summary>The tenant's row of the eligibility view, when it has credited rows in the months the metrics read (M−13 … M).</summary>
+    private void AddCustomer(long global, DesignationRule rule, ScoreWindow w, Series s)
+    {
+        var any = false;
+        for (var month = w.AsOf - 13; month <= w.AsOf && !any; month++) any = s.HasRows[month - w.FirstValue];
+        if (!any) return;
+        double[] Values(Int128[] v)
+        {
+            Int128 sum = 0, peak = 0;
+            for (var i = w.AsOf - (_windowMonths - 1); i <= w.AsOf; i++)
+            {
+                sum += v[i - w.FirstValue];
+                peak = Int128.Max(peak, v[i - w.FirstValue]);
+            }
+            return [Nano.ToDouble(v[w.AsOf - w.FirstValue]), Nano.ToDouble(v[w.AsOf - 1 - w.FirstValue]), Nano.ToDouble(v[w.AsOf - 12 - w.FirstValue]),
+                Nano.ToDouble(v[w.AsOf - 13 - w.FirstValue]), Nano.ToDouble(sum), Nano.ToDouble(peak)];
+        }
+        var counts = new List<string>(rule.Tracks.Count);
+        foreach (var track in rule.Tracks)
+        {
+            char now = '-', yearAgo = '-', deployment = '-';
+            foreach (var m in track.Metrics)
+            {
+                var v = s.Of(m.Measure);
+                if (m.Metric == ScoreMetric.NetCustomerAdds)
+                {
+                    var min = Nano.Of(m.MinPerTenant);
+                    var max = m.MaxPerTenant is { } x ? Nano.Of(x) : (Int128?)null;
+                    bool In(int month) { var n = v[month - w.FirstValue]; return min <= n && (max is not { } mx || n <= mx); }
+                    now = In(w.AsOf) || In(w.AsOf - 1) ? '1' : '0';
+                    yearAgo = In(w.AsOf - 12) || In(w.AsOf - 13) ? '1' : '0';
+                }
+                else if (m.Metric == ScoreMetric.Deployments)
+                {
+                    Int128 reached = 0;
+                    for (var i = w.AsOf - (_windowMonths - 1); i <= w.AsOf; i++)
+                        reached = m.Measure == ScoreMeasure.Revenue ? reached + v[i - w.FirstValue] : Int128.Max(reached, v[i - w.FirstValue]);
+                    deployment = reached >= Nano.Of(m.MinPerTenant) ? '1' : '0';
+                }
+            }
+            counts.Add(new string([now, yearAgo, deployment]));
+        }
+        _customers.Add(new ScoreCustomerRow
+        {
+            GlobalPartnerId = global,
+            Designation = rule.Name,
+            CustomerTenantId = _tenant,
+            Revenue = Values(s.Revenue),
+            Users = Values(s.Users),
+            Counts = string.Join(';', counts),
+            Associations = Associations(s.Links),
+        });
+    }
+
+    private List<ScoreAssociation> Associations(List<ScoreLink> links)
+    {
+        var list = new List<ScoreAssociation>(links.Count);
+        foreach (var link in links)
+        {
+            var a = Association(link);
+            if (!list.Contains(a)) list.Add(a); // two DPOR links of one period (two months) are one association
+        }
+        list.Sort(static (x, y) =>
+        {
+            var c = string.CompareOrdinal(x.Source, y.Source);
+            if (c == 0) c = x.PartnerId.CompareTo(y.PartnerId);
+            if (c == 0) c = x.ValidFrom.CompareTo(y.ValidFrom);
+            if (c == 0) c = string.CompareOrdinal(x.IngestionId, y.IngestionId);
+            return c != 0 ? c : x.Line.CompareTo(y.Line);
+        });
+        return list;
+    }
+
+    private ScoreAssociation Association(ScoreLink link)
+    {
+        if (link.Subscription is { } sub)
+        {
+            var seg = sub.Segments[link.Segment];
+            return new ScoreAssociation(AssociationSource.Dpor.Name(), seg.PartnerId, sub.Id, "", seg.From, seg.To,
+                seg.SetEvent.Lineage.IngestionId, seg.SetEvent.Lineage.Line);
+        }
+        var a = _associations![link.Association];
+        return new ScoreAssociation(a.Source.Name(), a.PartnerId, a.SubscriptionId, a.Workloads.ToString(), a.ValidFrom, a.ValidTo,
+            a.Lineage.IngestionId, a.Lineage.Line);
     }
 
     private static ScoreMetricPartial[] EmptyMetrics(DesignationRule rule, ScoreWindow w)
