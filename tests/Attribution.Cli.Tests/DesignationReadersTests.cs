@@ -221,6 +221,25 @@ public sealed class DesignationReadersTests(DesignationFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task The_report_lists_each_status_as_published()
+    {
+        var published = await PublishedAsync("2026-10");
+        var path = Path.Combine(TestPaths.NewTempDirectory(), "report.html");
+        var (code, _, error) = await CliRunner.RunAsync("report", "--out", path, "--storage", Conn);
+        Assert.True(code == 0, error);
+        var html = await File.ReadAllTextAsync(path);
+        foreach (var (status, keep) in new (string, Func<ScoreRow, bool>)[] { ("qualified", r => r.Qualified), ("eligible", r => r.Eligible && !r.Qualified), ("none", r => !r.Eligible) })
+        {
+            var ids = published.Where(r => r.Designation == "Security" && keep(r)).Select(r => r.GlobalPartnerId).OrderBy(long.Parse);
+            Assert.Contains($"data-designation=\"Security\" data-status=\"{status}\" data-partners=\"{string.Join(';', ids)}\"", html);
+        }
+        // By hand (certifications): Contoso's SC-300 qualifies it; Tailspin's lapsed SC-200 leaves it eligible only.
+        Assert.Contains("data-designation=\"Security\" data-status=\"qualified\" data-partners=\"1234500\"", html);
+        Assert.Contains("data-designation=\"Security\" data-status=\"eligible\" data-partners=\"5678901\"", html);
+        Assert.Contains("data-designation=\"Security\" data-qualifying-points=\"8\"", html);
+    }
+
+    [Fact]
     public async Task A_run_without_scores_counts_as_none_and_changes_say_so()
     {
         Assert.Empty(await PublishedAsync("2026-09"));

@@ -79,9 +79,12 @@ public sealed class DesignationListing(ScoreReader scores, EvidenceService evide
             matching.Count, [.. matching.Take(top ?? int.MaxValue)], counts);
     }
 
-    /// <summary>The narrowest status of a row: qualified, else eligible, else none.</summary>
-    public static DesignationStatus StatusOf(DesignationListingRow row) =>
-        row.Qualified ? DesignationStatus.Qualified : row.Eligible ? DesignationStatus.Eligible : DesignationStatus.None;
+    /// <summary>The narrowest status of a score: qualified, else eligible (only), else none.</summary>
+    public static DesignationStatus StatusOf(DesignationScoreView score)
+    {
+        ArgumentNullException.ThrowIfNull(score);
+        return score.Qualified ? DesignationStatus.Qualified : score.Eligible ? DesignationStatus.Eligible : DesignationStatus.None;
+    }
 
     public static string StatusName(DesignationStatus status) => status switch
     {
