@@ -24,13 +24,22 @@ internal readonly record struct ScoreWindow(int AsOf, int FirstScored, int First
 }
 
 /// <summary>
+/// What the credit walk hands every walked row to, with the location partners it credits under any policy (§7.1):
+/// the score accumulator, or the tenant view saying which designations a customer's usage counts toward.
+/// </summary>
+internal interface IScoreSink
+{
+    void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited);
+}
+
+/// <summary>
 /// Fed the usage rows the credit walker credits, grouped by tenant (all of a tenant's rows consecutively, as the walker
 /// delivers them), builds value(t, m) per (global partner, designation) for the current tenant in both measures, in
 /// billionths (exact integer sums: the order rows arrive in cannot change a value). When the tenant changes, its
 /// series are folded into the additive per-month counts of <see cref="ScorePartial"/> and dropped, so memory holds one
 /// tenant's series plus one set of counts per (global partner, designation), whatever the number of tenants.
 /// </summary>
-public sealed class ScoreAccumulator
+public sealed class ScoreAccumulator : IScoreSink
 {
     private readonly IReadOnlyList<DesignationRule> _designations;
     private readonly ScoreWindow[] _windows;
