@@ -19,7 +19,7 @@ internal static class ChangesCommand
         var scenario = new Option<string?>("--scenario") { Description = "Compare this scenario's run with the published run of its month." };
         var top = new Option<int>("--top") { Description = "Biggest movers shown per competency and measure.", DefaultValueFactory = _ => CreditChanges.DefaultTop };
         var json = new Option<bool>("--json") { Description = "Print one JSON document." };
-        var command = new Command("changes", "Show what changed: levels gained and lost, partners new or gone, the biggest movers.") { asOf, since, scenario, top, json };
+        var command = new Command("changes", "Show what changed: levels gained and lost, partners new or gone, the biggest movers, designations gained and lost.") { asOf, since, scenario, top, json };
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
@@ -101,6 +101,26 @@ internal static class ChangesCommand
                     table.AddRow(m.PartnerId, Markup.Escape(LevelMove(m)), N(m.FromProgress, "P1"), N(m.ToProgress, "P1"), Signed(m.ProgressChange * 100, "0.0") + " pts");
                 c.Write(table);
             }
+        }
+        Designations(c, view);
+    }
+
+    private static void Designations(IAnsiConsole c, CreditChangesView view)
+    {
+        if (view.Designations.Count == 0) return;
+        c.WriteLine();
+        c.MarkupLine("[bold]Designations[/] (global partners)");
+        if (view.DesignationsNote is { } note) c.MarkupLine($"  [yellow]{Markup.Escape(note)}[/]");
+        foreach (var d in view.Designations)
+        {
+            if (d.EligibleGained.Count == 0 && d.EligibleLost.Count == 0 && d.QualifiedGained.Count == 0 && d.QualifiedLost.Count == 0)
+            {
+                c.MarkupLine($"  {Markup.Escape(d.Designation)}: no changes");
+                continue;
+            }
+            c.MarkupLine($"  {Markup.Escape(d.Designation)}:");
+            c.MarkupLine($"    eligible gained: {List(d.EligibleGained)}; lost: {List(d.EligibleLost)}");
+            c.MarkupLine($"    qualified gained: {List(d.QualifiedGained)}; lost: {List(d.QualifiedLost)}");
         }
     }
 

@@ -15,24 +15,131 @@ internal static class PartnersCommand
     public static Command Create()
     {
         var asOf = new Option<string?>("--as-of") { Description = "Month (yyyy-MM); default: the latest published." };
-        var command = new Command("partners", "List partners' competency credit from the published run, with counts per level.") { asOf };
+        var designation = new Option<string?>("--designation") { Description = "List global partners' capability scores of this designation (as named in the rules) instead of competency credit, with counts per status." };
+        var status = new Option<string?>("--status") { Description = "With --designation: only partners qualified at --as-of, eligible (qualified in a month of the qualification window), or none (not eligible).", HelpName = "qualified|eligible|none" };
+        status.AcceptOnlyFromAmong("qualified", "eligible", "none");
+        var command = new Command("partners", "List partners' competency credit from the published run, with counts per level (or, with --designation, their capability scores).") { asOf, designation, status };
         var listing = ListingOptions.AddTo(command);
-        var format = FormatOptions.AddTo(command, "one row per partner and listed competency");
+        var format = FormatOptions.AddTo(command, "one row per partner and listed competency (with --designation: per global partner)");
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
             var output = format.Get(parse);
             var query = listing.Get(parse);
+            var designationName = parse.GetValue(designation);
+            var statusName = parse.GetValue(status);
+            if (designationName is not null) DesignationListingOutput.Validate(query);
+            else if (statusName is not null) throw new CliException("--status filters a designation's scores: give --designation D with it (competency levels: --level).", ExitCodes.BadUsage);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             await using var storage = await CliStorage.OpenAsync(parse, ct);
             var run = await storage.Get<CreditReader>().ResolveRunAsync(month, null, ct)
                 ?? throw new CliException(month is null ? "Nothing has been published yet: run 'attribution recalc' first." : $"No published recalculation for {month}.");
+            if (designationName is not null)
+            {
+                DesignationListingView scores;
+                try
+                {
+                    scores = await storage.Get<DesignationListing>().ReadAsync(run, designationName, DesignationListingOutput.ParseStatus(statusName), query.Top, ct);
+                }
+                catch (UnknownNameException e)
+                {
+                    throw new CliException(e.Message, ExitCodes.BadUsage);
+                }
+                await DesignationListingOutput.WriteAsync(context, scores, output);
+                return ExitCodes.Success;
+            }
             var view = await ListingOptions.ReadAsync(storage, run, query, ct);
             await PartnerListingOutput.WriteAsync(context, view, output);
             return ExitCodes.Success;
         });
         return command;
     }
+}
+
+/// <summary>The writer of `partners --designation D`: a table with the status counts under it, JSON, or CSV.</summary>
+internal static class DesignationListingOutput
+{
+    public static readonly string[] CsvHeader =
+    [
+        "globalPartnerId", "partnerName", "designation", "track", "score", "qualifyingPoints", "qualified", "eligible",
+        "qualifiedMonths", "pointsToQualify", "zeroMetrics",
+    ];
+
+    /// <summary>Scores are global partners' and ordered by ID: the competency options have nothing to apply to.</summary>
+    public static void Validate(PartnerListingQuery query)
+    {
+        if (query.Competency is not null)
+            throw new CliException("--designation lists capability scores and --competency competency credit: give one of them.", ExitCodes.BadUsage);
+        if (query.Level is not null)
+            throw new CliException("--level is a competency level; with --designation filter with --status qualified|eligible|none.", ExitCodes.BadUsage);
+        if (query.Sort != PartnerSort.PartnerId)
+            throw new CliException("--sort orders competency credit; a designation's scores are listed by global partner ID.", ExitCodes.BadUsage);
+    }
+
+    public static DesignationStatus? ParseStatus(string? status) => status switch
+    {
+        "qualified" => DesignationStatus.Qualified,
+        "eligible" => DesignationStatus.Eligible,
+        "none" => DesignationStatus.None,
+        _ => null,
+    };
+
+    public static async Task WriteAsync(CommandContext context, DesignationListingView view, OutputFormat format)
+    {
+        switch (format)
+        {
+            case OutputFormat.Json:
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(view, Commands.Json));
+                break;
+            case OutputFormat.Csv:
+                await Csv.WriteAsync(context.Out, CsvHeader, view.Partners.Select(p => (IReadOnlyList<object?>)
+                [
+                    p.GlobalPartnerId, p.PartnerName, view.Designation, p.Track, p.Score, view.QualifyingPoints, p.Qualified, p.Eligible,
+                    string.Join(';', p.QualifiedMonths), p.PointsToQualify, string.Join(';', p.ZeroMetrics),
+                ]));
+                break;
+            default:
+                WriteTable(context, view);
+                break;
+        }
+    }
+
+    private static void WriteTable(CommandContext context, DesignationListingView view)
+    {
+        // Ids and numbers never wrap (one word each); the headers of the narrow columns wrap or shorten instead.
+        var table = new CliTable(
+            new("global partner"), new("name"), new("track", Fit.Keep), new("score", Right: true),
+            new("qualified", Short: "Q"), new("eligible", Short: "E"), new("points to qualify", Right: true), new("zero metrics"));
+        var abbreviated = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var p in view.Partners)
+        {
+            foreach (var m in p.ZeroMetrics.Where(ShortMetrics.ContainsKey)) abbreviated.Add(m);
+            table.AddRow(p.GlobalPartnerId, p.PartnerName ?? "", p.Track, new CliCell(ScoreCommand.Num(p.Score), p.Qualified ? "bold" : null),
+                YesNo(p.Qualified), YesNo(p.Eligible), ScoreCommand.Num(p.PointsToQualify),
+                string.Join(", ", p.ZeroMetrics.Select(m => ShortMetrics.GetValueOrDefault(m, m))));
+        }
+        if (view.Partners.Count == 0) context.Console.MarkupLine("No partner matches.");
+        else table.Write(context.Console);
+        if (abbreviated.Count > 0)
+            context.Console.MarkupLine($"[grey]{Markup.Escape($"Zero metrics: {string.Join(", ", abbreviated.Select(m => $"{ShortMetrics[m]} = {m}"))}.")}[/]");
+
+        var matching = view.Matching == 1 ? "1 global partner matches" : $"{view.Matching} global partners match";
+        var status = view.Status is { } s ? $", status {s}" : "";
+        context.Console.WriteLine($"{matching} (designation {view.Designation}, {ScoreCommand.Num(view.QualifyingPoints)} points to qualify{status}){(view.Partners.Count < view.Matching ? $", {view.Partners.Count} shown" : "")}.");
+        var c = view.StatusCounts;
+        context.Console.WriteLine($"{view.Designation} as of {view.AsOf}, {c.Partners} scored: qualified {c.Qualified}, eligible {c.Eligible}, none {c.None} (a qualified partner is eligible too).");
+    }
+
+    // One word each (a cell wraps between words): the full names are wider than the rest of a row at 80 columns.
+    private static readonly Dictionary<string, string> ShortMetrics = new(StringComparer.Ordinal)
+    {
+        ["netCustomerAdds"] = "net-adds",
+        ["usageGrowth"] = "growth",
+        ["intermediateCertifications"] = "int-certs",
+        ["advancedCertifications"] = "adv-certs",
+    };
+
+    private static CliCell YesNo(bool value) => new(value ? "yes" : "no", value ? "bold" : "grey");
 }
 
 /// <summary>--competency, --level, --sort, --top and --global: shared by `partners`, `run` and `recalc`.</summary>

@@ -105,5 +105,29 @@ internal static class TenantCommand
                 u.CreditedPartners.Count == 0 ? "nobody" : string.Join(", ", u.CreditedPartners.Select(p => $"{p.PartnerId} ({p.Sources})")),
                 Ref(u.FeedRecord));
         usage.Write(c);
+
+        if (v.Designations.Count == 0) return;
+        c.MarkupLine($"[bold]Designations[/] (the usage counts toward these global partners' capability score metrics, from {v.Designations.Min(d => d.ReadsFrom)}; whatever the credit policy)");
+        var designations = new CliTable(new CliColumn("designation", Fit.Keep), new CliColumn("global partner"), new CliColumn("locations", Fit.List, Drop: 2),
+            new CliColumn("sources", Fit.List), new CliColumn("months"), new CliColumn("rows", Fit.Keep, Right: true, Drop: 1));
+        foreach (var d in v.Designations)
+            designations.AddRow(d.Designation, d.GlobalPartnerId + (d.Name is { } name ? $" {name}" : ""), string.Join(';', d.Locations), d.Sources,
+                MonthRanges(d.Months), d.Rows.ToString(CultureInfo.InvariantCulture));
+        designations.Write(c);
+    }
+
+    /// <summary>"2025-11 … 2026-03, 2026-05": consecutive months as one range.</summary>
+    internal static string MonthRanges(IReadOnlyList<string> months)
+    {
+        var parsed = months.Select(YearMonth.Parse).ToList();
+        var ranges = new List<string>();
+        for (var i = 0; i < parsed.Count;)
+        {
+            var j = i;
+            while (j + 1 < parsed.Count && parsed[j + 1] == parsed[j].AddMonths(1)) j++;
+            ranges.Add(i == j ? $"{parsed[i]}" : $"{parsed[i]} … {parsed[j]}");
+            i = j + 1;
+        }
+        return string.Join(", ", ranges);
     }
 }

@@ -168,6 +168,43 @@ public sealed partial class ReportTests(ReportFixture fixture) : IClassFixture<R
     }
 
     [Fact]
+    public async Task The_designations_count_and_bucket_the_published_capability_scores()
+    {
+        var html = await File.ReadAllTextAsync(fixture.LatestPath);
+        var section = Section(html, "designations");
+        // The published rows of 2026-10, read from the table.
+        var table = fixture.Azurite.NewStorage().Tables.GetTableClient(Attribution.Pipeline.Storage.TableNames.PartnerCapabilityScore);
+        var rows = new List<(string Partner, string Designation, double Score, bool Qualified, bool Eligible)>();
+        await foreach (var e in table.QueryAsync<Azure.Data.Tables.TableEntity>("RowKey gt '2026-10|' and RowKey lt '2026-10}'"))
+            rows.Add((e.PartitionKey, e.GetString("designation"), e.GetDouble("score")!.Value, e.GetBoolean("qualified")!.Value, e.GetBoolean("eligible")!.Value));
+        Assert.NotEmpty(rows);
+        var designations = rows.Select(r => r.Designation).Distinct().ToList();
+        Assert.Equal(4, designations.Count);
+        static string StatusOf((string, string, double, bool Qualified, bool Eligible) r) => r.Qualified ? "qualified" : r.Eligible ? "eligible" : "none";
+
+        var elements = Elements(section).ToList();
+        foreach (var d in designations)
+        {
+            var of = rows.Where(r => r.Designation == d).OrderBy(r => long.Parse(r.Partner, CultureInfo.InvariantCulture)).ToList();
+            foreach (var status in new[] { "qualified", "eligible", "none" })
+            {
+                var expected = of.Where(r => StatusOf(r) == status).ToList();
+                var count = elements.Single(e => e.Tag == "td" && e.GetValueOrDefault("data-designation") == d && e.GetValueOrDefault("data-status") == status);
+                Assert.Equal(expected.Count.ToString(CultureInfo.InvariantCulture), count["data-count"]);
+                var listed = elements.Single(e => e.Tag == "tr" && e.GetValueOrDefault("data-designation") == d && e.GetValueOrDefault("data-status") == status);
+                Assert.Equal(string.Join(';', expected.Select(r => r.Partner)), listed["data-partners"]);
+            }
+            var histogram = new int[10];
+            foreach (var r in of) histogram[Math.Min(9, (int)(r.Score / 10))]++;
+            var figure = elements.Single(e => e.Tag == "figure" && e.GetValueOrDefault("data-designation") == d);
+            Assert.Equal(string.Join(';', histogram), figure["data-histogram"]);
+            Assert.Equal("70", figure["data-qualifying-points"]); // §7.5: every default designation qualifies at 70
+        }
+        // By hand: every sample score is under 20 (Woodgrove's BusinessApplications 18 is the highest) and nobody qualifies.
+        Assert.All(rows, r => Assert.True(r.Score < 20 && !r.Eligible, $"{r.Partner} {r.Designation} {r.Score}"));
+    }
+
+    [Fact]
     public async Task The_page_is_self_contained()
     {
         var html = await File.ReadAllTextAsync(fixture.LatestPath);
@@ -176,8 +213,9 @@ public sealed partial class ReportTests(ReportFixture fixture) : IClassFixture<R
         // References inside the SVGs stay inside the page, and each names an element that is there exactly once.
         foreach (Match m in Regex.Matches(html, @"url\(#([^)]+)\)"))
             Assert.Equal(1, Regex.Count(html, $"id=\"{Regex.Escape(m.Groups[1].Value)}\""));
-        // Every chart is inline SVG drawn by the plotting library: one per level, origin, and the two monthly charts.
-        Assert.Equal(4, Regex.Count(html, "<svg"));
+        // Every chart is inline SVG drawn by the plotting library: one per level, origin, the two monthly charts, and a
+        // score histogram per designation of the rules.
+        Assert.Equal(4 + Attribution.Domain.Rules.CreditRulesLoader.Default.Designations.Count, Regex.Count(html, "<svg"));
     }
 
     [Fact]

@@ -248,6 +248,60 @@ public sealed class TenantCommandTests(TenantCommandFixture fixture) : IClassFix
             Assert.Contains(expected, output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(Alpine)]
+    [InlineData(Trey)]
+    public async Task The_designations_the_usage_counts_toward_follow_the_rules_workloads_and_sources(string tenant)
+    {
+        var view = await JsonAsync("tenant", tenant, "--as-of", "2026-10");
+        // From the view's own credit listing (the window holds all the sample usage: it starts 2025-11): a row counts for D
+        // and G when its workload is one of D's and a location of G is credited on it through one of D's sources.
+        var globalOf = view.GetProperty("partners").EnumerateArray().ToDictionary(p => S(p, "partnerId"), p => S(p, "globalPartnerId"));
+        var expected = new List<string>();
+        foreach (var rule in Attribution.Domain.Rules.CreditRulesLoader.Default.Designations)
+        {
+            var workloads = rule.Workloads.ToString().Split(';');
+            var sources = rule.Sources.Select(x => Attribution.Domain.AssociationSources.Name(x)).ToHashSet();
+            var found = new SortedDictionary<long, (SortedSet<string> Locations, SortedSet<string> Sources, SortedSet<string> Months, int Rows)>();
+            foreach (var u in view.GetProperty("usage").EnumerateArray().Where(u => workloads.Contains(S(u, "workload"))))
+            {
+                var counted = new HashSet<long>();
+                foreach (var c in u.GetProperty("creditedPartners").EnumerateArray())
+                {
+                    var through = S(c, "sources").Split(';').Where(sources.Contains).ToList();
+                    if (through.Count == 0) continue;
+                    var g = long.Parse(globalOf[S(c, "partnerId")]);
+                    if (!found.TryGetValue(g, out var f)) found[g] = f = ([], [], [], 0);
+                    f.Locations.Add(S(c, "partnerId"));
+                    f.Sources.UnionWith(through);
+                    f.Months.Add(S(u, "month"));
+                    if (counted.Add(g)) found[g] = f with { Rows = f.Rows + 1 };
+                }
+            }
+            expected.AddRange(found.Select(x => $"{rule.Name} {x.Key} [{string.Join(',', x.Value.Locations)}] {string.Join(';', x.Value.Sources)} {string.Join(',', x.Value.Months)} {x.Value.Rows}"));
+        }
+        var actual = view.GetProperty("designations").EnumerateArray().Select(d =>
+            $"{S(d, "designation")} {S(d, "globalPartnerId")} [{string.Join(',', d.GetProperty("locations").EnumerateArray().Select(l => l.GetString()))}] {S(d, "sources")} " +
+            $"{string.Join(',', d.GetProperty("months").EnumerateArray().Select(m => m.GetString()))} {d.GetProperty("rows").GetInt64()}").ToList();
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected, actual);
+        if (tenant == Alpine)
+        {
+            // By hand: Infrastructure reads csp, dpor and pal, not sales: Contoso's global partner counts through Contoso DE's
+            // DPOR of dev (from 2026-05-15), never through Contoso US's EA; Fabrikam through its DPOR.
+            Assert.Contains("Infrastructure 1234500 [1234568] dpor 2026-05,2026-06,2026-07,2026-08,2026-09,2026-10 6", actual);
+            Assert.Equal(["1234500", "2345678"], actual.Select(a => a.Split(' ')[1]));
+        }
+        else
+        {
+            // Trey's Exchange: Northwind as DPOR (to 2026-08-20); Contoso DE's DAP is not a ModernWork source, Proseware's Open is no source at all.
+            Assert.Equal("ModernWork 3456789 [3456789] dpor", string.Join(' ', Assert.Single(actual).Split(' ')[..4]));
+        }
+        var (code, output, error) = await CliRunner.RunAsync("tenant", tenant, "--as-of", "2026-10", "--storage", Conn);
+        Assert.True(code == 0, error);
+        Assert.Contains("Designations (the usage counts toward", output);
+    }
+
     [Fact]
     public async Task A_bad_id_is_bad_usage_and_an_unknown_tenant_fails_with_one_line()
     {

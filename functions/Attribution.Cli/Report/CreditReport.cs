@@ -31,6 +31,23 @@ internal sealed record CreditOrigin(
     public double LevelsNonDporOnlyShare => LevelsHeld > 0 ? (double)LevelsNonDporOnly / LevelsHeld : 0;
 }
 
+/// <summary>A global partner's score on a designation and its status there (qualified, eligible only, or none).</summary>
+internal sealed record ReportScore(string GlobalPartnerId, string? Name, double Score, DesignationStatus Status);
+
+/// <summary>A designation's scored global partners, in ID order, and its bar.</summary>
+internal sealed record ReportDesignation(string Designation, double QualifyingPoints, IReadOnlyList<ReportScore> Partners)
+{
+    public const int Buckets = 10;
+
+    /// <summary>Partners per 10-point score bucket, 0–10 … 90–100; a score of 100 (or above, with rules whose points add up to more) is in the last.</summary>
+    public int[] Histogram()
+    {
+        var counts = new int[Buckets];
+        foreach (var p in Partners) counts[Math.Clamp((int)Math.Floor(p.Score / 10), 0, Buckets - 1)]++;
+        return counts;
+    }
+}
+
 /// <summary>Everything `attribution report` shows, read from published runs only (no HTML here).</summary>
 internal sealed record CreditReport(
     YearMonth AsOf,
@@ -44,7 +61,8 @@ internal sealed record CreditReport(
     CreditOrigin Origin,
     IReadOnlyList<YearMonth> Months,
     IReadOnlyList<PartnerMonths> Monthly,
-    ReportChanges? Changes);
+    ReportChanges? Changes,
+    IReadOnlyList<ReportDesignation> Designations);
 
 internal static class CreditReportBuilder
 {
@@ -90,7 +108,20 @@ internal static class CreditReportBuilder
 
         return new CreditReport(run.AsOf, run.RunId, rules.RulesVersion, partners.Count, competencies, levelsOf, counts,
             ranked.Take(HeatMapPartners).ToList(), Origin(partners), months, monthly,
-            await ReportChanges.ComputeAsync(storage, run, names, ct));
+            await ReportChanges.ComputeAsync(storage, run, names, ct),
+            await DesignationsAsync(storage, run, rules, names, ct));
+    }
+
+    /// <summary>Each designation of the run's rules with its scored global partners (none when the run has no score rows).</summary>
+    private static async Task<List<ReportDesignation>> DesignationsAsync(CliStorage storage, RecalculationRun run, Attribution.Domain.Rules.CreditRules rules,
+        IReadOnlyDictionary<string, string> names, CancellationToken ct)
+    {
+        var scores = rules.Designations.ToDictionary(d => d.Name, _ => new List<ReportScore>(), StringComparer.Ordinal);
+        await foreach (var partner in storage.Get<ScoreReader>().AllAsync(run, ct))
+            foreach (var d in partner.Designations)
+                if (scores.TryGetValue(d.Designation, out var list))
+                    list.Add(new ReportScore(partner.GlobalPartnerId, names.GetValueOrDefault(partner.GlobalPartnerId), d.Score, DesignationListing.StatusOf(d)));
+        return [.. rules.Designations.Select(d => new ReportDesignation(d.Name, d.QualifyingPoints, scores[d.Name]))];
     }
 
     /// <summary>Each top partner's figures in each published month, read from that month's own published run.</summary>

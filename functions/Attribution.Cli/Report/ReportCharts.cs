@@ -100,6 +100,34 @@ internal static partial class ReportCharts
         return Svg(plot);
     }
 
+    /// <summary>A designation's scored partners per 10-point bucket, bars at or above its bar in the qualified colour, and the bar itself as a dashed line.</summary>
+    public static string ScoreHistogram(ReportDesignation designation, Attribution.Domain.YearMonth asOf)
+    {
+        var plot = new Plot();
+        var counts = designation.Histogram();
+        for (var i = 0; i < counts.Length; i++)
+        {
+            plot.Add.Bar(new Bar
+            {
+                Position = i * 10 + 5,
+                Value = counts[i],
+                Size = 9,
+                FillColor = Color.FromHex(i * 10 >= designation.QualifyingPoints ? "#16a34a" : "#94a3b8"),
+                Label = counts[i] == 0 ? "" : counts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+        var bar = plot.Add.VerticalLine(designation.QualifyingPoints, 2, Color.FromHex("#b91c1c"), LinePattern.Dashed);
+        bar.LabelText = "qualifies at " + designation.QualifyingPoints.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            [.. Enumerable.Range(0, counts.Length + 1).Select(i => i * 10.0)], [.. Enumerable.Range(0, counts.Length + 1).Select(i => (i * 10).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        // Fixed axes: the whole 0–100 range even when every score is low, room above the tallest bar for its label.
+        plot.Axes.SetLimits(0, 100, 0, Math.Max(1, counts.Max()) * 1.2);
+        plot.XLabel("score (points)");
+        plot.YLabel("global partners");
+        plot.Title($"{designation.Designation}: partners per score, {asOf}");
+        return Svg(plot, 280);
+    }
+
     /// <summary>
     /// The SVG to inline in HTML: an HTML parser puts &lt;svg&gt; in the SVG namespace itself, so the namespace
     /// declarations (the page's only URLs) are dropped; the XML prolog has no place inside HTML.

@@ -294,7 +294,7 @@ internal static class CreditWalker
     /// partners it credits under any policy to <paramref name="scores"/> (designations ignore creditPolicy, §7.1).
     /// Returns the number of rows in the credit window.
     /// </summary>
-    public static long Walk(PreparedShard p, ICreditSink sink, Scores.ScoreAccumulator? scores = null)
+    public static long Walk(PreparedShard p, ICreditSink sink, Scores.IScoreSink? scores = null)
     {
         var usage = p.Input.Usage;
         var walkStart = p.WalkStart;

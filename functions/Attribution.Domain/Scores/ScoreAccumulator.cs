@@ -24,13 +24,27 @@ internal readonly record struct ScoreWindow(int AsOf, int FirstScored, int First
 }
 
 /// <summary>
+/// What the credit walk hands every walked row to, with the location partners it credits under any policy (§7.1):
+/// the score accumulator, or the tenant view saying which designations a customer's usage counts toward.
+/// </summary>
+internal interface IScoreSink
+{
+    /// <summary>Whether the walk should also say which associations are behind each credit (the customer view's).</summary>
+    bool TracksCustomers => false;
+
+    void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited);
+
+    void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited, ReadOnlySpan<ScoreLink> links) => Add(usage, credited);
+}
+
+/// <summary>
 /// Fed the usage rows the credit walker credits, grouped by tenant (all of a tenant's rows consecutively, as the walker
 /// delivers them), builds value(t, m) per (global partner, designation) for the current tenant in both measures, in
 /// billionths (exact integer sums: the order rows arrive in cannot change a value). When the tenant changes, its
 /// series are folded into the additive per-month counts of <see cref="ScorePartial"/> and dropped, so memory holds one
 /// tenant's series plus one set of counts per (global partner, designation), whatever the number of tenants.
 /// </summary>
-public sealed class ScoreAccumulator
+public sealed class ScoreAccumulator : IScoreSink
 {
     private readonly IReadOnlyList<DesignationRule> _designations;
     private readonly ScoreWindow[] _windows;
@@ -118,6 +132,8 @@ public sealed class ScoreAccumulator
     /// Rows must arrive grouped by tenant.
     /// </summary>
     public void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited) => Add(usage, credited, []);
+
+    void IScoreSink.Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited, ReadOnlySpan<ScoreLink> links) => Add(usage, credited, links);
 
     /// <summary><see cref="Add(UsageRecord, ReadOnlySpan{ScoreCredit})"/>, with the associations behind each credit.</summary>
     internal void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited, ReadOnlySpan<ScoreLink> links)

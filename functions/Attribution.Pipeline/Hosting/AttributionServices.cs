@@ -75,6 +75,7 @@ public static class AttributionServices
         services.TryAddSingleton<TenantReader>();
         services.TryAddSingleton<CreditChanges>();
         services.TryAddSingleton<PartnerListing>();
+        services.TryAddSingleton<DesignationListing>();
         services.AddRecalculation();
         return services;
     }

@@ -6,7 +6,8 @@ using Attribution.Domain.Rules;
 namespace Attribution.Pipeline.Reading;
 
 /// <summary>One side of a comparison: the run read, and what it was computed with.</summary>
-public sealed record ComparedRun(YearMonth AsOf, string RunId, string RulesVersion, string? Scenario, int Partners);
+/// <param name="ScoredPartners">Global partners with capability score rows (0: a run published before scores existed, or rules without designations).</param>
+public sealed record ComparedRun(YearMonth AsOf, string RunId, string RulesVersion, string? Scenario, int Partners, int ScoredPartners);
 
 /// <summary>A partner whose level on a competency moved (from → to, as each run's rules name them).</summary>
 public sealed record LevelChange(string PartnerId, CompetencyLevel From, CompetencyLevel To);
@@ -34,6 +35,17 @@ public sealed record CompetencyChanges(
     IReadOnlyList<CreditMover> ProgressMovers);
 
 /// <summary>
+/// Global partners whose status on a designation (§7.3) moved: eligible (qualified in a month of the qualification
+/// window) and qualified (at asOf), each gained or lost. A partner without a score row in a run is neither.
+/// </summary>
+public sealed record DesignationChanges(
+    string Designation,
+    IReadOnlyList<string> EligibleGained,
+    IReadOnlyList<string> EligibleLost,
+    IReadOnlyList<string> QualifiedGained,
+    IReadOnlyList<string> QualifiedLost);
+
+/// <summary>
 /// What changed between two runs: two published months ("months"), or a scenario run and the published run of its
 /// month ("scenario"). Partners new or gone are whole partners (credited in one run only); per competency, new and gone
 /// are partners credited on it in one run only.
@@ -44,7 +56,9 @@ public sealed record CreditChangesView(
     ComparedRun To,
     IReadOnlyList<string> NewPartners,
     IReadOnlyList<string> GonePartners,
-    IReadOnlyList<CompetencyChanges> Competencies);
+    IReadOnlyList<CompetencyChanges> Competencies,
+    IReadOnlyList<DesignationChanges> Designations,
+    string? DesignationsNote = null);
 
 /// <summary>
 /// There is nothing to compare as asked: a month has no published run, there is no earlier published month, or the
@@ -60,7 +74,7 @@ public sealed class ComparisonUnavailableException(string message, bool isBadReq
 /// partner. Whether a level was gained or lost follows each run's own rules' level order (None below the first level),
 /// never the names' spelling.
 /// </summary>
-public sealed class CreditChanges(CreditReader reader, RunStore runs, EvidenceService evidence)
+public sealed class CreditChanges(CreditReader reader, RunStore runs, EvidenceService evidence, ScoreReader scores)
 {
     public const int DefaultTop = 10;
 
@@ -122,17 +136,59 @@ public sealed class CreditChanges(CreditReader reader, RunStore runs, EvidenceSe
         var partners = before.Keys.Union(after.Keys).Order().ToList();
         var changes = competencies.Select(name => Compare(name, partners, before, after, fromRules, toRules, top)).ToList();
 
+        var scoresBefore = await StatusesAsync(from, cancellationToken).ConfigureAwait(false);
+        var scoresAfter = await StatusesAsync(to, cancellationToken).ConfigureAwait(false);
+        var designations = toRules.Designations.Select(d => d.Name)
+            .Concat(fromRules.Designations.Select(d => d.Name))
+            .Distinct(StringComparer.Ordinal)
+            .Select(name => CompareDesignation(name, scoresBefore, scoresAfter)).ToList();
+        var fromSide = Side(from, fromRules, before.Count, scoresBefore.Partners);
+        var toSide = Side(to, toRules, after.Count, scoresAfter.Partners);
+        // Only worth a word when it decides the result: one side scored nobody while the other scored someone.
+        var unscored = fromSide.ScoredPartners == 0 && toSide.ScoredPartners > 0 ? fromSide
+            : toSide.ScoredPartners == 0 && fromSide.ScoredPartners > 0 ? toSide : null;
+        var note = unscored is null ? null
+            : $"{unscored.AsOf} (run {unscored.RunId}) has no capability scores (published before scores existed, or its rules define no designations): every designation counts as neither eligible nor qualified there.";
+
         return new CreditChangesView(
             to.Scenario is null ? "months" : "scenario",
-            Side(from, fromRules, before.Count),
-            Side(to, toRules, after.Count),
+            fromSide,
+            toSide,
             [.. after.Keys.Except(before.Keys).Order().Select(Id)],
             [.. before.Keys.Except(after.Keys).Order().Select(Id)],
-            changes);
+            changes,
+            designations,
+            note);
     }
 
-    private static ComparedRun Side(RecalculationRun run, CreditRules rules, int partners) =>
-        new(run.AsOf, run.RunId, rules.RulesVersion, run.Scenario, partners);
+    private static ComparedRun Side(RecalculationRun run, CreditRules rules, int partners, int scored) =>
+        new(run.AsOf, run.RunId, rules.RulesVersion, run.Scenario, partners, scored);
+
+    /// <summary>Each scored global partner's (designation → eligible, qualified) in a run; none for a run without score rows.</summary>
+    private async Task<ScoreStatuses> StatusesAsync(RecalculationRun run, CancellationToken cancellationToken)
+    {
+        var status = new Dictionary<(long, string), (bool, bool)>();
+        var partners = 0;
+        await foreach (var p in scores.AllAsync(run, cancellationToken).ConfigureAwait(false))
+        {
+            partners++;
+            var id = long.Parse(p.GlobalPartnerId, CultureInfo.InvariantCulture);
+            foreach (var d in p.Designations) status[(id, d.Designation)] = (d.Eligible, d.Qualified);
+        }
+        return new ScoreStatuses(partners, status);
+    }
+
+    private sealed record ScoreStatuses(int Partners, Dictionary<(long Partner, string Designation), (bool Eligible, bool Qualified)> Status);
+
+    private static DesignationChanges CompareDesignation(string designation, ScoreStatuses before, ScoreStatuses after)
+    {
+        var partners = before.Status.Keys.Concat(after.Status.Keys).Where(k => k.Designation == designation).Select(k => k.Partner).Distinct().Order().ToList();
+        List<string> Moved(Func<(bool Eligible, bool Qualified), bool> held, bool gained) =>
+            [.. partners.Where(p => held(after.Status.GetValueOrDefault((p, designation))) == gained && held(before.Status.GetValueOrDefault((p, designation))) != gained).Select(Id)];
+        return new DesignationChanges(designation,
+            Moved(s => s.Eligible, gained: true), Moved(s => s.Eligible, gained: false),
+            Moved(s => s.Qualified, gained: true), Moved(s => s.Qualified, gained: false));
+    }
 
     private static Dictionary<long, Dictionary<string, CompetencyCredit>> Index(List<PartnerCreditView> views) =>
         views.ToDictionary(

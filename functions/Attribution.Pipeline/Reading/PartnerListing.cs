@@ -67,12 +67,19 @@ public sealed class PartnerListing(CreditReader reader, EvidenceService evidence
         var rules = await _evidence.RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
         var (competency, level) = Resolve(rules, query.Competency, query.Level); // before the snapshot is read: a typo fails fast
         var partners = await _reader.AllPartnersAsync(run, query.Global, cancellationToken).ConfigureAwait(false);
-        var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        var records = await _records.AtAsync(run.RecordsVersion, cancellationToken).ConfigureAwait(false);
-        await foreach (var p in records.PartnersAsync(cancellationToken).ConfigureAwait(false))
-            if (p.PartnerName is not null) names[p.PartnerId.ToString(CultureInfo.InvariantCulture)] = p.PartnerName;
+        var names = await NamesAsync(_records, run, cancellationToken).ConfigureAwait(false);
         var rows = partners.Select(p => new PartnerListingRow(p.PartnerId, names.GetValueOrDefault(p.PartnerId), p.GlobalPartnerId, p.Locations, p.Competencies)).ToList();
         return Apply(rules, run, query with { Competency = competency, Level = level?.Name }, rows);
+    }
+
+    /// <summary>Partner names by ID from the directory at the run's records version (partners without a name left out).</summary>
+    internal static async Task<Dictionary<string, string>> NamesAsync(RecordStore store, RecalculationRun run, CancellationToken cancellationToken)
+    {
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var records = await store.AtAsync(run.RecordsVersion, cancellationToken).ConfigureAwait(false);
+        await foreach (var p in records.PartnersAsync(cancellationToken).ConfigureAwait(false))
+            if (p.PartnerName is not null) names[p.PartnerId.ToString(CultureInfo.InvariantCulture)] = p.PartnerName;
+        return names;
     }
 
     /// <summary>The competency and level as the rules spell them; <see cref="UnknownNameException"/> names the valid ones.</summary>

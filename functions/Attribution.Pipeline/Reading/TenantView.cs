@@ -5,6 +5,7 @@ using Attribution.Domain.Feeds;
 using Attribution.Pipeline.Ingestion;
 using Attribution.Pipeline.Recalculation;
 using Attribution.Domain.Rules;
+using Attribution.Domain.Scores;
 using Attribution.Pipeline.Storage;
 
 namespace Attribution.Pipeline.Reading;
@@ -81,6 +82,24 @@ public sealed record TenantPartnerView(
     double IncentiveAcrUsd,
     IReadOnlyList<string> Reasons);
 
+/// <summary>
+/// A designation whose metrics the tenant's usage counts toward for one global partner (§7.1): its rows of the
+/// designation's workloads that credit a location of the partner through one of the designation's sources (for dpor:
+/// DPOR on at least one day of the month), in the months the designation reads for asOf. creditPolicy does not apply.
+/// </summary>
+/// <param name="Locations">The location partners credited through those sources.</param>
+/// <param name="Sources">The designation's sources that credited them (`;`-separated, sorted).</param>
+/// <param name="Months">The months with such rows (yyyy-MM, ascending); <paramref name="ReadsFrom"/> is the first month the designation reads.</param>
+public sealed record TenantDesignationView(
+    string Designation,
+    string GlobalPartnerId,
+    string? Name,
+    IReadOnlyList<string> Locations,
+    string Sources,
+    IReadOnlyList<string> Months,
+    long Rows,
+    string ReadsFrom);
+
 /// <summary>A customer's view: what is stored and in force for one customer tenant, and which partners it credits.</summary>
 /// <param name="Published">True when read from the published run of <see cref="AsOf"/> (its records and rules).</param>
 public sealed record TenantView(
@@ -97,7 +116,8 @@ public sealed record TenantView(
     IReadOnlyList<TenantAssociationView> Associations,
     IReadOnlyList<DporTimelineView> DporTimelines,
     IReadOnlyList<TenantSubscriptionView> Subscriptions,
-    IReadOnlyList<TenantUsageView> Usage);
+    IReadOnlyList<TenantUsageView> Usage,
+    IReadOnlyList<TenantDesignationView> Designations);
 
 /// <summary>
 /// Reads one customer tenant's records (its bucket only) and walks them with the credit engine's own walker and the
@@ -138,18 +158,23 @@ public sealed class TenantReader(RecordStore records, CreditReader credit, Inges
         }
 
         var windowStart = rules.WindowStart(month);
-        var t = await records.TenantAsync(tenantId, windowStart, month, cancellationToken).ConfigureAwait(false);
+        // Designations read further back than the credit window (§7.3); those months feed only the designations.
+        var scoreStart = ScoreAccumulator.FirstMonthOf(rules, month);
+        var stored = await records.TenantAsync(tenantId, scoreStart < windowStart ? scoreStart : windowStart, month, cancellationToken).ConfigureAwait(false);
+        var t = stored with { Usage = [.. stored.Usage.Where(u => u.Month >= windowStart)] };
         if (t.Usage.Count == 0 && t.Associations.Count == 0 && t.DporEvents.Count == 0) return null;
 
         var directory = new Dictionary<long, PartnerRecord>();
         await foreach (var p in records.PartnersAsync(cancellationToken).ConfigureAwait(false)) directory[p.PartnerId] = p;
         var globalOf = directory.Values.ToDictionary(p => p.PartnerId, p => p.GlobalPartnerId);
 
-        var input = new CreditInput { AsOf = month, Rules = rules, Usage = t.Usage, Associations = t.Associations, DporEvents = t.DporEvents, GlobalPartnerOf = globalOf };
-        var prepared = new PreparedShard(input);
+        var input = new CreditInput { AsOf = month, Rules = rules, Usage = stored.Usage, Associations = t.Associations, DporEvents = t.DporEvents, GlobalPartnerOf = globalOf };
+        var prepared = new PreparedShard(input, withScores: rules.Designations.Count > 0);
         var accumulator = new ShardAccumulator(prepared);
         var collector = new TenantCollector(prepared, accumulator);
-        var shard = accumulator.ToShardCredit(CreditWalker.Walk(prepared, collector));
+        // The walk that credits the window also hands every row of the designations' months to the designation sink.
+        var designationSink = new TenantDesignationCollector(rules, month, globalOf);
+        var shard = accumulator.ToShardCredit(CreditWalker.Walk(prepared, collector, designationSink));
 
         var files = await FilesAsync(t, cancellationToken).ConfigureAwait(false);
         FeedRecordView Ref(FeedLineage l) => new(files.GetValueOrDefault(l.IngestionId), l.IngestionId, l.Line);
@@ -238,7 +263,8 @@ public sealed class TenantReader(RecordStore records, CreditReader credit, Inges
             partners,
             [.. associations.Where(a => partnerId is null || a.Partner == partnerId.Value.Value).Select(a => a.View)
                 .OrderBy(a => a.Source == "dpor" ? 0 : 1).ThenBy(a => a.Source, StringComparer.Ordinal).ThenBy(a => a.ValidFrom, StringComparer.Ordinal).ThenBy(a => a.PartnerId, StringComparer.Ordinal)],
-            timelines, subscriptions, usage);
+            timelines, subscriptions, usage,
+            designationSink.Views(directory, partnerId));
     }
 
     private static TenantPartnerView Partner(long partnerId, TenantCollector collector, ShardCredit shard, List<TenantAssociationView> associations, List<string> overridden,
@@ -418,4 +444,57 @@ internal sealed class TenantCollector(PreparedShard p, ICreditSink inner) : ICre
         }
         Rows.Add((usage, list.OrderBy(c => c.PartnerId, StringComparer.Ordinal).ToList()));
     }
+}
+
+/// <summary>
+/// The tenant view's designation sink: for each walked row and designation of its workload and months, the global
+/// partners whose locations the row credits through one of the designation's sources — the rule the score accumulator
+/// applies (§7.1), kept per partner instead of summed.
+/// </summary>
+internal sealed class TenantDesignationCollector(CreditRules rules, YearMonth asOf, IReadOnlyDictionary<long, long> globalOf) : IScoreSink
+{
+    private sealed class Found
+    {
+        public byte Sources;
+        public long Rows;
+        public readonly SortedSet<long> Locations = [];
+        public readonly SortedSet<YearMonth> Months = [];
+    }
+
+    private readonly int[] _firstMonth = [.. rules.Designations.Select(d => ScoreWindow.Of(d, rules.WindowMonths, asOf).FirstValue)];
+    private readonly SortedDictionary<(int Designation, long Global), Found> _found = [];
+
+    public void Add(UsageRecord usage, ReadOnlySpan<ScoreCredit> credited)
+    {
+        var month = usage.Month.Index;
+        for (var d = 0; d < rules.Designations.Count; d++)
+        {
+            var rule = rules.Designations[d];
+            if (month < _firstMonth[d] || month > asOf.Index || !rule.Workloads.Contains(usage.Workload)) continue;
+            var counted = new HashSet<long>(); // a row counts once per global partner, however many of its locations it credits
+            foreach (var c in credited)
+            {
+                var sources = (byte)(c.SourcesMask & rule.SourcesMask);
+                if (sources == 0) continue;
+                var global = globalOf.TryGetValue(c.PartnerId, out var g) ? g : c.PartnerId;
+                if (!_found.TryGetValue((d, global), out var f)) _found.Add((d, global), f = new Found());
+                f.Sources |= sources;
+                f.Locations.Add(c.PartnerId);
+                f.Months.Add(usage.Month);
+                if (counted.Add(global)) f.Rows++;
+            }
+        }
+    }
+
+    /// <summary>In the rules' designation order, then by global partner; with a focus, only entries it is the global partner or a location of.</summary>
+    public List<TenantDesignationView> Views(Dictionary<long, PartnerRecord> directory, PartnerId? focus) =>
+    [
+        .. _found.Where(x => focus is not { } p || x.Key.Global == p.Value || x.Value.Locations.Contains(p.Value))
+            .Select(x => new TenantDesignationView(
+                rules.Designations[x.Key.Designation].Name, Id(x.Key.Global), directory.GetValueOrDefault(x.Key.Global)?.PartnerName,
+                [.. x.Value.Locations.Select(Id)], CreditSources.Names(x.Value.Sources), [.. x.Value.Months.Select(m => m.ToString())],
+                x.Value.Rows, new YearMonth(_firstMonth[x.Key.Designation]).ToString())),
+    ];
+
+    private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
 }

@@ -73,6 +73,37 @@ public sealed class ChangesApiTests(ChangesSamplesFixture data) : IClassFixture<
         Assert.Equal(["1234567"], explicitly.Competencies.Single(c => c.Competency == "CloudPlatform").AcrUsdTtmMovers.Select(m => m.PartnerId));
     }
 
+    [Fact]
+    public async Task Changes_carry_each_designations_status_moves_as_the_published_score_rows_have_them()
+    {
+        var view = Ok<CreditChangesView>(await Api.ChangesAsync(Get("/api/changes"), default));
+        var table = data.Storage.Tables.GetTableClient(TableNames.PartnerCapabilityScore);
+        async Task<Dictionary<(string, string), (bool Eligible, bool Qualified)>> StatusAsync(string asOf)
+        {
+            var rows = new Dictionary<(string, string), (bool, bool)>();
+            await foreach (var e in table.QueryAsync<Azure.Data.Tables.TableEntity>($"RowKey gt '{asOf}|' and RowKey lt '{asOf}}}'"))
+                rows[(e.PartitionKey, e.GetString("designation"))] = (e.GetBoolean("eligible")!.Value, e.GetBoolean("qualified")!.Value);
+            return rows;
+        }
+        var before = await StatusAsync("2026-09");
+        var after = await StatusAsync("2026-10");
+        Assert.NotEmpty(after);
+        Assert.Equal(after.Keys.Select(k => k.Item1).Distinct().Count(), view.To.ScoredPartners);
+        Assert.Equal(before.Keys.Select(k => k.Item1).Distinct().Count(), view.From.ScoredPartners);
+        Assert.Null(view.DesignationsNote); // both months have scores
+        Assert.Equal(CreditRulesLoader.Default.Designations.Select(d => d.Name), view.Designations.Select(d => d.Designation));
+        foreach (var d in view.Designations)
+        {
+            var ids = before.Keys.Concat(after.Keys).Where(k => k.Item2 == d.Designation).Select(k => k.Item1).Distinct().OrderBy(long.Parse).ToList();
+            List<string> Moved(Func<(bool Eligible, bool Qualified), bool> held, bool gained) =>
+                [.. ids.Where(id => held(after.GetValueOrDefault((id, d.Designation))) == gained && held(before.GetValueOrDefault((id, d.Designation))) != gained)];
+            Assert.Equal(Moved(s => s.Eligible, true), d.EligibleGained);
+            Assert.Equal(Moved(s => s.Eligible, false), d.EligibleLost);
+            Assert.Equal(Moved(s => s.Qualified, true), d.QualifiedGained);
+            Assert.Equal(Moved(s => s.Qualified, false), d.QualifiedLost);
+        }
+    }
+
     [Theory]
     [InlineData("asOf=2026-09", 404, "No published month before 2026-09")]
     [InlineData("asOf=2026-08", 404, "No published recalculation for 2026-08.")]
