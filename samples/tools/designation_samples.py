@@ -2,7 +2,8 @@
 """Writes the sample rows that exercise capability scores (PRODUCT.md §7): three new partners on their own new tenants,
 so no figure of the original samples changes. Deterministic (uuid5); run from the repo root, then check the files in.
 
-- Relecloud (global 9100000; locations 9100001 US via CSP, 9100002 IE via PAL) qualifies for Infrastructure.
+- Relecloud (global 9100000; locations 9100001 US via CSP, 9100002 IE via PAL) qualifies for Infrastructure; of its
+  customers one was lost (its CSP link ended before the window) and one spends under the per-customer minimum.
 - Lamna Healthcare Cloud (9200000) is eligible only through 2026-05, the earliest month of the window: its
   intermediate certifications expire on 2026-05-31, the last day of that month (still in force then), so from June on
   that metric is at 0.
@@ -27,7 +28,11 @@ relecloud = [("relecloud-t1", "2025-01", 5000.00), ("relecloud-t2", "2025-11", 2
 lamna = [("lamna-u0", "2025-01", 2000.00), ("lamna-u1", "2025-11", 1500.00), ("lamna-u2", "2025-11", 1500.00), ("lamna-u3", "2025-11", 1500.00)]
 tailwind = [("tailwind-v0", "2025-01", 3000.00), ("tailwind-v1", "2025-11", 2000.00), ("tailwind-v2", "2025-11", 2000.00),
             ("tailwind-v3", "2025-11", 2000.00), ("tailwind-v4", "2025-11", 2000.00)]
-for key, first, revenue in relecloud + lamna + tailwind:
+# Two more Relecloud customers for the eligibility view (`score --customers`): t6's CSP link ended 2025-10-31, before
+# the credit window (credited a year ago, not now: a customer lost); t7 spends 700 USD a month, under the 1,000 minimum.
+lost = ("relecloud-t6", "2025-01", 1200.00)
+small = ("relecloud-t7", "2025-11", 700.00)
+for key, first, revenue in relecloud + [lost, small] + lamna + tailwind:
     for m in months(first, "2026-10"):
         usage.append([gid(key), gid(key + "/sub"), "Azure", m, f"{revenue:.2f}", ""])
 for key, first, _ in relecloud:
@@ -36,6 +41,8 @@ for key, first, _ in relecloud:
         pal.append([gid(key), "9100002", f"{first}-01", "", gid(key + "/sub"), "Azure"])
     else:
         csp.append([gid(key), gid(key + "/sub"), "9100001", f"{first}-01", "", "", ""])
+csp.append([gid(lost[0]), gid(lost[0] + "/sub"), "9100001", "2025-01-01", "2025-10-31", "", ""])
+csp.append([gid(small[0]), gid(small[0] + "/sub"), "9100001", "2025-11-01", "", "", ""])
 for key, first, _ in lamna:
     csp.append([gid(key), gid(key + "/sub"), "9200000", f"{first}-01", "", "", "Azure"])
 for key, first, _ in tailwind:

@@ -23,7 +23,8 @@ public sealed class ChangesFixture : IAsyncLifetime
     {
         await Azurite.InitializeAsync();
         var conn = Azurite.ConnectionString;
-        await Succeed("run", "--as-of", "2026-09", "--feeds", TestPaths.Samples, "--storage", conn);
+        // The competency samples only: the designation partners' own tenants would join every movers list.
+        await Succeed("run", "--as-of", "2026-09", "--feeds", TestPaths.CompetencySamples(), "--storage", conn);
         await Succeed("recalc", "--as-of", "2026-10", "--storage", conn);
         BeforeRestatement = await Succeed("changes", "--json", "--storage", conn);
 

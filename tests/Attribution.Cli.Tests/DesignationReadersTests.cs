@@ -145,11 +145,12 @@ public sealed class DesignationReadersTests(DesignationFixture fixture) : IClass
 
         // By hand from the certifications: Contoso DE's SC-300 (global 1234500) is in force on 2026-10-31; Tailspin's
         // SC-200 ran out 2026-06-30, inside Security's six months (eligible, not qualified); Fabrikam's last AZ-104
-        // expired 2026-09-08, before Infrastructure's two months (Sep, Oct) end: none.
+        // expired 2026-09-08, before Infrastructure's two months (Sep, Oct) end: none. Of the designation samples,
+        // Relecloud's AZ-104s (to 2027-01-14) and Tailwind's AZ-800s (to 2027-03-31) are in force; Lamna's ran out 2026-05-31.
         var security = published.Where(r => r.Designation == "Security").ToDictionary(r => r.GlobalPartnerId);
         Assert.True(security["1234500"] is { Qualified: true, Eligible: true });
         Assert.True(security["5678901"] is { Qualified: false, Eligible: true });
-        Assert.DoesNotContain(published, r => r.Designation == "Infrastructure" && r.Eligible);
+        Assert.Equal(["9100000", "9300000"], published.Where(r => r.Designation == "Infrastructure" && r.Eligible).Select(r => r.GlobalPartnerId).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -211,13 +212,16 @@ public sealed class DesignationReadersTests(DesignationFixture fixture) : IClass
         // nobody's on 2026-09-30 or 2026-10-31 (Infrastructure lost); Tailspin stays eligible but is no longer qualified.
         Assert.Equal(["1234500"], Ids(designations["Security"], "eligibleGained"));
         Assert.Equal(["5678901"], Ids(designations["Security"], "qualifiedLost"));
-        Assert.Equal(["2345678"], Ids(designations["Infrastructure"], "eligibleLost"));
+        // Infrastructure (two months): Fabrikam's AZ-104 and Lamna's AZ-700s (expired 2026-05-31) are gone by 2026-10;
+        // Tailwind's AZ-800s, earned 2026-04-01, arrive; Relecloud's AZ-104s (from 2026-01-15) hold both times.
+        Assert.Equal(["2345678", "9200000"], Ids(designations["Infrastructure"], "eligibleLost"));
+        Assert.Equal(["9300000"], Ids(designations["Infrastructure"], "eligibleGained"));
 
         var (code, output, error) = await CliRunner.RunAsync("changes", "--as-of", "2026-10", "--since", "2026-01", "--storage", Conn);
         Assert.True(code == 0, error);
         Assert.Contains("Designations (global partners)", output);
         Assert.Contains("eligible gained: 1234500; lost: none", output);
-        Assert.Contains("eligible gained: none; lost: 2345678", output);
+        Assert.Contains("eligible gained: 9300000; lost: 2345678, 9200000", output);
     }
 
     [Fact]

@@ -198,7 +198,7 @@ public sealed class OutputFormatTests(OutputFormatFixture fixture) : IClassFixtu
         Assert.True(code == 0, error);
         using var doc = JsonDocument.Parse(output);
         var root = doc.RootElement;
-        Assert.Equal(11, root.GetProperty("files").GetArrayLength()); // samples/feeds: two csp and two usage files, one of each other source
+        Assert.Equal(16, root.GetProperty("files").GetArrayLength()); // samples/feeds: three csp and three usage files, two dpor, pal and certifications files, one partners, sales, fasttrack and dap file
         Assert.Equal("2026-10", root.GetProperty("recalculation").GetProperty("asOf").GetString());
         var all = await AllAsync();
         var expected = all.OrderByDescending(p => p.Credit["CloudPlatform"].Acr).ThenBy(p => long.Parse(p.Id, CultureInfo.InvariantCulture)).Take(2).Select(p => p.Id);

@@ -60,7 +60,7 @@ public sealed partial class ReportTests(ReportFixture fixture) : IClassFixture<R
             Assert.Equal(expected.GetValueOrDefault((cell["data-competency"], cell["data-level"])), int.Parse(cell["data-count"], CultureInfo.InvariantCulture));
         foreach (var ((competency, level), count) in expected)
             Assert.Contains(cells, c => c["data-competency"] == competency && c["data-level"] == level && c["data-count"] == count.ToString(CultureInfo.InvariantCulture));
-        // By hand from the samples (README): CloudPlatform Gold are Fabrikam, Relecloud US (150,000) and Tailwind (132,000);
+        // By hand from the samples (README): CloudPlatform Gold are Fabrikam, Relecloud US (158,400) and Tailwind (132,000);
         // Silver are Litware, Contoso US, Lamna (78,000) and Relecloud IE (30,000).
         Assert.Contains(cells, c => c["data-competency"] == "CloudPlatform" && c["data-level"] == "Gold" && c["data-count"] == "3");
         Assert.Contains(cells, c => c["data-competency"] == "CloudPlatform" && c["data-level"] == "Silver" && c["data-count"] == "4");
@@ -77,8 +77,11 @@ public sealed partial class ReportTests(ReportFixture fixture) : IClassFixture<R
 
         var section = Section(html, "heatmap");
         var rows = Elements(section).Where(e => e.Tag == "tr" && e.ContainsKey("data-partner")).Select(e => e["data-partner"]).ToList();
-        Assert.Equal(ranked, rows); // 9 partners: all fit under the top-40 cut
-        Assert.Equal("2345678", rows[1]); // Fabrikam's 114,473.65 is second only to Woodgrove's Azure + Dynamics
+        Assert.Equal(ranked, rows); // 13 partners: all fit under the top-40 cut
+        // By hand: Relecloud US's 158,400 and Tailwind's 132,000 (designation samples), then Woodgrove's Azure + Dynamics,
+        // then Fabrikam's 114,473.65.
+        Assert.Equal(["9100001", "9300000"], rows.Take(2));
+        Assert.Equal("2345678", rows[3]);
         var cells = Elements(section).Where(e => e.Tag == "td" && e.ContainsKey("data-progress")).ToList();
         Assert.Equal(ids.Count * 4, cells.Count);
         foreach (var row in RowsOf(section))
@@ -200,8 +203,12 @@ public sealed partial class ReportTests(ReportFixture fixture) : IClassFixture<R
             Assert.Equal(string.Join(';', histogram), figure["data-histogram"]);
             Assert.Equal("70", figure["data-qualifying-points"]); // §7.5: every default designation qualifies at 70
         }
-        // By hand: every sample score is under 20 (Woodgrove's BusinessApplications 18 is the highest) and nobody qualifies.
-        Assert.All(rows, r => Assert.True(r.Score < 20 && !r.Eligible, $"{r.Partner} {r.Designation} {r.Score}"));
+        // By hand (samples/feeds/README.md, Designations): Relecloud qualifies for Infrastructure, Lamna is eligible only
+        // through 2026-05; every other sample score is under 20 (Woodgrove's BusinessApplications 18 the highest) but
+        // Tailwind's 80 (a metric at 0).
+        Assert.Equal([("9100000", "Infrastructure", "qualified"), ("9200000", "Infrastructure", "eligible")],
+            rows.Where(r => r.Eligible).Select(r => (r.Partner, r.Designation, StatusOf(r))).OrderBy(r => r.Partner));
+        Assert.All(rows.Where(r => r.Partner is not ("9100000" or "9200000" or "9300000")), r => Assert.True(r.Score < 20, $"{r.Partner} {r.Designation} {r.Score}"));
     }
 
     [Fact]

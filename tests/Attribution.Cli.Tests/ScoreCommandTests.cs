@@ -57,15 +57,16 @@ public sealed class ScoreCommandTests(ScoreCommandFixture fixture) : IClassFixtu
             root.GetProperty("designations").EnumerateArray().Select(d => d.GetProperty("designation").GetString()));
 
         var d = await InfrastructureAsync("9100000");
-        // Q(2026-10) = t1…t5 (CSP t1–t4 via 9100001, PAL t5 via 9100002), Q(2025-10) = t1: net 4 → 40, capped 30.
-        Assert.Equal(4, Metric(d, "netCustomerAdds", "value"));
+        // Q(2026-10) = t1…t5 (CSP t1–t4 via 9100001, PAL t5 via 9100002; t7's 700 is under the minimum), Q(2025-10) =
+        // t1 and t6 (whose CSP link ended 2025-10-31): net 3 → 30.
+        Assert.Equal(3, Metric(d, "netCustomerAdds", "value"));
         Assert.Equal(30, Metric(d, "netCustomerAdds"));
         // 5 AZ-104 holders → 20; AZ-305 and a lower-case az-400 → 2 × 4 = 8.
         Assert.Equal(20, Metric(d, "intermediateCertifications"));
         Assert.Equal(2, Metric(d, "advancedCertifications", "value"));
-        // total(2025-10) = 5,000 (t1), total(2026-10) = 5,000 + 4 × 2,500 = 15,000: +200 % → 20 (max).
-        Assert.Equal(200, Metric(d, "usageGrowth", "value"), 9);
-        // Every tenant's 12-month sum reaches 12,000 (t2–t5: 12 × 2,500): 5 × 2 = 10.
+        // total(2025-10) = 5,000 (t1) + 1,200 (t6), total(2026-10) = 5,000 + 4 × 2,500 + 700 (t7) = 15,700: +153.2 % → 20 (max).
+        Assert.Equal((15_700.0 - 6_200) / 6_200 * 100, Metric(d, "usageGrowth", "value"), 9);
+        // t1–t5's 12-month sums reach 12,000 (t2–t5: 12 × 2,500; t7 only 8,400): 5 × 2 = 10.
         Assert.Equal(5, Metric(d, "deployments", "value"));
         Assert.Equal(88, d.GetProperty("score").GetDouble(), 9);
         Assert.True(d.GetProperty("qualified").GetBoolean());

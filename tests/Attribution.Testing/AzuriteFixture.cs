@@ -114,6 +114,23 @@ public static class TestPaths
 
     public static string Samples => Path.Combine(RepositoryRoot, "samples", "feeds");
 
+    /// <summary>
+    /// A copy of the samples without the designation partners' files (`*-designations.csv`, their partner rows kept):
+    /// the nine original partners only, for tests whose figures are those of the competency samples alone.
+    /// </summary>
+    public static string CompetencySamples()
+    {
+        var dir = NewTempDirectory();
+        foreach (var file in Directory.EnumerateFiles(Samples, "*", SearchOption.AllDirectories))
+        {
+            if (file.EndsWith("-designations.csv", StringComparison.Ordinal)) continue;
+            var target = Path.Combine(dir, Path.GetRelativePath(Samples, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return dir;
+    }
+
     public static string NewTempDirectory()
     {
         var dir = Path.Combine(Path.GetTempPath(), "attribution-tests", Guid.NewGuid().ToString("N")[..12]);

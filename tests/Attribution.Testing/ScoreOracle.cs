@@ -157,6 +157,56 @@ public static class ScoreOracle
         return rows;
     }
 
+    /// <summary>One customer of the eligibility view (§7.4), in the measure of the chosen track's netCustomerAdds (else its deployments).</summary>
+    public sealed record ExpectedCustomer(Guid CustomerTenantId, double ValueM, double ValueM1, double ValueM12, double ValueM13,
+        double WindowSum, double WindowPeak, bool CountsNow, bool CountsYearAgo, bool CountsDeployment);
+
+    /// <summary>
+    /// The customer eligibility view of (<paramref name="global"/>, <paramref name="designation"/>) for the track
+    /// <paramref name="track"/>: every tenant with a credited row of the designation (any amount) in M−13 … M, its values
+    /// and whether it counts in Q(M), Q(M−12) and deployments, from the contract alone.
+    /// </summary>
+    public static IReadOnlyList<ExpectedCustomer> ExpectedCustomers(CreditRules rules, YearMonth asOf, IReadOnlyList<UsageRecord> usage,
+        IReadOnlyList<Association> associations, IReadOnlyList<DporEvent> dpor, IReadOnlyList<PartnerRecord> partners,
+        long global, string designation, string track)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(usage);
+        var world = new Crediting(partners, associations, dpor);
+        var d = rules.Designations.Single(x => x.Name == designation);
+        var t = d.Tracks.Single(x => x.Name == track);
+        var adds = t.Metrics.FirstOrDefault(m => m.Metric == ScoreMetric.NetCustomerAdds);
+        var deployments = t.Metrics.FirstOrDefault(m => m.Metric == ScoreMetric.Deployments);
+        var measure = (adds ?? deployments)?.Measure ?? ScoreMeasure.Revenue;
+        var values = new Dictionary<(Guid Tenant, YearMonth Month), (decimal Revenue, decimal Users)>();
+        var listed = new HashSet<Guid>();
+        foreach (var u in usage)
+        {
+            if (!d.Workloads.Members().Contains(u.Workload) || !world.CreditedGlobals(u, d.Sources).Contains(global)) continue;
+            values.TryGetValue((u.CustomerTenantId, u.Month), out var sum);
+            values[(u.CustomerTenantId, u.Month)] = (sum.Revenue + (u.ConsumedRevenueUsd is { } r ? new decimal(r) : 0m), sum.Users + (u.ActiveUsers ?? 0));
+            if (u.Month >= asOf.AddMonths(-13) && u.Month <= asOf) listed.Add(u.CustomerTenantId);
+        }
+        decimal V(Guid tenant, YearMonth m, ScoreMeasure which) =>
+            values.TryGetValue((tenant, m), out var v) ? (which == ScoreMeasure.Revenue ? v.Revenue : v.Users) : 0m;
+        bool In(Guid tenant, YearMonth m) => adds is not null && V(tenant, m, adds.Measure) >= (decimal)adds.MinPerTenant
+            && (adds.MaxPerTenant is not { } max || V(tenant, m, adds.Measure) <= (decimal)max);
+        var result = new List<ExpectedCustomer>();
+        foreach (var tenant in listed.Order())
+        {
+            var window = Enumerable.Range(0, rules.WindowMonths).Select(i => asOf.AddMonths(-i)).ToList();
+            var sum = window.Sum(m => V(tenant, m, measure));
+            var peak = window.Max(m => V(tenant, m, measure));
+            var reached = deployments is null ? 0m
+                : deployments.Measure == ScoreMeasure.Revenue ? window.Sum(m => V(tenant, m, ScoreMeasure.Revenue)) : window.Max(m => V(tenant, m, ScoreMeasure.ActiveUsers));
+            result.Add(new ExpectedCustomer(tenant, (double)V(tenant, asOf, measure), (double)V(tenant, asOf.AddMonths(-1), measure),
+                (double)V(tenant, asOf.AddMonths(-12), measure), (double)V(tenant, asOf.AddMonths(-13), measure), (double)sum, (double)peak,
+                In(tenant, asOf) || In(tenant, asOf.AddMonths(-1)), In(tenant, asOf.AddMonths(-12)) || In(tenant, asOf.AddMonths(-13)),
+                deployments is not null && reached >= (decimal)deployments.MinPerTenant));
+        }
+        return result;
+    }
+
     /// <summary>
     /// §4's global partners with a `GlobalPartnerCredit` row: the global partner of every location credited (§3, any
     /// source, the DPOR on ≥1 day of the month; only the DPOR under `dporOnly`) on at least one usage row of the window.

@@ -20,7 +20,7 @@ public sealed record SubscriptionPartnersPage(string SubscriptionId, YearMonth A
 /// Bad input is a 400 problem, unknown things a 404, a continuation of a run that is gone a 410, and a run whose
 /// snapshot or rules cannot be found a 500 naming the run (never an answer from another run or other rules).
 /// </summary>
-public sealed class ReadApi(CreditReader reader, EvidenceService explanations)
+public sealed class ReadApi(CreditReader reader, EvidenceService explanations, ScoreReader scores)
 {
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1000;
@@ -91,6 +91,57 @@ public sealed class ReadApi(CreditReader reader, EvidenceService explanations)
         return evidence is null
             ? Problems.NotFound($"Partner {id} was credited on no usage as of {run.AsOf}.", request)
             : new OkObjectResult(evidence);
+    }
+
+    [Function("GetPartnerScoreCustomers")]
+    public Task<IActionResult> PartnerScoreCustomers(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "partners/{partnerId}/score/customers")] HttpRequest request,
+        string partnerId,
+        CancellationToken cancellationToken) => PartnerScoreCustomersAsync(request, partnerId, cancellationToken);
+
+    /// <summary>
+    /// The customer eligibility view (§7.4), paged like the other lists: `designation` is required; `counted=yes|no`
+    /// with `condition=now|yearAgo|deployment` (default now) keeps the customers counted (or not) by that condition.
+    /// </summary>
+    public async Task<IActionResult> PartnerScoreCustomersAsync(HttpRequest request, string partnerId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (ValueRules.ParsePartnerId(partnerId, out var id) is { } problem) return Problems.BadRequest($"partnerId {problem}.", request);
+        if (!QueryValues.TryMonth(request, "asOf", out var asOf, out var bad)) return bad;
+        var designation = request.Query["designation"].ToString();
+        if (designation.Length == 0) return Problems.BadRequest("The query parameter 'designation' is required.", request);
+        var countedText = request.Query["counted"].ToString();
+        if (countedText is not ("" or "yes" or "no")) return Problems.BadRequest($"counted '{countedText}' must be 'yes' or 'no'.", request);
+        bool? counted = countedText.Length == 0 ? null : countedText == "yes";
+        var conditionText = request.Query["condition"].ToString();
+        CustomerCondition condition;
+        switch (conditionText)
+        {
+            case "" or "now": condition = CustomerCondition.Now; break;
+            case "yearAgo": condition = CustomerCondition.YearAgo; break;
+            case "deployment": condition = CustomerCondition.Deployment; break;
+            default: return Problems.BadRequest($"condition '{conditionText}' must be 'now', 'yearAgo' or 'deployment'.", request);
+        }
+        var list = string.Create(CultureInfo.InvariantCulture, $"customers/{id}/{designation.Trim().ToUpperInvariant()}/{counted}/{condition}");
+        if (!TryPage(request, list, out var position, out var pageSize, out bad)) return bad;
+        var (run, problem2) = await RunToReadAsync(request, asOf, position, cancellationToken);
+        if (run is null) return problem2!;
+        CustomerEligibilityPage? view;
+        try
+        {
+            (view, var unreadable) = await ReadPageAsync(request, position, run,
+                () => scores.CustomersAsync(id, run, designation, counted, condition, cancellationToken), cancellationToken);
+            if (unreadable is not null) return unreadable;
+        }
+        catch (UnknownNameException e)
+        {
+            return Problems.BadRequest(e.Message, request);
+        }
+        if (view is null) return Problems.NotFound($"Partner {id} has no capability score for {designation} as of {run.AsOf}.", request);
+        var offset = position?.Offset ?? 0;
+        var page = view.Customers.Skip(offset).Take(pageSize).ToList();
+        var next = offset + page.Count < view.Customers.Count ? ContinuationToken.Encode(list, run, offset + page.Count) : null;
+        return new OkObjectResult(view with { Customers = page, ContinuationToken = next });
     }
 
     public async Task<IActionResult> SubscriptionPartnersAsync(HttpRequest request, string subscriptionId, CancellationToken cancellationToken)

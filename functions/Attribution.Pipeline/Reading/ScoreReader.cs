@@ -37,6 +37,59 @@ public sealed record PartnerScoreView(
     string? RunId = null,
     string? RulesVersion = null);
 
+/// <summary>An association (or DPOR period) that credits the global partner on a customer (§7.4's eligibility view).</summary>
+public sealed record CustomerAssociationView(
+    string Source,
+    string PartnerId,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? SubscriptionId,
+    string Workloads,
+    string ValidFrom,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? ValidTo,
+    string IngestionId,
+    long Line);
+
+/// <summary>One condition of a metric for a customer: the number compared, the bounds, whether it is met.</summary>
+public sealed record CustomerConditionView(string Metric, string Months, double Value, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] double? Min, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] double? Max, bool Met);
+
+/// <summary>A customer tenant of the eligibility view; values in the view's measure.</summary>
+public sealed record CustomerEligibilityView(
+    string CustomerTenantId,
+    double ValueM,
+    double ValueM1,
+    double ValueM12,
+    double ValueM13,
+    double WindowSum,
+    double WindowPeak,
+    bool CountsNow,
+    bool CountsYearAgo,
+    bool CountsDeployment,
+    IReadOnlyList<CustomerConditionView> Conditions,
+    IReadOnlyList<CustomerAssociationView> Associations);
+
+/// <summary>The counts the view's customers add up to: the published netCustomerAdds and deployments of the chosen track.</summary>
+public sealed record CustomerEligibilityTotals(int Customers, int CountsNow, int CountsYearAgo, int NetCustomerAdds, int CountsDeployment);
+
+/// <summary>`GET /api/partners/{id}/score/customers` and `attribution score ID --designation D --customers --format json`.</summary>
+public sealed record CustomerEligibilityPage(
+    string GlobalPartnerId,
+    string Designation,
+    YearMonth AsOf,
+    string RunId,
+    string Track,
+    string Measure,
+    CustomerEligibilityTotals Totals,
+    int Matching,
+    IReadOnlyList<CustomerEligibilityView> Customers,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? ContinuationToken = null);
+
+/// <summary>Which customers the eligibility view lists: all, or those counted (or not) by one condition.</summary>
+public enum CustomerCondition
+{
+    Now,
+    YearAgo,
+    Deployment,
+}
+
 /// <summary>
 /// Reads capability scores (§7.4) like every other result: the published run's snapshot, one partition's range file,
 /// explained with the run's own rules (maxPoints, the bar, what the next point takes). A location ID reads its global
@@ -106,6 +159,78 @@ public sealed class ScoreReader(StorageAccount storage, RecordStore records, Evi
             yield return new PartnerScoreView(id.ToString(CultureInfo.InvariantCulture), run.AsOf,
                 [.. rows.Select(r => ToView(r, rules)).OrderBy(v => order.IndexOf(v.Designation) is var i and >= 0 ? i : int.MaxValue)],
                 null, run.RunId, rows[0].GetString("rulesVersion"));
+    }
+
+    /// <summary>
+    /// The customer eligibility view of (global partner, designation) at the run's asOf: every tenant with credited rows
+    /// of the designation in M−13 … M, from the run's index (one range), in the measure of the chosen track's
+    /// netCustomerAdds (else its deployments). Customers that changed the net adds come first (added, then lost), then by
+    /// value at M. <paramref name="counted"/> keeps those counted (true) or not (false) by <paramref name="condition"/>.
+    /// Null when the partner has no score for the designation.
+    /// </summary>
+    public async Task<CustomerEligibilityPage?> CustomersAsync(PartnerId partnerId, RecalculationRun run, string designation,
+        bool? counted = null, CustomerCondition condition = CustomerCondition.Now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(designation);
+        var score = await ScoreAsync(partnerId, run, designation, cancellationToken).ConfigureAwait(false);
+        if (score is null || score.Designations.Count == 0) return null;
+        var d = score.Designations[0];
+        var rules = await evidence.RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
+        var rule = rules.Designations.First(x => x.Name == d.Designation);
+        var tracks = rule.Tracks.Select(t => t.Name).ToList();
+        var trackIndex = Math.Max(0, tracks.IndexOf(d.Track));
+        var track = rule.Tracks[trackIndex];
+        var adds = track.Metrics.FirstOrDefault(m => m.Metric == ScoreMetric.NetCustomerAdds);
+        var deployments = track.Metrics.FirstOrDefault(m => m.Metric == ScoreMetric.Deployments);
+        var measure = (adds ?? deployments)?.Measure ?? ScoreMeasure.Revenue;
+        var prefix = measure == ScoreMeasure.Revenue ? "revenue" : "users";
+
+        var rows = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.ScoreCustomers, score.GlobalPartnerId, run.PublishRanges, cancellationToken).ConfigureAwait(false);
+        var customers = new List<CustomerEligibilityView>();
+        var asOf = run.AsOf;
+        var windowFrom = asOf.AddMonths(1 - rules.WindowMonths);
+        foreach (var row in rows)
+        {
+            if (row.GetString("designation") != d.Designation) continue;
+            double V(string suffix) => row.GetDouble(prefix + suffix) ?? 0;
+            var flags = (row.GetString("counts") ?? "").Split(';') is var all && trackIndex < all.Length ? all[trackIndex] : "---";
+            var conditions = new List<CustomerConditionView>();
+            if (adds is not null)
+            {
+                double? max = adds.MaxPerTenant;
+                bool In(double v) => v >= adds.MinPerTenant && (max is null || v <= max);
+                foreach (var (months, value) in new[] { (asOf, V("M")), (asOf.AddMonths(-1), V("M1")), (asOf.AddMonths(-12), V("M12")), (asOf.AddMonths(-13), V("M13")) })
+                    conditions.Add(new CustomerConditionView("netCustomerAdds", months.ToString(), value, adds.MinPerTenant, max, In(value)));
+            }
+            if (deployments is not null)
+            {
+                // §7.2: the window's sum for revenue, its largest month for active users, in the deployments' own measure.
+                var dp = deployments.Measure == ScoreMeasure.Revenue ? "revenue" : "users";
+                var reached = deployments.Measure == ScoreMeasure.Revenue ? row.GetDouble(dp + "WindowSum") ?? 0 : row.GetDouble(dp + "WindowPeak") ?? 0;
+                conditions.Add(new CustomerConditionView("deployments", $"{windowFrom}..{asOf}", reached, deployments.MinPerTenant, null, reached >= deployments.MinPerTenant));
+            }
+            customers.Add(new CustomerEligibilityView(
+                row.GetString("customerTenantId") ?? "", V("M"), V("M1"), V("M12"), V("M13"), V("WindowSum"), V("WindowPeak"),
+                flags.Length > 0 && flags[0] == '1', flags.Length > 1 && flags[1] == '1', flags.Length > 2 && flags[2] == '1',
+                conditions,
+                [.. CreditEntities.ScoreCustomerAssociations(row).Select(a => new CustomerAssociationView(a.Source, a.PartnerId.ToString(CultureInfo.InvariantCulture),
+                    a.SubscriptionId?.ToString("D"), a.Workloads, a.ValidFrom.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    a.ValidTo?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), a.IngestionId, a.Line))]));
+        }
+        var totals = new CustomerEligibilityTotals(customers.Count, customers.Count(c => c.CountsNow), customers.Count(c => c.CountsYearAgo),
+            customers.Count(c => c.CountsNow) - customers.Count(c => c.CountsYearAgo), customers.Count(c => c.CountsDeployment));
+        static int Group(CustomerEligibilityView c) => c.CountsNow == c.CountsYearAgo ? 2 : c.CountsNow ? 0 : 1;
+        var listed = customers
+            .Where(c => counted is not { } want || want == condition switch
+            {
+                CustomerCondition.YearAgo => c.CountsYearAgo,
+                CustomerCondition.Deployment => c.CountsDeployment,
+                _ => c.CountsNow,
+            })
+            .OrderBy(Group).ThenByDescending(c => c.ValueM).ThenBy(c => c.CustomerTenantId, StringComparer.Ordinal)
+            .ToList();
+        return new CustomerEligibilityPage(score.GlobalPartnerId, d.Designation, run.AsOf, run.RunId, d.Track, measure.Name(), totals, listed.Count, listed);
     }
 
     private async Task<List<TableEntity>> RowsAsync(RecalculationRun run, PartnerId global, CancellationToken cancellationToken)

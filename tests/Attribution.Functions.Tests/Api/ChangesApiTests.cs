@@ -62,10 +62,10 @@ public sealed class ChangesApiTests(ChangesSamplesFixture data) : IClassFixture<
         // The 2026-10 usage is all the window adds for the original samples (their usage starts 2025-11): Alpine prod
         // 12,345.67 (restated; DPOR Fabrikam, EA Contoso US), Alpine dev 1,320.00 (DPOR Contoso DE, EA Contoso US), Wide
         // World's Azure 700.00. The designation samples' partners also lose their 2025-10 month: Tailwind 11,000 − 3,000,
-        // Relecloud US 12,500 − 5,000, Lamna 6,500 − 2,000, Relecloud IE 2,500 (its tenant starts 2025-11).
+        // Relecloud US 13,200 − 6,200, Lamna 6,500 − 2,000, Relecloud IE 2,500 (its tenant starts 2025-11).
         var cloud = view.Competencies.Single(c => c.Competency == "CloudPlatform");
         Assert.Equal(["1234567", "2345678", "9300000", "9100001", "9200000", "9100002", "1234568", "6789012"], cloud.AcrUsdTtmMovers.Select(m => m.PartnerId));
-        Assert.Equal([13_665.67, 12_345.67, 8_000.00, 7_500.00, 4_500.00, 2_500.00, 1_320.00, 700.00], cloud.AcrUsdTtmMovers.Select(m => Math.Round(m.AcrUsdTtmChange, 2)));
+        Assert.Equal([13_665.67, 12_345.67, 8_000.00, 7_000.00, 4_500.00, 2_500.00, 1_320.00, 700.00], cloud.AcrUsdTtmMovers.Select(m => Math.Round(m.AcrUsdTtmChange, 2)));
         Assert.Empty(cloud.Gained); // Contoso DE 7,400.50 stays under 15,000
         Assert.Empty(cloud.Lost);
 

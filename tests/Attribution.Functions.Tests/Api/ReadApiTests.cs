@@ -204,6 +204,6 @@ public sealed class ReadApiTests(PublishedSamplesFixture data) : IClassFixture<P
                 }
             }
         }
-        Assert.Equal(10, routes); // GET /changes, GET /tenants/{tenantId} and GET /partners/{partnerId}/score are the eighth to tenth
+        Assert.Equal(11, routes); // GET /changes, /tenants/{tenantId}, /partners/{partnerId}/score and .../score/customers are the eighth to eleventh
     }
 }

@@ -106,15 +106,22 @@ public sealed class SampleFeedsTests
     [Fact]
     public void Samples_cover_the_twelve_months_ending_2026_10_and_only_known_partners()
     {
-        var usage = FeedFiles(FeedSource.Usage).SelectMany(f => FeedTestFiles.Read(f).Rows).ToList();
+        // The original samples: 12 months of usage; the designation samples (`*-designations.csv`) reach back to 2025-01,
+        // the 19+ months the capability scores read (§7.3), on tenants of their own.
+        var files = FeedFiles(FeedSource.Usage).ToList();
+        var usage = files.Where(f => !f.Contains("-designations", StringComparison.Ordinal)).SelectMany(f => FeedTestFiles.Read(f).Rows).ToList();
         var months = usage.Select(r => r["month"]).Distinct().Order(StringComparer.Ordinal);
         Assert.Equal(Enumerable.Range(0, 12).Select(i => new YearMonth(2025, 11).AddMonths(i).ToString()), months);
         Assert.Equal(usage.Count, usage.Select(r => (r["subscriptionId"], r["workload"], r["month"])).Distinct().Count());
         var tenants = usage.Select(r => r["customerTenantId"]).Distinct().Count();
         Assert.InRange(tenants, 5, 8);
+        var scored = files.Where(f => f.Contains("-designations", StringComparison.Ordinal)).SelectMany(f => FeedTestFiles.Read(f).Rows).ToList();
+        Assert.Equal(Enumerable.Range(0, 22).Select(i => new YearMonth(2025, 1).AddMonths(i).ToString()),
+            scored.Select(r => r["month"]).Distinct().Order(StringComparer.Ordinal));
+        Assert.Empty(scored.Select(r => r["customerTenantId"]).Intersect(usage.Select(r => r["customerTenantId"])));
 
         var partners = FeedFiles(FeedSource.Partners).SelectMany(f => FeedTestFiles.Read(f).Rows).Select(r => r["partnerId"]).ToHashSet();
-        Assert.InRange(partners.Count, 6, 10);
+        Assert.InRange(partners.Count, 6, 13);
         foreach (var source in new[] { FeedSource.Dpor, FeedSource.Sales, FeedSource.Csp, FeedSource.FastTrack, FeedSource.Dap, FeedSource.Pal, FeedSource.Certifications })
         {
             foreach (var row in FeedFiles(source).SelectMany(f => FeedTestFiles.Read(f).Rows))

@@ -20,6 +20,44 @@ internal static class CreditEntities
     /// <summary>Snapshot-only index from partner to the subscriptions (and tenants) it was credited on, for evidence.</summary>
     public const string PartnerSubscriptions = "PartnerSubscriptions";
 
+    /// <summary>
+    /// Snapshot-only index of the customer eligibility view (§7.4): per global partner, one row per designation and
+    /// customer tenant with its values, the engine's decisions and the associations behind them, written by the shard
+    /// that holds the tenant, so the view reads one partition's range and re-runs nothing.
+    /// </summary>
+    public const string ScoreCustomers = "ScoreCustomers";
+
+    private static readonly System.Text.Json.JsonSerializerOptions AssociationsJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    public static TableEntity ScoreCustomerEntity(ScoreCustomerRow r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var e = new TableEntity(Num(r.GlobalPartnerId), $"{r.Designation}|{r.CustomerTenantId:D}")
+        {
+            ["designation"] = r.Designation,
+            ["customerTenantId"] = r.CustomerTenantId.ToString("D"),
+            ["counts"] = r.Counts,
+            ["associations"] = System.Text.Json.JsonSerializer.Serialize(r.Associations, AssociationsJson),
+        };
+        for (var i = 0; i < ScoreCustomerValues.Length; i++)
+        {
+            e["revenue" + ScoreCustomerValues[i]] = r.Revenue[i];
+            e["users" + ScoreCustomerValues[i]] = r.Users[i];
+        }
+        return e;
+    }
+
+    /// <summary>The value columns' suffixes, in <see cref="ScoreCustomerRow.Revenue"/>'s order.</summary>
+    public static readonly string[] ScoreCustomerValues = ["M", "M1", "M12", "M13", "WindowSum", "WindowPeak"];
+
+    public static IReadOnlyList<ScoreAssociation> ScoreCustomerAssociations(TableEntity e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return e.GetString("associations") is { Length: > 0 } json
+            ? System.Text.Json.JsonSerializer.Deserialize<List<ScoreAssociation>>(json, AssociationsJson) ?? []
+            : [];
+    }
+
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
 
     private static string Num(PartnerId v) => v.ToString();

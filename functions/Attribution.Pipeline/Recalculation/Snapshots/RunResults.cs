@@ -72,6 +72,8 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
             shard.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
             shard.SubscriptionPartners.Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.ScoreCustomers, part,
+            shard.ScoreCustomers.Select(CreditEntities.ScoreCustomerEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         await Parallel.ForEachAsync(Enumerable.Range(0, work.ReduceRanges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
             await _snapshots.WritePartialAsync(work.RunId, range, work.Shard, CreditEngine.Slice(shard, ReduceScope(range, work.ReduceRanges)), ct).ConfigureAwait(false))
             .ConfigureAwait(false);

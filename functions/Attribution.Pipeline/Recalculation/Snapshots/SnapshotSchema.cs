@@ -76,8 +76,12 @@ internal sealed class SnapshotSchema
         OI("intermediateCertifications"), OD("intermediateCertificationsPoints"), OI("advancedCertifications"), OD("advancedCertificationsPoints"),
         S("rulesVersion"));
 
+    public static readonly SnapshotSchema ScoreCustomers = new(CreditEntities.ScoreCustomers,
+        [S("designation"), S("customerTenantId"), S("counts"), S("associations"),
+         .. CreditEntities.ScoreCustomerValues.SelectMany(v => new[] { D("revenue" + v), D("users" + v) })]);
+
     public static readonly IReadOnlyList<SnapshotSchema> All =
-        [PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, PartnerSubscriptions, PartnerCapabilityScore];
+        [PartnerCredit, GlobalPartnerCredit, SubscriptionPartners, IncentiveEligibility, PartnerSubscriptions, PartnerCapabilityScore, ScoreCustomers];
 
     /// <summary>
     /// Columns a file written before they existed may lack: `IncentiveEligibility`'s key parts (its RowKey then was
