@@ -131,4 +131,35 @@ public sealed class ScoreCommandTests(ScoreCommandFixture fixture) : IClassFixtu
         Assert.NotEqual(0, code);
         Assert.Contains("Partner 999 has no capability score as of 2026-10", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_customer_view_lists_the_customers_behind_the_net_adds_and_fits_80_columns()
+    {
+        // Relecloud: t2–t5 added, t6 lost (CSP ended 2025-10-31), t1 both times, t7 under the 1,000 minimum.
+        var (code, output, error) = await CliRunner.RunAsync("score", "9100002", "--designation", "Infrastructure", "--customers", "--format", "json", "--storage", Conn);
+        Assert.True(code == 0, error);
+        var root = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("revenue", root.GetProperty("measure").GetString());
+        var totals = root.GetProperty("totals");
+        Assert.Equal((7, 5, 2, 3, 5), (totals.GetProperty("customers").GetInt32(), totals.GetProperty("countsNow").GetInt32(),
+            totals.GetProperty("countsYearAgo").GetInt32(), totals.GetProperty("netCustomerAdds").GetInt32(), totals.GetProperty("countsDeployment").GetInt32()));
+        var customers = root.GetProperty("customers").EnumerateArray().ToList();
+        Assert.Equal([2500, 2500, 2500, 2500, 0, 5000, 700], customers.Select(c => c.GetProperty("valueM").GetDouble()));
+        var lost = customers[4];
+        Assert.Equal(1200, lost.GetProperty("valueM12").GetDouble());
+        var association = Assert.Single(lost.GetProperty("associations").EnumerateArray());
+        Assert.Equal(("csp", "9100001", "2025-01-01", "2025-10-31"), (association.GetProperty("source").GetString(), association.GetProperty("partnerId").GetString(),
+            association.GetProperty("validFrom").GetString(), association.GetProperty("validTo").GetString()));
+        Assert.True(association.GetProperty("line").GetInt64() > 0);
+
+        (code, output, error) = await CliRunner.RunAsync("score", "9100000", "--designation", "Infrastructure", "--customers", "--counted", "no", "--width", "80", "--storage", Conn);
+        Assert.True(code == 0, error);
+        Assert.All(output.Split('\n'), l => Assert.True(l.TrimEnd().Length <= 80, l));
+        Assert.Contains("2 of 7 customers match.", output, StringComparison.Ordinal);
+        Assert.Contains(customers[6].GetProperty("customerTenantId").GetString()!, output, StringComparison.Ordinal);
+
+        (code, _, error) = await CliRunner.RunAsync("score", "9100000", "--customers", "--storage", Conn);
+        Assert.Equal(2, code);
+        Assert.Contains("--customers needs --designation", error, StringComparison.Ordinal);
+    }
 }
