@@ -9,6 +9,7 @@
 # Environment: TENANTS (10000), SEED (1), AS_OF (2026-10), RECALC_RUNS (2), WORK (a new temp folder; kept),
 # SCENARIO (0: when 1, first a scenario recalculation, which computes everything and publishes nothing),
 # DESIGNATIONS (0: when 1, two scenario recalculations side by side: without the rules' designations, then with them),
+# RECALC_ARGS (extra arguments for those two, e.g. --verbose for each step's read/compute/write split),
 # API_READS (0: when set, the read API latency on the published data), AZURITE_HEAP_MIB (16384),
 # AZURITE_PORT (10300: blob; queue +1, table +2). The Azurite runs in memory (--inMemoryPersistence) on its own
 # ports, so it neither reuses nor disturbs one on the default ports, and is stopped on exit.
@@ -98,9 +99,9 @@ if [ "${DESIGNATIONS:-0}" = 1 ]; then
   # designations (the baseline: competencies only, 12 months read) and with them (19 months read, scores computed).
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["designations"]=[]; json.dump(r,open(sys.argv[2],"w"),indent=1)' \
     "$root/functions/Attribution.Domain/Rules/default-rules.json" "$work/rules-no-designations.json"
-  measure nodesig "$cli" recalc --as-of "$as_of" --scenario nodesig --rules "$work/rules-no-designations.json" --storage "$conn"
+  measure nodesig "$cli" recalc --as-of "$as_of" --scenario nodesig --rules "$work/rules-no-designations.json" --storage "$conn" ${RECALC_ARGS:-}
   grep -E 'usage rows in the window|engine .* ms, storage .* ms|^phases: ' "$work/nodesig.log" | sed 's/^/  /' | tee -a "$summary"
-  measure designations "$cli" recalc --as-of "$as_of" --scenario bench --storage "$conn"
+  measure designations "$cli" recalc --as-of "$as_of" --scenario bench --storage "$conn" ${RECALC_ARGS:-}
   grep -E 'usage rows in the window|engine .* ms, storage .* ms|^phases: ' "$work/designations.log" | sed 's/^/  /' | tee -a "$summary"
   say "$(awk '/^nodesig / {w0=$3; r0=$7} /^designations / {w1=$3; r1=$7} END {printf "scores: wall %.2fx, peak RSS %.2fx the run without designations", w1/w0, r1/r0}' "$summary")"
   say "  $(azurite_mem)"
@@ -126,7 +127,7 @@ if [ "${API_READS:-0}" -gt 0 ]; then
   [ -f "$bench_dll" ] || dotnet build -c Release "$root/bench/Attribution.Benchmarks" >/dev/null
   scenario_reads=()
   # Nothing published (RECALC_RUNS=0): read the scenario run's snapshot, the same files a published run has.
-  if [ "$recalc_runs" -eq 0 ] && [ "${SCENARIO:-0}" = 1 ]; then scenario_reads=(--scenario bench); fi
+  if [ "$recalc_runs" -eq 0 ] && { [ "${SCENARIO:-0}" = 1 ] || [ "${DESIGNATIONS:-0}" = 1 ]; }; then scenario_reads=(--scenario bench); fi
   dotnet "$bench_dll" api --storage "$conn" --reads "$API_READS" "${scenario_reads[@]}" | tee -a "$summary"
 fi
 

@@ -82,6 +82,9 @@ public static class ApiLatencyBench
         var score = scenario is null
             ? await Measure(id => scoreApi.PartnerScoreAsync(Request(""), id, default))
             : await Measure(async id => Found(await scores.ScoreAsync(Id(id), run)));
+        var customers = scenario is null
+            ? await Measure(id => api.PartnerScoreCustomersAsync(Request("designation=Infrastructure&pageSize=100"), id, default))
+            : await Measure(async id => Found(await scores.CustomersAsync(Id(id), run, "Infrastructure")));
 
         Console.WriteLine($"Read API latency, in-process handler + Azurite, {partners.Count} partners{(existing is null ? $" from {tenants} generated tenants" : scenario is null ? " already published" : $" of scenario {scenario}'s snapshot, through CreditReader/EvidenceService (what the handlers call)")}, {reads} reads each:");
         Console.WriteLine("| read | median ms | p95 ms | max ms |");
@@ -92,6 +95,7 @@ public static class ApiLatencyBench
         Row("GET /api/partners/{id}/credit?scope=global (incl. a lookup of the global id)", global);
         Row("GET /api/partners/{id}/evidence?competency=CloudPlatform", evidence);
         Row("GET /api/partners/{id}/score (a location ID: its global partner's designations)", score);
+        Row("GET /api/partners/{id}/score/customers?designation=Infrastructure (first page of 100)", customers);
         return 0;
     }
 

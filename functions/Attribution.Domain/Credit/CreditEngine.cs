@@ -49,7 +49,7 @@ public static class CreditEngine
             SubscriptionPartners = [],
             IncentiveEligibility = [],
             Scores = [.. shard.Scores.Where(p => scope.Global(p.GlobalPartnerId))],
-            ScoreCustomers = [],
+            ScoreCustomers = [.. shard.ScoreCustomers.Where(c => scope.Global(c.GlobalPartnerId))],
             UsageRowsInWindow = 0,
             UsageRowsCredited = 0,
         };

@@ -129,7 +129,11 @@ public sealed record ShardCredit
     /// <summary>Capability-score partials (§7) per (global partner, designation), sorted; additive across shards.</summary>
     public IReadOnlyList<Scores.ScorePartial> Scores { get; init; } = [];
 
-    /// <summary>The customers' rows of the eligibility view (§7.4), complete (tenants do not cross shards); not sent to reduces.</summary>
+    /// <summary>
+    /// The customers' rows of the eligibility view (§7.4), complete (tenants do not cross shards). They travel to the
+    /// reduce of their global partner with the partials, which writes them by publish range: the run's files then grow
+    /// with ranges, not shards × ranges.
+    /// </summary>
     public IReadOnlyList<Scores.ScoreCustomerRow> ScoreCustomers { get; init; } = [];
 
     public long UsageRowsInWindow { get; init; }

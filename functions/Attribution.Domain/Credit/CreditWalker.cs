@@ -345,7 +345,11 @@ internal static class CreditWalker
             if (scores is not null)
             {
                 if (scoreBuffer.Length < k) scoreBuffer = new Scores.ScoreCredit[k * 2];
-                for (var j = 0; j < k; j++) scoreBuffer[j] = new Scores.ScoreCredit(p.PartnerIds[buffer[j].Partner], buffer[j].Sources);
+                for (var j = 0; j < k; j++)
+                {
+                    var partner = buffer[j].Partner;
+                    scoreBuffer[j] = new Scores.ScoreCredit(p.PartnerIds[partner], buffer[j].Sources) { GlobalPartnerId = p.GlobalIds[p.PartnerGlobal[partner]] };
+                }
                 if (customers && k > 0) Links(p, u, tenant, sub, wi, buffer, k, links);
                 scores.Add(u, new ReadOnlySpan<Scores.ScoreCredit>(scoreBuffer, 0, k), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(links));
                 links.Clear();

@@ -11,34 +11,39 @@ public static class CapabilityScores
     public static IReadOnlyList<ScorePartial> Merge(IEnumerable<ScorePartial> partials)
     {
         ArgumentNullException.ThrowIfNull(partials);
-        var merged = new SortedDictionary<(long, string), ScorePartial>(Comparer<(long, string)>.Create((a, b) =>
-        {
-            var x = a.Item1.CompareTo(b.Item1);
-            return x != 0 ? x : string.CompareOrdinal(a.Item2, b.Item2);
-        }));
+        var groups = new Dictionary<(long, string), List<ScorePartial>>();
         foreach (var p in partials)
         {
-            var key = (p.GlobalPartnerId, p.Designation);
-            merged[key] = merged.TryGetValue(key, out var q) ? Add(q, p) : p;
+            if (!groups.TryGetValue((p.GlobalPartnerId, p.Designation), out var list)) groups.Add((p.GlobalPartnerId, p.Designation), list = []);
+            list.Add(p);
         }
-        return [.. merged.Values];
+        var merged = new List<ScorePartial>(groups.Count);
+        foreach (var list in groups.Values) merged.Add(list.Count == 1 ? list[0] : Sum(list));
+        merged.Sort(static (a, b) => a.GlobalPartnerId != b.GlobalPartnerId ? a.GlobalPartnerId.CompareTo(b.GlobalPartnerId) : string.CompareOrdinal(a.Designation, b.Designation));
+        return merged;
     }
 
-    private static ScorePartial Add(ScorePartial a, ScorePartial b)
+    // One pass per (partner, designation) into fresh arrays: shards × partners additions, no intermediate records.
+    private static ScorePartial Sum(List<ScorePartial> list)
     {
-        if (a.AsOf != b.AsOf || a.Metrics.Count != b.Metrics.Count)
-            throw new InvalidOperationException($"Score partials of {a.GlobalPartnerId}/{a.Designation} differ in shape: computed for other rules or months.");
+        var a = list[0];
         var metrics = new List<ScoreMetricPartial>(a.Metrics.Count);
         for (var i = 0; i < a.Metrics.Count; i++)
         {
-            var (x, y) = (a.Metrics[i], b.Metrics[i]);
-            if (x.Track != y.Track || x.Metric != y.Metric || x.FirstMonth != y.FirstMonth || x.Counts.Count != y.Counts.Count || x.TotalNanos.Count != y.TotalNanos.Count)
-                throw new InvalidOperationException($"Score partials of {a.GlobalPartnerId}/{a.Designation} differ in shape: computed for other rules or months.");
-            metrics.Add(x with
+            var x = a.Metrics[i];
+            var counts = new int[x.Counts.Count];
+            var totals = new Int128[x.TotalNanos.Count];
+            foreach (var b in list)
             {
-                Counts = [.. x.Counts.Zip(y.Counts, (p, q) => p + q)],
-                TotalNanos = [.. x.TotalNanos.Zip(y.TotalNanos, (p, q) => p + q)],
-            });
+                if (b.AsOf != a.AsOf || b.Metrics.Count != a.Metrics.Count)
+                    throw new InvalidOperationException($"Score partials of {a.GlobalPartnerId}/{a.Designation} differ in shape: computed for other rules or months.");
+                var y = b.Metrics[i];
+                if (x.Track != y.Track || x.Metric != y.Metric || x.FirstMonth != y.FirstMonth || y.Counts.Count != counts.Length || y.TotalNanos.Count != totals.Length)
+                    throw new InvalidOperationException($"Score partials of {a.GlobalPartnerId}/{a.Designation} differ in shape: computed for other rules or months.");
+                for (var k = 0; k < counts.Length; k++) counts[k] += y.Counts[k];
+                for (var k = 0; k < totals.Length; k++) totals[k] += y.TotalNanos[k];
+            }
+            metrics.Add(x with { Counts = counts, TotalNanos = totals });
         }
         return a with { Metrics = metrics };
     }

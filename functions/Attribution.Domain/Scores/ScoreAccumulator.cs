@@ -158,7 +158,8 @@ public sealed class ScoreAccumulator : IScoreSink
         }
         for (var i = 0; i < credited.Length; i++)
         {
-            _globals[i] = _globalOf.TryGetValue(credited[i].PartnerId, out var gid) ? gid : credited[i].PartnerId;
+            _globals[i] = credited[i].GlobalPartnerId != 0 ? credited[i].GlobalPartnerId
+                : _globalOf.TryGetValue(credited[i].PartnerId, out var gid) ? gid : credited[i].PartnerId;
             _masks[i] = credited[i].SourcesMask;
         }
         foreach (var d in _designationsOf[(int)usage.Workload])

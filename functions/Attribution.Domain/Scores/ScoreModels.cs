@@ -9,6 +9,9 @@ namespace Attribution.Domain.Scores;
 /// </summary>
 public readonly record struct ScoreCredit(long PartnerId, byte SourcesMask)
 {
+    /// <summary>The partner's global partner when the caller already knows it (the walker does): saves a lookup per row.</summary>
+    internal long GlobalPartnerId { get; init; }
+
     public static ScoreCredit Of(long partnerId, params ReadOnlySpan<AssociationSource> sources)
     {
         byte mask = 0;

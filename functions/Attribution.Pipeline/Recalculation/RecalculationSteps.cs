@@ -123,6 +123,7 @@ public sealed class BeginRecalculation(StorageAccount storage, RunStore runs, Ru
                 Positive(input.ShardCount, fanOut.Shards), Positive(input.ReduceRanges, fanOut.ReduceRanges),
                 Positive(input.PublishRanges, fanOut.PublishRanges)), cancellationToken).ConfigureAwait(false);
         }
+        await results.WriteCertificationsAsync(manifest, parsed, cancellationToken).ConfigureAwait(false);
         await runs.BeginAsync(input, manifest, parsed.WindowMonths, parsed.RulesVersion, cancellationToken).ConfigureAwait(false);
         _log.Begun(input.RunId, input.AsOf, manifest.RecordsVersion, parsed.RulesVersion, manifest.Shards, manifest.ReduceRanges, manifest.PublishRanges, clock.Elapsed.TotalMilliseconds);
         return new BeginResult(input.RunId, manifest.RulesHash, manifest.RecordsVersion, manifest.Shards, manifest.ReduceRanges, manifest.PublishRanges);
@@ -180,7 +181,7 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILog
         computeMs += clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var rows = await results.WriteReduceAsync(input, finished, scores, cancellationToken).ConfigureAwait(false);
+        var rows = await results.WriteReduceAsync(input, finished, scores, partials, cancellationToken).ConfigureAwait(false);
         var writeMs = clock.Elapsed.TotalMilliseconds;
         _log.RangeReduced(input.RunId, input.Range, input.ReduceRanges, finished.Partners, finished.GlobalPartners, readMs, computeMs, writeMs);
         return new ReduceSummary(input.Range, finished.Partners, finished.GlobalPartners, rows, readMs, computeMs, writeMs, scores.Count);

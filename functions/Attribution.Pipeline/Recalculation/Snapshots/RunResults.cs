@@ -72,8 +72,6 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
             shard.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
             shard.SubscriptionPartners.Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
-        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.ScoreCustomers, part,
-            shard.ScoreCustomers.Select(CreditEntities.ScoreCustomerEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         await Parallel.ForEachAsync(Enumerable.Range(0, work.ReduceRanges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
             await _snapshots.WritePartialAsync(work.RunId, range, work.Shard, CreditEngine.Slice(shard, ReduceScope(range, work.ReduceRanges)), ct).ConfigureAwait(false))
             .ConfigureAwait(false);
@@ -99,24 +97,73 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
         ArgumentNullException.ThrowIfNull(partials);
         ArgumentNullException.ThrowIfNull(credit);
         if (rules.Designations.Count == 0) return [];
-        var records = await _records.AtAsync(work.RecordsVersion, cancellationToken).ConfigureAwait(false);
-        var globalOf = await records.GlobalPartnerMapAsync(cancellationToken).ConfigureAwait(false);
         var inScope = (Func<long, bool>)(g => PartitionRanges.OfPartner(g, work.ReduceRanges) == work.Range);
         var certifications = new List<CertificationRecord>();
-        await foreach (var c in records.CertificationsAsync(cancellationToken).ConfigureAwait(false))
-            if (inScope(globalOf.TryGetValue(c.PartnerId, out var g) ? g : c.PartnerId)) certifications.Add(c);
+        Dictionary<long, long> globalOf;
+        if (await _snapshots.ReadCertificationsAsync(work.RunId, work.Range, cancellationToken).ConfigureAwait(false) is { } split)
+        {
+            // Begin split them by reduce range once: this range reads its own file, not every certification.
+            globalOf = [];
+            foreach (var c in split)
+            {
+                certifications.Add(c.Certification);
+                globalOf[c.Certification.PartnerId] = c.GlobalPartnerId;
+            }
+        }
+        else
+        {
+            var records = await _records.AtAsync(work.RecordsVersion, cancellationToken).ConfigureAwait(false);
+            globalOf = await records.GlobalPartnerMapAsync(cancellationToken).ConfigureAwait(false);
+            await foreach (var c in records.CertificationsAsync(cancellationToken).ConfigureAwait(false))
+                if (inScope(globalOf.TryGetValue(c.PartnerId, out var g) ? g : c.PartnerId)) certifications.Add(c);
+        }
         return CapabilityScores.Finish(rules, work.AsOf, partials.SelectMany(p => p.Scores),
             credit.GlobalPartnerCredit.Select(r => r.GlobalPartnerId.Value).Distinct(), certifications, globalOf, inScope);
     }
 
+    /// <summary>
+    /// Splits the certifications the designations can read (in force on the last day of a month of the longest
+    /// qualification window ending asOf) by the reduce range of their global partner, one file per range, so each
+    /// reduce reads its own partners' and the run reads the certifications once. Idempotent (a retried Begin rewrites
+    /// the same files); nothing without designations.
+    /// </summary>
+    public async Task WriteCertificationsAsync(RunManifest manifest, CreditRules rules, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(rules);
+        if (rules.Designations.Count == 0) return;
+        var records = await _records.AtAsync(manifest.RecordsVersion, cancellationToken).ConfigureAwait(false);
+        var globalOf = await records.GlobalPartnerMapAsync(cancellationToken).ConfigureAwait(false);
+        var days = Enumerable.Range(0, rules.Designations.Max(d => d.QualificationMonths)).Select(i => manifest.AsOf.AddMonths(-i).LastDay).ToArray();
+        var byRange = Enumerable.Range(0, manifest.ReduceRanges).Select(_ => new List<RangeCertification>()).ToArray();
+        await foreach (var c in records.CertificationsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!Array.Exists(days, c.InForceOn)) continue;
+            var g = globalOf.TryGetValue(c.PartnerId, out var x) ? x : c.PartnerId;
+            byRange[PartitionRanges.OfPartner(g, manifest.ReduceRanges)].Add(new RangeCertification(g, c));
+        }
+        await Parallel.ForEachAsync(Enumerable.Range(0, manifest.ReduceRanges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (range, ct) => await _snapshots.WriteCertificationsAsync(manifest.RunId, range, byRange[range], ct).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
     /// <summary>Writes a reduce range's PartnerCredit, GlobalPartnerCredit and PartnerCapabilityScore rows into the run's snapshot.</summary>
-    public async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, CancellationToken cancellationToken = default)
+    public async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, CancellationToken cancellationToken = default) =>
+        await WriteReduceAsync(work, results, scores, [], cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Writes a reduce range's PartnerCredit, GlobalPartnerCredit and PartnerCapabilityScore rows, and the customer index
+    /// rows its shards sent (<paramref name="partials"/>), into the run's snapshot.
+    /// </summary>
+    public async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, IReadOnlyList<ShardCredit> partials, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(scores);
+        ArgumentNullException.ThrowIfNull(partials);
         var part = SnapshotStore.ReducePart(work.Range);
         var written = await Task.WhenAll(
+            _snapshots.WriteAsync(work.RunId, SnapshotSchema.ScoreCustomers, part,
+                partials.SelectMany(p => p.ScoreCustomers).Select(CreditEntities.ScoreCustomerEntity), work.PublishRanges, cancellationToken),
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerCapabilityScore, part,
                 scores.Select(r => CreditEntities.PartnerCapabilityScoreEntity(r, results.RulesVersion)), work.PublishRanges, cancellationToken),
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerCredit, part,

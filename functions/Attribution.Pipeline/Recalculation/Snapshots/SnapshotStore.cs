@@ -33,9 +33,12 @@ public sealed record RunManifest(
 /// rules/{sha256}.json                                      rules by content hash
 /// </code>
 /// `{part}` is the writer: `s{shard}` (SubscriptionPartners, IncentiveEligibility, PartnerSubscriptions) or
-/// `k{reduceRange}` (PartnerCredit, GlobalPartnerCredit). Every file is written whole by one idempotent step
+/// `k{reduceRange}` (PartnerCredit, GlobalPartnerCredit, PartnerCapabilityScore, ScoreCustomers). Every file is written whole by one idempotent step
 /// with a deterministic name, so a retried step overwrites it with the same content.
 /// </summary>
+/// <summary>A certification and the global partner its location rolls up to (a reduce range's input for the scores).</summary>
+internal sealed record RangeCertification(long GlobalPartnerId, CertificationRecord Certification);
+
 internal sealed class SnapshotStore(StorageAccount storage)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -165,6 +168,28 @@ internal sealed class SnapshotStore(StorageAccount storage)
     public async Task WritePartialAsync(string runId, int reduceRange, int shard, ShardCredit partial, CancellationToken cancellationToken = default) =>
         await Container.GetBlobClient(PartialBlob(runId, reduceRange, shard))
             .UploadAsync(BinaryData.FromObjectAsJson(partial, Json), overwrite: true, cancellationToken).ConfigureAwait(false);
+
+    public static string CertificationsBlob(string runId, int reduceRange) =>
+        string.Create(CultureInfo.InvariantCulture, $"{runId}/partials/certifications/r{reduceRange:D3}.json");
+
+    /// <summary>One reduce range's certifications with their global partner (written once by Begin, dropped with the partials).</summary>
+    public async Task WriteCertificationsAsync(string runId, int reduceRange, IReadOnlyList<RangeCertification> certifications, CancellationToken cancellationToken = default) =>
+        await Container.GetBlobClient(CertificationsBlob(runId, reduceRange))
+            .UploadAsync(BinaryData.FromObjectAsJson(certifications, Json), overwrite: true, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Null when the run has no such file (a run begun before Begin wrote them).</summary>
+    public async Task<List<RangeCertification>?> ReadCertificationsAsync(string runId, int reduceRange, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var content = await Container.GetBlobClient(CertificationsBlob(runId, reduceRange)).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+            return content.Value.Content.ToObjectFromJson<List<RangeCertification>>(Json) ?? [];
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
 
     public async Task<ShardCredit> ReadPartialAsync(string runId, int reduceRange, int shard, CancellationToken cancellationToken = default)
     {
