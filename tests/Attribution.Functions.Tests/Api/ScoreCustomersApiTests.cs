@@ -118,4 +118,37 @@ public sealed class ScoreCustomersApiTests(PublishedSamplesFixture data) : IClas
         AssertProblem(await Api.PartnerScoreCustomersAsync(Get("/x", "designation=Infrastructure&continuationToken=abc"), "9100000", default), 400);
         AssertProblem(await Api.PartnerScoreCustomersAsync(Get("/x", "designation=Infrastructure"), "999", default), 404);
     }
+
+    [Fact]
+    public async Task The_tenant_view_and_the_customer_view_name_the_same_customers_for_every_partner_and_designation()
+    {
+        // §7.4 and the tenant view describe one thing from two sides: a customer is in (G, D)'s eligibility view exactly
+        // when the tenant view says its usage counts toward D for G in a month the metrics read (M−13 … M).
+        var asOf = data.Outcome.AsOf;
+        var scored = new HashSet<(string Global, string Designation)>();
+        await foreach (var e in data.Storage.Table(TableNames.PartnerCapabilityScore).QueryAsync<TableEntity>())
+            if (e.RowKey.StartsWith(asOf + "|", StringComparison.Ordinal)) scored.Add((e.PartitionKey, e.GetString("designation")!));
+        var fromCustomers = new HashSet<(string Tenant, string Global, string Designation)>();
+        foreach (var (global, designation) in scored)
+            foreach (var c in Ok<CustomerEligibilityPage>(await Api.PartnerScoreCustomersAsync(Get("/x", $"designation={designation}&pageSize=1000"), global, default)).Customers)
+                fromCustomers.Add((c.CustomerTenantId, global, designation));
+
+        var records = await data.Storage.Get<RecordStore>().LatestAsync();
+        var tenants = new HashSet<Guid>();
+        for (var b = 0; b < records.BucketCount; b++)
+            foreach (var u in await records.UsageAsync(b, asOf.AddMonths(-13), asOf)) tenants.Add(u.CustomerTenantId);
+        var months = Enumerable.Range(0, 14).Select(i => asOf.AddMonths(-i).ToString()).ToHashSet();
+        var tenantApi = data.Storage.Create<TenantApi>();
+        var fromTenants = new HashSet<(string Tenant, string Global, string Designation)>();
+        foreach (var tenant in tenants)
+        {
+            var view = Ok<TenantView>(await tenantApi.TenantAsync(Get($"/api/tenants/{tenant:D}"), tenant.ToString("D"), default));
+            foreach (var d in view.Designations)
+                if (d.Months.Any(months.Contains) && scored.Contains((d.GlobalPartnerId, d.Designation)))
+                    fromTenants.Add((tenant.ToString("D"), d.GlobalPartnerId, d.Designation));
+        }
+        Assert.True(fromCustomers.Count > 40, $"{fromCustomers.Count} customers");
+        Assert.Empty(fromCustomers.Except(fromTenants));
+        Assert.Empty(fromTenants.Except(fromCustomers));
+    }
 }
