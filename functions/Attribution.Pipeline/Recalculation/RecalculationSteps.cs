@@ -173,11 +173,12 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILog
 
         clock.Restart();
         var scope = RunResults.ReduceScope(input.Range, input.ReduceRanges);
-        var finished = CreditEngine.Finish(partials, credit, input.AsOf, scope);
+        // The routed tenant-level rows go straight to the snapshot; the merge needs only the per-partner partials.
+        var finished = CreditEngine.Finish(partials.Select(p => p.Credit with { SubscriptionPartners = [], IncentiveEligibility = [] }), credit, input.AsOf, scope);
         var computeMs = clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var scores = await results.ScoreRangeAsync(input, credit, partials, finished, cancellationToken).ConfigureAwait(false);
+        var scores = await results.ScoreRangeAsync(input, credit, [.. partials.Select(p => p.Credit)], finished, cancellationToken).ConfigureAwait(false);
         computeMs += clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();

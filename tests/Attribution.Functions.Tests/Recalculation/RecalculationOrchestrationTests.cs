@@ -156,4 +156,25 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         Assert.Single(runs, r => r.Published);
         Assert.Equal(outcome.RunId, runs.Single(r => r.Published).RunId);
     }
+
+    [Fact]
+    public async Task A_run_writes_one_snapshot_file_per_publish_range_and_table_however_many_shards()
+    {
+        // 4 shards, 2 reduce ranges, 4 publish ranges: shards send their tenant-level rows to the reduces, so every
+X
+        await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
+        var settings = RecalculationSettings.Default with { Shards = 4, ReduceRanges = 2, PublishRanges = 4 };
+        var outcome = await RecalculationHarness.RecalculateAsync(host, AsOf, scenario: "file-count", settings: settings);
+        Assert.False(outcome.Published);
+        var files = new List<string>();
+        await foreach (var blob in azurite.Storage.Blobs.GetBlobContainerClient(TableNames.RecalculationContainer).GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, outcome.RunId + "/snapshot/", CancellationToken.None))
+            files.Add(blob.Name);
+        var byRange = files.GroupBy(f => string.Join('/', f.Split('/')[2..4])).ToList(); // {table}/r{range}
+        Assert.Contains(byRange, g => g.Key.StartsWith("SubscriptionPartners/", StringComparison.Ordinal));
+        Assert.Contains(byRange, g => g.Key.StartsWith("IncentiveEligibility/", StringComparison.Ordinal));
+        Assert.Contains(byRange, g => g.Key.StartsWith("PartnerSubscriptions/", StringComparison.Ordinal));
+        Assert.All(byRange, g => Assert.Single(g));
+        Assert.All(files, f => Assert.Matches(@"/k\d{3}\.parquet$", f));
+        Assert.True(files.Count <= 7 * settings.PublishRanges, $"{files.Count} files");
+    }
 }

@@ -53,33 +53,43 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
     }
 
     /// <summary>
-    /// Writes a shard's tenant-level rows into the run's snapshot (SubscriptionPartners, IncentiveEligibility and the
-    /// evidence index, split by publish range) and its per-partner partials split by reduce range (one file per
-    /// range, empty ones included, so a reduce knows every shard has reported). Returns the snapshot rows written.
+    /// Writes a shard's partials, one file per reduce range (empty ones included, so a reduce knows every shard has
+    /// reported): its per-partner partials, and its tenant-level rows (SubscriptionPartners, IncentiveEligibility and the
+    /// evidence index) routed by the reduce range of their table partition, which the reduce writes into the snapshot.
+    /// Written by the shards, those rows cost one snapshot file per shard × publish range × table (6,144 small blobs at
+    /// 100k tenants, and the emulator serves blob requests one at a time); through the reduces, one per publish range.
+    /// Returns the snapshot rows written (none: the reduces write them).
     /// </summary>
     public async Task<long> WriteShardAsync(ShardWork work, ShardCredit shard, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(shard);
-        var part = SnapshotStore.ShardPart(work.Shard);
-        var asOf = work.AsOf;
-        // One table at a time: a table's rows are held as entities while they are split and encoded, and a shard's
-        // three tables at once held three times that (most of a shard's peak memory).
-        long written = 0;
-        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.SubscriptionPartners, part,
-            shard.SubscriptionPartners.Select(r => CreditEntities.SubscriptionPartnerEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
-        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.IncentiveEligibility, part,
-            shard.IncentiveEligibility.Select(r => CreditEntities.IncentiveEligibilityEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
-        written += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
-            shard.SubscriptionPartners.Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
-        await Parallel.ForEachAsync(Enumerable.Range(0, work.ReduceRanges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
-            await _snapshots.WritePartialAsync(work.RunId, range, work.Shard, CreditEngine.Slice(shard, ReduceScope(range, work.ReduceRanges)), ct).ConfigureAwait(false))
+        var ranges = work.ReduceRanges;
+        // Same hash as the publish split: range r of R holds publish ranges r, r + R, … when P is a multiple of R.
+        var subscriptions = Route(shard.SubscriptionPartners, r => r.SubscriptionId.ToString("D"), ranges);
+        var incentives = Route(shard.IncentiveEligibility, r => r.DporPartnerId.ToString(), ranges);
+        var index = Route(shard.SubscriptionPartners, r => r.PartnerId.ToString(), ranges);
+        await Parallel.ForEachAsync(Enumerable.Range(0, ranges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
+            await _snapshots.WritePartialAsync(work.RunId, range, work.Shard, new ReducePartial
+            {
+                Credit = CreditEngine.Slice(shard, ReduceScope(range, ranges)) with { SubscriptionPartners = subscriptions[range], IncentiveEligibility = incentives[range] },
+                PartnerIndex = index[range],
+                Routed = true,
+            }, ct).ConfigureAwait(false))
             .ConfigureAwait(false);
-        return written;
+        return 0;
+    }
+
+    private static List<T>[] Route<T>(IReadOnlyList<T> rows, Func<T, string> partitionKey, int ranges)
+    {
+        var byRange = new List<T>[ranges];
+        for (var i = 0; i < ranges; i++) byRange[i] = [];
+        foreach (var row in rows) byRange[PartitionRanges.Of(partitionKey(row), ranges)].Add(row);
+        return byRange;
     }
 
     /// <summary>Every shard's partials of one reduce range, in shard order (so sums are in a fixed order).</summary>
-    public async Task<ShardCredit[]> ReadReduceInputAsync(ReduceWork work, CancellationToken cancellationToken = default)
+    internal async Task<ReducePartial[]> ReadReduceInputAsync(ReduceWork work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         return await Task.WhenAll(Enumerable.Range(0, work.ShardCount)
@@ -151,19 +161,30 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
         await WriteReduceAsync(work, results, scores, [], cancellationToken).ConfigureAwait(false);
 
     /// <summary>
-    /// Writes a reduce range's PartnerCredit, GlobalPartnerCredit and PartnerCapabilityScore rows, and the customer index
-    /// rows its shards sent (<paramref name="partials"/>), into the run's snapshot.
+    /// Writes a reduce range's PartnerCredit, GlobalPartnerCredit and PartnerCapabilityScore rows, and the rows its shards
+    /// routed to it (<paramref name="partials"/>: SubscriptionPartners, IncentiveEligibility, the evidence index, the
+    /// customer index), into the run's snapshot: one file per publish range per table.
     /// </summary>
-    public async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, IReadOnlyList<ShardCredit> partials, CancellationToken cancellationToken = default)
+    internal async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, IReadOnlyList<ReducePartial> partials, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(scores);
         ArgumentNullException.ThrowIfNull(partials);
         var part = SnapshotStore.ReducePart(work.Range);
+        var asOf = work.AsOf;
+        var routed = partials.Where(p => p.Routed).ToList();
+        // The tenant-level tables one at a time: each is held as entities while it is split and encoded.
+        long tenantRows = 0;
+        tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.SubscriptionPartners, part,
+            routed.SelectMany(p => p.Credit.SubscriptionPartners).Select(r => CreditEntities.SubscriptionPartnerEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.IncentiveEligibility, part,
+            routed.SelectMany(p => p.Credit.IncentiveEligibility).Select(r => CreditEntities.IncentiveEligibilityEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
+            routed.SelectMany(p => p.PartnerIndex).Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         var written = await Task.WhenAll(
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.ScoreCustomers, part,
-                partials.SelectMany(p => p.ScoreCustomers).Select(CreditEntities.ScoreCustomerEntity), work.PublishRanges, cancellationToken),
+                partials.SelectMany(p => p.Credit.ScoreCustomers).Select(CreditEntities.ScoreCustomerEntity), work.PublishRanges, cancellationToken),
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerCapabilityScore, part,
                 scores.Select(r => CreditEntities.PartnerCapabilityScoreEntity(r, results.RulesVersion)), work.PublishRanges, cancellationToken),
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerCredit, part,
@@ -171,7 +192,7 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.GlobalPartnerCredit, part,
                 results.GlobalPartnerCredit.Select(r => CreditEntities.GlobalPartnerCreditEntity(r, work.AsOf, results.RulesVersion)), work.PublishRanges, cancellationToken))
             .ConfigureAwait(false);
-        return written.Sum();
+        return tenantRows + written.Sum();
     }
 
     /// <summary>

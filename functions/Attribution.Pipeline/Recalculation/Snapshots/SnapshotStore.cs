@@ -32,10 +32,23 @@ public sealed record RunManifest(
 /// {runId}/partials/r{reduceRange:000}/s{shard:000}.json    per-partner partials, from shard to reduce (dropped after publish)
 /// rules/{sha256}.json                                      rules by content hash
 /// </code>
-/// `{part}` is the writer: `s{shard}` (SubscriptionPartners, IncentiveEligibility, PartnerSubscriptions) or
-/// `k{reduceRange}` (PartnerCredit, GlobalPartnerCredit, PartnerCapabilityScore, ScoreCustomers). Every file is written whole by one idempotent step
+/// `{part}` is the writer: `k{reduceRange}` for every table (the shards route their tenant-level rows to the reduce range
+/// of each row's partition, so a run writes one file per publish range per table, not one per shard × publish range);
+/// `s{shard}` in runs begun before that (SubscriptionPartners, IncentiveEligibility, PartnerSubscriptions). Every file is written whole by one idempotent step
 /// with a deterministic name, so a retried step overwrites it with the same content.
 /// </summary>
+/// <summary>
+/// What a shard sends one reduce range: its per-partner partials, and (<see cref="Routed"/>) the tenant-level rows whose
+/// table partition falls in that range — SubscriptionPartners and IncentiveEligibility in <see cref="Credit"/>, the
+/// evidence index's rows (keyed by partner) in <see cref="PartnerIndex"/> — which the reduce writes into the snapshot.
+/// </summary>
+internal sealed record ReducePartial
+{
+    public ShardCredit Credit { get; init; } = new();
+    public IReadOnlyList<SubscriptionPartnerRow> PartnerIndex { get; init; } = [];
+    public bool Routed { get; init; }
+}
+
 /// <summary>A certification and the global partner its location rolls up to (a reduce range's input for the scores).</summary>
 internal sealed record RangeCertification(long GlobalPartnerId, CertificationRecord Certification);
 
@@ -165,7 +178,7 @@ internal sealed class SnapshotStore(StorageAccount storage)
 
     // ---- shard → reduce partials
 
-    public async Task WritePartialAsync(string runId, int reduceRange, int shard, ShardCredit partial, CancellationToken cancellationToken = default) =>
+    public async Task WritePartialAsync(string runId, int reduceRange, int shard, ReducePartial partial, CancellationToken cancellationToken = default) =>
         await Container.GetBlobClient(PartialBlob(runId, reduceRange, shard))
             .UploadAsync(BinaryData.FromObjectAsJson(partial, Json), overwrite: true, cancellationToken).ConfigureAwait(false);
 
@@ -191,10 +204,17 @@ internal sealed class SnapshotStore(StorageAccount storage)
         }
     }
 
-    public async Task<ShardCredit> ReadPartialAsync(string runId, int reduceRange, int shard, CancellationToken cancellationToken = default)
+    public async Task<ReducePartial> ReadPartialAsync(string runId, int reduceRange, int shard, CancellationToken cancellationToken = default)
     {
         var content = await Container.GetBlobClient(PartialBlob(runId, reduceRange, shard)).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
-        return content.Value.Content.ToObjectFromJson<ShardCredit>(Json)
+        using (var doc = JsonDocument.Parse(content.Value.Content.ToMemory()))
+        {
+            // A partial of a run begun before the tenant-level rows travelled to the reduces is the bare ShardCredit;
+            // its shard wrote those rows into the snapshot itself.
+            if (!doc.RootElement.TryGetProperty("credit", out _))
+                return new ReducePartial { Credit = content.Value.Content.ToObjectFromJson<ShardCredit>(Json) ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.") };
+        }
+        return content.Value.Content.ToObjectFromJson<ReducePartial>(Json)
             ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.");
     }
 
