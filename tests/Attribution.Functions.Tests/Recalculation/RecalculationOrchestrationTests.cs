@@ -161,7 +161,7 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
     public async Task A_run_writes_one_snapshot_file_per_publish_range_and_table_however_many_shards()
     {
         // 4 shards, 2 reduce ranges, 4 publish ranges: shards send their tenant-level rows to the reduces, so every
-X
+        // table's range holds one file (its reduce's), not one per shard (ChangedFanOutTests: any split gives the same rows).
         await using var host = await RecalculationHarness.HostAsync(azurite.Storage);
         var settings = RecalculationSettings.Default with { Shards = 4, ReduceRanges = 2, PublishRanges = 4 };
         var outcome = await RecalculationHarness.RecalculateAsync(host, AsOf, scenario: "file-count", settings: settings);
