@@ -165,7 +165,7 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
     /// routed to it (<paramref name="partials"/>: SubscriptionPartners, IncentiveEligibility, the evidence index, the
     /// customer index), into the run's snapshot: one file per publish range per table.
     /// </summary>
-    internal async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, IReadOnlyList<ReducePartial> partials, CancellationToken cancellationToken = default)
+    internal async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, ReducePartial[] partials, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(results);
@@ -173,18 +173,21 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
         ArgumentNullException.ThrowIfNull(partials);
         var part = SnapshotStore.ReducePart(work.Range);
         var asOf = work.AsOf;
-        var routed = partials.Where(p => p.Routed).ToList();
-        // The tenant-level tables one at a time: each is held as entities while it is split and encoded.
+        // The routed tables one at a time, each let go of once written: a table is held as entities while it is split
+        // and encoded, and the shards' rows would otherwise stay alive until the last table is written.
         long tenantRows = 0;
         tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.SubscriptionPartners, part,
-            routed.SelectMany(p => p.Credit.SubscriptionPartners).Select(r => CreditEntities.SubscriptionPartnerEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
-        tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.IncentiveEligibility, part,
-            routed.SelectMany(p => p.Credit.IncentiveEligibility).Select(r => CreditEntities.IncentiveEligibilityEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+            partials.Where(p => p.Routed).SelectMany(p => p.Credit.SubscriptionPartners).Select(r => CreditEntities.SubscriptionPartnerEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
-            routed.SelectMany(p => p.PartnerIndex).Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+            partials.Where(p => p.Routed).SelectMany(p => p.PartnerIndex).Select(CreditEntities.PartnerSubscriptionEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < partials.Length; i++) partials[i] = partials[i] with { Credit = partials[i].Credit with { SubscriptionPartners = [] }, PartnerIndex = [] };
+        tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.IncentiveEligibility, part,
+            partials.Where(p => p.Routed).SelectMany(p => p.Credit.IncentiveEligibility).Select(r => CreditEntities.IncentiveEligibilityEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < partials.Length; i++) partials[i] = partials[i] with { Credit = partials[i].Credit with { IncentiveEligibility = [] } };
+        tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.ScoreCustomers, part,
+            partials.SelectMany(p => p.Credit.ScoreCustomers).Select(CreditEntities.ScoreCustomerEntity), work.PublishRanges, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < partials.Length; i++) partials[i] = partials[i] with { Credit = partials[i].Credit with { ScoreCustomers = [] } };
         var written = await Task.WhenAll(
-            _snapshots.WriteAsync(work.RunId, SnapshotSchema.ScoreCustomers, part,
-                partials.SelectMany(p => p.Credit.ScoreCustomers).Select(CreditEntities.ScoreCustomerEntity), work.PublishRanges, cancellationToken),
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerCapabilityScore, part,
                 scores.Select(r => CreditEntities.PartnerCapabilityScoreEntity(r, results.RulesVersion)), work.PublishRanges, cancellationToken),
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerCredit, part,

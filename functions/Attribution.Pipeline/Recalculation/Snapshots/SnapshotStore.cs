@@ -207,13 +207,11 @@ internal sealed class SnapshotStore(StorageAccount storage)
     public async Task<ReducePartial> ReadPartialAsync(string runId, int reduceRange, int shard, CancellationToken cancellationToken = default)
     {
         var content = await Container.GetBlobClient(PartialBlob(runId, reduceRange, shard)).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
-        using (var doc = JsonDocument.Parse(content.Value.Content.ToMemory()))
-        {
-            // A partial of a run begun before the tenant-level rows travelled to the reduces is the bare ShardCredit;
-            // its shard wrote those rows into the snapshot itself.
-            if (!doc.RootElement.TryGetProperty("credit", out _))
-                return new ReducePartial { Credit = content.Value.Content.ToObjectFromJson<ShardCredit>(Json) ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.") };
-        }
+        // A partial of a run begun before the tenant-level rows travelled to the reduces is the bare ShardCredit (its
+        // shard wrote those rows into the snapshot itself); a ReducePartial is serialized with `credit` first. Looking
+        // at the first bytes, not parsing the document twice: a reduce holds every shard's partial at once.
+        if (!content.Value.Content.ToMemory().Span.StartsWith("{\"credit\""u8))
+            return new ReducePartial { Credit = content.Value.Content.ToObjectFromJson<ShardCredit>(Json) ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.") };
         return content.Value.Content.ToObjectFromJson<ReducePartial>(Json)
             ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.");
     }
