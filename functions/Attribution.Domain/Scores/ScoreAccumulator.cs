@@ -190,6 +190,7 @@ public sealed class ScoreAccumulator : IScoreSink
                 s.Revenue[month - w.FirstValue] += revenue;
                 s.Users[month - w.FirstValue] += users;
                 s.HasRows[month - w.FirstValue] = true;
+                if (month < w.AsOf - 13) continue; // the view lists what credits G in the months the metrics read
                 foreach (var link in links)
                 {
                     // The links of G's locations through a source the designation counts; each once per customer.

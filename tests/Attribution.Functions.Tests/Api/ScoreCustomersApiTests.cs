@@ -75,6 +75,11 @@ public sealed class ScoreCustomersApiTests(PublishedSamplesFixture data) : IClas
                     Assert.True(ScoreOracle.Close(x, y), $"{where} {name}: {x} vs {y}");
                 Assert.Equal((e.CountsNow, e.CountsYearAgo, e.CountsDeployment), (a.CountsNow, a.CountsYearAgo, a.CountsDeployment));
                 Assert.NotEmpty(a.Associations); // a credited customer is credited through something
+                // …and only through what was in force in a month the metrics read (M−13 … M).
+                Assert.All(a.Associations, x => Assert.True(
+                    string.CompareOrdinal(x.ValidFrom, asOf.LastDay.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)) <= 0
+                    && (x.ValidTo is null || string.CompareOrdinal(x.ValidTo, asOf.AddMonths(-13).FirstDay.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)) >= 0),
+                    $"{where}: {x.Source} {x.PartnerId} {x.ValidFrom}..{x.ValidTo}"));
                 compared++;
             }
             // The totals are the published metric values of the chosen track.
