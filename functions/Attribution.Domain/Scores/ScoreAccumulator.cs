@@ -264,18 +264,12 @@ public sealed class ScoreAccumulator : IScoreSink
                 var v = s.Of(m.Measure);
                 if (m.Metric == ScoreMetric.NetCustomerAdds)
                 {
-                    var min = Nano.Of(m.MinPerTenant);
-                    var max = m.MaxPerTenant is { } x ? Nano.Of(x) : (Int128?)null;
-                    bool In(int month) { var n = v[month - w.FirstValue]; return min <= n && (max is not { } mx || n <= mx); }
-                    now = In(w.AsOf) || In(w.AsOf - 1) ? '1' : '0';
-                    yearAgo = In(w.AsOf - 12) || In(w.AsOf - 13) ? '1' : '0';
+                    now = InQ(m, w, v, w.AsOf) ? '1' : '0';
+                    yearAgo = InQ(m, w, v, w.AsOf - 12) ? '1' : '0';
                 }
                 else if (m.Metric == ScoreMetric.Deployments)
                 {
-                    Int128 reached = 0;
-                    for (var i = w.AsOf - (_windowMonths - 1); i <= w.AsOf; i++)
-                        reached = m.Measure == ScoreMeasure.Revenue ? reached + v[i - w.FirstValue] : Int128.Max(reached, v[i - w.FirstValue]);
-                    deployment = reached >= Nano.Of(m.MinPerTenant) ? '1' : '0';
+                    deployment = Deployed(m, w, v, w.AsOf) ? '1' : '0';
                 }
             }
             counts.Add(new string([now, yearAgo, deployment]));
@@ -347,11 +341,8 @@ public sealed class ScoreAccumulator : IScoreSink
             case ScoreMetric.NetCustomerAdds:
             {
                 var counts = (int[])partial.Counts;
-                var min = Nano.Of(m.MinPerTenant);
-                var max = m.MaxPerTenant is { } x ? Nano.Of(x) : (Int128?)null;
-                bool In(int month) { var n = v[month - w.FirstValue]; return min <= n && (max is not { } mx || n <= mx); }
                 for (var month = w.FirstCounted; month <= w.AsOf; month++)
-                    if (In(month) || In(month - 1)) counts[month - w.FirstCounted]++;
+                    if (InQ(m, w, v, month)) counts[month - w.FirstCounted]++;
                 break;
             }
             case ScoreMetric.UsageGrowth:
@@ -363,17 +354,28 @@ public sealed class ScoreAccumulator : IScoreSink
             case ScoreMetric.Deployments:
             {
                 var counts = (int[])partial.Counts;
-                var min = Nano.Of(m.MinPerTenant);
                 for (var month = w.FirstScored; month <= w.AsOf; month++)
-                {
-                    // §7.2: the window's sum for revenue, its largest month for active users.
-                    Int128 reached = 0;
-                    for (var i = month - (_windowMonths - 1); i <= month; i++)
-                        reached = m.Measure == ScoreMeasure.Revenue ? reached + v[i - w.FirstValue] : Int128.Max(reached, v[i - w.FirstValue]);
-                    if (reached >= min) counts[month - w.FirstScored]++;
-                }
+                    if (Deployed(m, w, v, month)) counts[month - w.FirstScored]++;
                 break;
             }
         }
+    }
+
+    /// <summary>§7.2: the tenant is in Q(month): its value reaches minPerTenant (and stays within maxPerTenant) in month or month−1.</summary>
+    private static bool InQ(ScoreMetricRule m, ScoreWindow w, Int128[] v, int month)
+    {
+        var min = Nano.Of(m.MinPerTenant);
+        var max = m.MaxPerTenant is { } x ? Nano.Of(x) : (Int128?)null;
+        bool In(int at) { var n = v[at - w.FirstValue]; return min <= n && (max is not { } mx || n <= mx); }
+        return In(month) || In(month - 1);
+    }
+
+    /// <summary>§7.2: the tenant counts as a deployment at month: the window's sum (revenue) or largest month (active users) reaches minPerTenant.</summary>
+    private bool Deployed(ScoreMetricRule m, ScoreWindow w, Int128[] v, int month)
+    {
+        Int128 reached = 0;
+        for (var i = month - (_windowMonths - 1); i <= month; i++)
+            reached = m.Measure == ScoreMeasure.Revenue ? reached + v[i - w.FirstValue] : Int128.Max(reached, v[i - w.FirstValue]);
+        return reached >= Nano.Of(m.MinPerTenant);
     }
 }

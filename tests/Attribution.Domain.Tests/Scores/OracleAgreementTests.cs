@@ -65,20 +65,7 @@ public sealed class OracleAgreementTests
         var expected = ScoreOracle.Expected(rules, AsOf, data.Usage, data.Associations, data.Dpor, data.Partners, data.Certifications, withCredit);
 
         Assert.Equal(expected.Select(r => (r.GlobalPartnerId, r.Designation)), actual.Select(r => (r.GlobalPartnerId.Value, r.Designation)));
-        var mismatches = new List<string>();
-        for (var i = 0; i < expected.Count; i++)
-        {
-            var want = expected[i].ToProperties();
-            var got = Properties(actual[i], rules.RulesVersion);
-            foreach (var (name, value) in want)
-            {
-                var other = got[name];
-                var same = value is double x && other is double y ? ScoreOracle.Close(x, y) : Equals(value, other);
-                if (!same)
-                    mismatches.Add($"{expected[i].PartitionKey}/{expected[i].Designation} {name}: oracle {Show(value)}, engine {Show(other)}; " +
-                        $"oracle months {string.Join(", ", expected[i].Months.Select(m => $"{m.Month} {m.Track} {m.Score.ToString(CultureInfo.InvariantCulture)}{(m.Qualified ? " Q" : "")}"))}");
-            }
-        }
+        var mismatches = ScoreRowComparison.Mismatches(expected, actual, rules.RulesVersion);
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n{string.Join("\n", mismatches.Take(25))}");
 
         // The dataset exercises what it is meant to (so a pass says something).
@@ -93,37 +80,4 @@ public sealed class OracleAgreementTests
         Assert.Contains(expected, r => r.QualifiedMonths.Contains(';', StringComparison.Ordinal));
         Assert.Contains(expected, r => !withCredit.Contains(r.GlobalPartnerId)); // in the population through certifications only
     }
-
-    private static Dictionary<string, object?> Properties(CapabilityScoreRow r, string rulesVersion) => new(StringComparer.Ordinal)
-    {
-        ["globalPartnerId"] = r.GlobalPartnerId.Value.ToString(CultureInfo.InvariantCulture),
-        ["designation"] = r.Designation,
-        ["asOf"] = r.AsOf.ToString(),
-        ["track"] = r.Track,
-        ["score"] = r.Score,
-        ["qualified"] = r.Qualified,
-        ["eligible"] = r.Eligible,
-        ["qualifiedMonths"] = r.QualifiedMonths,
-        ["pointsToQualify"] = r.PointsToQualify,
-        ["zeroMetrics"] = r.ZeroMetrics,
-        ["rulesVersion"] = rulesVersion, // the run's, not the row's: published beside it
-        ["netCustomerAdds"] = r.NetCustomerAdds,
-        ["netCustomerAddsPoints"] = r.NetCustomerAddsPoints,
-        ["usageGrowthPercent"] = r.UsageGrowthPercent,
-        ["usageGrowthPoints"] = r.UsageGrowthPoints,
-        ["deployments"] = r.Deployments,
-        ["deploymentsPoints"] = r.DeploymentsPoints,
-        ["intermediateCertifications"] = r.IntermediateCertifications,
-        ["intermediateCertificationsPoints"] = r.IntermediateCertificationsPoints,
-        ["advancedCertifications"] = r.AdvancedCertifications,
-        ["advancedCertificationsPoints"] = r.AdvancedCertificationsPoints,
-    };
-
-    private static string Show(object? v) => v switch
-    {
-        null => "null",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        string s => $"'{s}'",
-        _ => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "",
-    };
 }

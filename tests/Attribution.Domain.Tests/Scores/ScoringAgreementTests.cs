@@ -10,7 +10,7 @@ namespace Attribution.Domain.Tests.Scores;
 /// → <see cref="CapabilityScores.Population"/> and <see cref="CapabilityScores.Score"/>) against the independent
 /// <see cref="ScoreOracle"/> on a seeded random dataset, row by row. Who is credited on each usage row comes from the
 /// oracle's brute-force crediting (§3), so this checks §7.1's per-designation sources, the roll-up and §7.2–7.4; the
-/// whole path from the credit walker on is OracleAgreementTests' (parked until the engine's shards carry score partials).
+/// whole path from the credit walker on is OracleAgreementTests'.
 /// </summary>
 public sealed class ScoringAgreementTests
 {

@@ -156,10 +156,6 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
             async (range, ct) => await _snapshots.WriteCertificationsAsync(manifest.RunId, range, byRange[range], ct).ConfigureAwait(false)).ConfigureAwait(false);
     }
 
-    /// <summary>Writes a reduce range's PartnerCredit, GlobalPartnerCredit and PartnerCapabilityScore rows into the run's snapshot.</summary>
-    public async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, CancellationToken cancellationToken = default) =>
-        await WriteReduceAsync(work, results, scores, [], cancellationToken).ConfigureAwait(false);
-
     /// <summary>
     /// Writes a reduce range's PartnerCredit, GlobalPartnerCredit and PartnerCapabilityScore rows, and the rows its shards
     /// routed to it (<paramref name="partials"/>: SubscriptionPartners, IncentiveEligibility, the evidence index, the
