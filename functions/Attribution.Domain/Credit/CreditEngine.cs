@@ -22,8 +22,10 @@ public static class CreditEngine
         // The scores ride the same walk: one pass over the records credits competencies and designations alike.
         // It also keeps each customer's row of the eligibility view (§7.4), the index explanations read.
         var scores = withScores ? new ScoreAccumulator(input.Rules, input.AsOf, input.GlobalPartnerOf, input.Associations) : null;
-        var inWindow = CreditWalker.Walk(prepared, accumulator, scores);
-        var shard = accumulator.ToShardCredit(inWindow);
+        // And the explanation index: each credited row with the associations behind it, as the walk decided them.
+        var evidence = new EvidenceIndex.Builder(prepared, accumulator);
+        var inWindow = CreditWalker.Walk(prepared, evidence, scores);
+        var shard = accumulator.ToShardCredit(inWindow) with { Evidence = evidence.ToChunks() };
         return scores is null ? shard : shard with { Scores = scores.ToPartials(), ScoreCustomers = scores.ToCustomers() };
     }
 
@@ -50,6 +52,7 @@ public static class CreditEngine
             IncentiveEligibility = [],
             Scores = [.. shard.Scores.Where(p => scope.Global(p.GlobalPartnerId))],
             ScoreCustomers = [.. shard.ScoreCustomers.Where(c => scope.Global(c.GlobalPartnerId))],
+            Evidence = [],
             UsageRowsInWindow = 0,
             UsageRowsCredited = 0,
         };

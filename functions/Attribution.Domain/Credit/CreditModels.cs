@@ -136,6 +136,13 @@ public sealed record ShardCredit
     /// </summary>
     public IReadOnlyList<Scores.ScoreCustomerRow> ScoreCustomers { get; init; } = [];
 
+    /// <summary>
+    /// The explanation index's chunks of this shard, one per credited location partner, sorted by partner. Binary, so
+    /// not part of the JSON partial: the pipeline carries them beside it to the reduce of each partner's partition.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<EvidenceChunk> Evidence { get; init; } = [];
+
     public long UsageRowsInWindow { get; init; }
 
     /// <summary>Usage rows in the window that credited at least one partner.</summary>
