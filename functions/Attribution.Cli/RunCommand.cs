@@ -98,6 +98,8 @@ internal static class RunCommand
                 storageMs = outcome.StorageMs,
                 computeSeconds = outcome.ComputeSeconds,
                 publishSeconds = outcome.PublishSeconds,
+                evidenceRows = outcome.EvidenceRows,
+                evidenceBytes = outcome.EvidenceBytes,
             };
             await context.Out.WriteLineAsync(JsonSerializer.Serialize(new { files, recalculation, credit = listing, records = StorageHealthText.Json(health) }, Commands.Json));
             return;
@@ -121,6 +123,7 @@ internal static class RunCommand
         context.Console.MarkupLine($"[grey]engine {outcome.ComputeMs:N0} ms, storage {outcome.StorageMs:N0} ms.[/]");
         context.Console.MarkupLine($"[grey]{outcome.RowsPublished:N0} rows published, {outcome.RowsRemoved:N0} stale rows removed.[/]");
         context.Console.MarkupLine($"[grey]phases: compute {outcome.ComputeSeconds:N1} s, publish {outcome.PublishSeconds:N1} s.[/]");
+        context.Console.MarkupLine($"[grey]explanation index: {outcome.EvidenceRows:N0} rows, {outcome.EvidenceBytes / 1048576.0:N1} MiB.[/]");
         context.Console.MarkupLine($"[grey]{Markup.Escape(StorageHealthText.Line(health, DateTimeOffset.UtcNow))}[/]");
     }
 }

@@ -149,6 +149,20 @@ public sealed class CreditReader(StorageAccount storage, RunStore runs)
             run.RunId, kv.Value[0].GetString("rulesVersion"), run.Scenario)).ToList();
     }
 
+    /// <summary>A PartnerCredit (or GlobalPartnerCredit) row's figures, as the engine produced them.</summary>
+    internal static Attribution.Domain.Credit.CompetencyMetrics Metrics(TableEntity e) => new()
+    {
+        Competency = e.GetString("competency") ?? "",
+        AcrUsdTtm = e.GetDouble("acrUsdTtm") ?? 0,
+        PeakMonthlyActiveUsers = e.GetDouble("peakMonthlyActiveUsers") ?? 0,
+        Customers = e.GetInt32("customers") ?? 0,
+        Level = CompetencyLevel.FromStored(e.GetString("level")),
+        NextLevel = e.GetString("nextLevel") is { Length: > 0 } next ? new CompetencyLevel(next) : null,
+        Progress = e.GetDouble("progress") ?? 0,
+        IncentiveEligibleAcrUsdTtm = e.GetDouble("incentiveEligibleAcrUsdTtm") ?? 0,
+        Sources = e.GetString("sources") ?? "",
+    };
+
     private static CompetencyCredit ToCompetency(TableEntity e) => new(
         e.GetString("competency") ?? "",
         e.GetDouble("acrUsdTtm") ?? 0,

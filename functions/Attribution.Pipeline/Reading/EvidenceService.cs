@@ -65,6 +65,7 @@ public sealed class UnknownNameException(string message) : Exception(message);
 public sealed class EvidenceService(StorageAccount storage, RecordStore records, RulesStore rules)
 {
     private readonly SnapshotStore _snapshots = new(storage);
+    private readonly EvidenceIndexStore _evidence = new(storage);
     private readonly RecordStore _records = records;
     private readonly RulesStore _rules = rules;
 
@@ -120,16 +121,44 @@ public sealed class EvidenceService(StorageAccount storage, RecordStore records,
             ?? throw new UnknownNameException($"'{competency}' is not a competency of rules {rules.RulesVersion} ({string.Join(", ", rules.Competencies.Select(c => c.Name))}).");
     }
 
-    /// <summary>Null when the partner was credited on nothing in the run.</summary>
-    /// <summary>Tenants whose records one explanation reads at once.</summary>
+    /// <summary>Tenants whose records one explanation from the records reads at once.</summary>
     private const int TenantReadsInFlight = 16;
 
+    /// <summary>
+    /// The evidence of a partner's credit on a competency in a run, or null when the run credited the partner on
+    /// nothing. Read from the run's explanation index (the partner's section, written by the shards as they credited
+    /// each row) and the partner's PartnerCredit row of the run's snapshot; a run begun before the index is explained
+    /// from its records instead.
+    /// </summary>
     public async Task<EvidenceView?> ExplainAsync(PartnerId partnerId, string competency, RecalculationRun run, int offset = 0, int pageSize = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
         CreditReader.RequireSnapshot(run);
         var rules = await RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
         var name = ResolveCompetency(rules, competency);
+        var rule = rules.Competencies.First(c => c.Name == name);
+        var lookup = _evidence.ReadAsync(run.RunId, partnerId.Value, run.PublishRanges, run.ReduceRanges, cancellationToken);
+        var credit = _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerCredit, partnerId.ToString(), run.PublishRanges, cancellationToken);
+        switch (await lookup.ConfigureAwait(false))
+        {
+            case EvidenceLookup.NotCredited:
+                return null;
+            case EvidenceLookup.Found found:
+                var (total, rows) = EvidenceIndex.Read(found.Section, rule.Workloads, offset, pageSize);
+                var key = $"{run.AsOf}|{name}";
+                var metrics = (await credit.ConfigureAwait(false)).FirstOrDefault(e => e.RowKey == key) is { } row
+                    ? CreditReader.Metrics(row)
+                    : CompetencyMetrics.Judge(rule, 0, 0, 0, 0, "");
+                return View(partnerId, run, rules, rows, total, offset, metrics);
+            default:
+                await credit.ConfigureAwait(false);
+                return await ExplainFromRecordsAsync(partnerId, name, run, rules, offset, pageSize, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A run without an explanation index: reload the partner's customers' records at the run's version and walk them with Explain.</summary>
+    private async Task<EvidenceView?> ExplainFromRecordsAsync(PartnerId partnerId, string name, RecalculationRun run, CreditRules rules, int offset, int pageSize, CancellationToken cancellationToken)
+    {
         var asOf = run.AsOf;
         var index = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerSubscriptions, partnerId.ToString(), run.PublishRanges, cancellationToken).ConfigureAwait(false);
         if (index.Count == 0) return null;
@@ -159,16 +188,19 @@ public sealed class EvidenceService(StorageAccount storage, RecordStore records,
             DporEvents = dpor,
             GlobalPartnerOf = await records.GlobalPartnerMapAsync(cancellationToken).ConfigureAwait(false),
         }, partnerId, name);
+        var page = evidence.Rows.Skip(offset).Take(pageSize).ToList();
+        return View(partnerId, run, rules, page, evidence.Rows.Count, offset, evidence.Credit);
+    }
 
-        var page = evidence.Rows.Skip(offset).Take(pageSize).Select(ToView).ToList();
-        var next = offset + page.Count < evidence.Rows.Count ? offset + page.Count : (int?)null;
-        var credit = evidence.Credit;
+    private static EvidenceView View(PartnerId partnerId, RecalculationRun run, CreditRules rules, List<EvidenceRow> page, int total, int offset, CompetencyMetrics credit)
+    {
+        var next = offset + page.Count < total ? offset + page.Count : (int?)null;
         return new EvidenceView(
-            partnerId.ToString(), name, run.AsOf, run.RunId, evidence.RulesVersion,
-            evidence.CreditPolicy switch { CreditPolicy.Split => "split", CreditPolicy.DporOnly => "dporOnly", _ => "full" },
+            partnerId.ToString(), credit.Competency, run.AsOf, run.RunId, rules.RulesVersion,
+            rules.CreditPolicy switch { CreditPolicy.Split => "split", CreditPolicy.DporOnly => "dporOnly", _ => "full" },
             credit.Level, credit.NextLevel, credit.Progress, credit.AcrUsdTtm, credit.PeakMonthlyActiveUsers, credit.Customers,
-            credit.IncentiveEligibleAcrUsdTtm, credit.Sources, Gaps(rules, credit), evidence.Rows.Count, page,
-            next is { } n ? ContinuationToken.Encode(ContinuationToken.EvidenceList(partnerId, name), run, n) : null);
+            credit.IncentiveEligibleAcrUsdTtm, credit.Sources, Gaps(rules, credit), total, page.Select(ToView).ToList(),
+            next is { } n ? ContinuationToken.Encode(ContinuationToken.EvidenceList(partnerId, credit.Competency), run, n) : null);
     }
 
     private static List<ThresholdGap> Gaps(CreditRules rules, CompetencyMetrics e)

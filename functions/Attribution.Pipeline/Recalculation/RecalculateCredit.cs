@@ -96,7 +96,7 @@ public sealed class RecalculateCredit : TaskOrchestrator<RecalculationRequest, R
             log.PhaseFinished(input.RunId, input.AsOf, (computed - begin).TotalSeconds, (published - computed).TotalSeconds);
             return new RecalculationOutcome(input.RunId, input.AsOf, input.Scenario, publish, partners, globals, usageRows, compute, storage,
                 counts.Sum(c => c.Written), counts.Sum(c => c.Removed), begun.RecordsVersion, rolledForward, purged,
-                (computed - begin).TotalSeconds, (published - computed).TotalSeconds);
+                (computed - begin).TotalSeconds, (published - computed).TotalSeconds, reduced.Sum(r => r.EvidenceRows), reduced.Sum(r => r.EvidenceBytes));
         }
         catch (Exception e) when (e is TaskFailedException or RunNotPublishedException)
         {

@@ -43,7 +43,8 @@ public sealed record ShardSummary(
 /// <summary>A reduce range's work; <see cref="RecordsVersion"/> is what it reads certifications at (§7.2).</summary>
 public sealed record ReduceWork(string RunId, YearMonth AsOf, string RulesHash, int Range, int ReduceRanges, int ShardCount, int PublishRanges, long RecordsVersion = 0);
 
-public sealed record ReduceSummary(int Range, int Partners, int GlobalPartners, long SnapshotRows, double ReadMs, double ComputeMs, double WriteMs, int CapabilityScores = 0);
+public sealed record ReduceSummary(int Range, int Partners, int GlobalPartners, long SnapshotRows, double ReadMs, double ComputeMs, double WriteMs, int CapabilityScores = 0,
+    long EvidenceRows = 0, long EvidenceBytes = 0);
 
 public sealed record InterruptedPublishQuery(YearMonth AsOf, string RunId);
 
@@ -83,7 +84,9 @@ public sealed record RecalculationOutcome(
     string? RolledForward = null,
     int InstancesPurged = 0,
     double ComputeSeconds = 0,
-    double PublishSeconds = 0);
+    double PublishSeconds = 0,
+    long EvidenceRows = 0,
+    long EvidenceBytes = 0);
 
 /// <summary>
 /// Fan-out and hygiene settings (app settings in the function app, environment variables for the CLI):

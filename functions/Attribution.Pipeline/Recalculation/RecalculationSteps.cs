@@ -182,10 +182,10 @@ public sealed class ReduceCreditRange(RunResults results, RulesStore rules, ILog
         computeMs += clock.Elapsed.TotalMilliseconds;
 
         clock.Restart();
-        var rows = await results.WriteReduceAsync(input, finished, scores, partials, cancellationToken).ConfigureAwait(false);
+        var (rows, evidence) = await results.WriteReduceAsync(input, finished, scores, partials, cancellationToken).ConfigureAwait(false);
         var writeMs = clock.Elapsed.TotalMilliseconds;
         _log.RangeReduced(input.RunId, input.Range, input.ReduceRanges, finished.Partners, finished.GlobalPartners, readMs, computeMs, writeMs);
-        return new ReduceSummary(input.Range, finished.Partners, finished.GlobalPartners, rows, readMs, computeMs, writeMs, scores.Count);
+        return new ReduceSummary(input.Range, finished.Partners, finished.GlobalPartners, rows, readMs, computeMs, writeMs, scores.Count, evidence.Rows, evidence.Bytes);
     }
 }
 

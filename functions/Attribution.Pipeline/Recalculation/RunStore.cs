@@ -45,6 +45,9 @@ public sealed record RecalculationRun(
     /// <summary>How the run's snapshot is split into publish ranges (0: a run from before snapshots).</summary>
     public int PublishRanges { get; init; }
 
+    /// <summary>How the run's reduce was split (0: unknown); with <see cref="PublishRanges"/> it names a partner's explanation file.</summary>
+    public int ReduceRanges { get; init; }
+
     public int WindowMonths { get; init; }
 
     /// <summary>The run that was published when this one started publishing (what its publish diffed against).</summary>
@@ -375,6 +378,7 @@ public sealed class RunStore(StorageAccount storage, TimeProvider timeProvider)
         RulesHash = e.GetString("rulesHash"),
         RecordsVersion = e.GetInt64("recordsVersion") ?? 0,
         PublishRanges = e.GetInt32("publishRanges") ?? 0,
+        ReduceRanges = e.GetInt32("reduceRanges") ?? 0,
         WindowMonths = e.GetInt32("windowMonths") ?? 0,
         BaseRunId = e.GetString("baseRunId"),
         RowsWritten = e.GetInt64("rowsWritten") ?? 0,

@@ -13,6 +13,7 @@ namespace Attribution.Pipeline.Recalculation.Snapshots;
 public sealed class RunResults(StorageAccount storage, RecordStore records)
 {
     private readonly SnapshotStore _snapshots = new(storage);
+    private readonly EvidenceIndexStore _evidence = new(storage);
     private readonly RecordStore _records = records;
 
     internal SnapshotStore Snapshots => _snapshots;
@@ -69,12 +70,14 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
         var subscriptions = Route(shard.SubscriptionPartners, r => r.SubscriptionId.ToString("D"), ranges);
         var incentives = Route(shard.IncentiveEligibility, r => r.DporPartnerId.ToString(), ranges);
         var index = Route(shard.SubscriptionPartners, r => r.PartnerId.ToString(), ranges);
+        var evidence = Route(shard.Evidence, c => c.PartnerId.ToString(System.Globalization.CultureInfo.InvariantCulture), ranges);
         await Parallel.ForEachAsync(Enumerable.Range(0, ranges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
             await _snapshots.WritePartialAsync(work.RunId, range, work.Shard, new ReducePartial
             {
                 Credit = CreditEngine.Slice(shard, ReduceScope(range, ranges)) with { SubscriptionPartners = subscriptions[range], IncentiveEligibility = incentives[range] },
                 PartnerIndex = index[range],
                 Routed = true,
+                Evidence = evidence[range],
             }, ct).ConfigureAwait(false))
             .ConfigureAwait(false);
         return 0;
@@ -161,7 +164,7 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
     /// routed to it (<paramref name="partials"/>: SubscriptionPartners, IncentiveEligibility, the evidence index, the
     /// customer index), into the run's snapshot: one file per publish range per table.
     /// </summary>
-    internal async Task<long> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, ReducePartial[] partials, CancellationToken cancellationToken = default)
+    internal async Task<(long SnapshotRows, EvidenceIndexStore.Written Evidence)> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, ReducePartial[] partials, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(results);
@@ -172,6 +175,8 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
         // The routed tables one at a time, each let go of once written: a table is held as entities while it is split
         // and encoded, and the shards' rows would otherwise stay alive until the last table is written.
         long tenantRows = 0;
+        var evidence = await _evidence.WriteAsync(work.RunId, work.Range, work.PublishRanges, partials.SelectMany(p => p.Evidence), cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < partials.Length; i++) partials[i] = partials[i] with { Evidence = [] };
         tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.SubscriptionPartners, part,
             partials.Where(p => p.Routed).SelectMany(p => p.Credit.SubscriptionPartners).Select(r => CreditEntities.SubscriptionPartnerEntity(r, asOf)), work.PublishRanges, cancellationToken).ConfigureAwait(false);
         tenantRows += await _snapshots.WriteAsync(work.RunId, SnapshotSchema.PartnerSubscriptions, part,
@@ -191,7 +196,7 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
             _snapshots.WriteAsync(work.RunId, SnapshotSchema.GlobalPartnerCredit, part,
                 results.GlobalPartnerCredit.Select(r => CreditEntities.GlobalPartnerCreditEntity(r, work.AsOf, results.RulesVersion)), work.PublishRanges, cancellationToken))
             .ConfigureAwait(false);
-        return tenantRows + written.Sum();
+        return (tenantRows + written.Sum(), evidence);
     }
 
     /// <summary>

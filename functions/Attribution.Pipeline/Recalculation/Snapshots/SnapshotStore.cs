@@ -47,6 +47,10 @@ internal sealed record ReducePartial
     public ShardCredit Credit { get; init; } = new();
     public IReadOnlyList<SubscriptionPartnerRow> PartnerIndex { get; init; } = [];
     public bool Routed { get; init; }
+
+    /// <summary>The explanation index's chunks of the range's location partners (binary: carried after the JSON).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<EvidenceChunk> Evidence { get; init; } = [];
 }
 
 /// <summary>A certification and the global partner its location rolls up to (a reduce range's input for the scores).</summary>
@@ -178,9 +182,60 @@ internal sealed class SnapshotStore(StorageAccount storage)
 
     // ---- shard → reduce partials
 
-    public async Task WritePartialAsync(string runId, int reduceRange, int shard, ReducePartial partial, CancellationToken cancellationToken = default) =>
+    /// <summary>
+    /// A partial is its JSON, then (when it carries explanation chunks) the chunks as <c>partner (int64) · rows (int32) ·
+    /// length (int32) · bytes</c>, then their total length (int64) and <c>AXEP</c>: binary, so the index's bytes are not
+    /// inflated and re-parsed as JSON text.
+    /// </summary>
+    public async Task WritePartialAsync(string runId, int reduceRange, int shard, ReducePartial partial, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partial);
+        var json = JsonSerializer.SerializeToUtf8Bytes(partial, Json);
+        var evidence = partial.Evidence.Sum(c => 16L + c.Bytes.Length);
+        var content = json;
+        if (evidence > 0)
+        {
+            content = new byte[checked(json.Length + (int)evidence + 12)];
+            json.CopyTo(content, 0);
+            var at = json.Length;
+            foreach (var c in partial.Evidence)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(content.AsSpan(at), c.PartnerId);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(content.AsSpan(at + 8), c.Rows);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(content.AsSpan(at + 12), c.Bytes.Length);
+                c.Bytes.CopyTo(content, at + 16);
+                at += 16 + c.Bytes.Length;
+            }
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(content.AsSpan(at), evidence);
+            PartialTrailer.CopyTo(content.AsSpan(at + 8));
+        }
         await Container.GetBlobClient(PartialBlob(runId, reduceRange, shard))
-            .UploadAsync(BinaryData.FromObjectAsJson(partial, Json), overwrite: true, cancellationToken).ConfigureAwait(false);
+            .UploadAsync(BinaryData.FromBytes(content), overwrite: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static ReadOnlySpan<byte> PartialTrailer => "AXEP"u8;
+
+    /// <summary>Splits a partial into its JSON and its explanation chunks (none in a partial without the trailer).</summary>
+    private static (ReadOnlyMemory<byte> Json, List<EvidenceChunk> Evidence) SplitPartial(ReadOnlyMemory<byte> content, string what)
+    {
+        var span = content.Span;
+        if (span.Length < 12 || !span[^4..].SequenceEqual(PartialTrailer)) return (content, []);
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(span[^12..]);
+        if (length < 0 || length > span.Length - 12) throw new InvalidDataException($"{what} has a damaged explanation trailer.");
+        var start = span.Length - 12 - (int)length;
+        var chunks = new List<EvidenceChunk>();
+        for (var at = start; at < span.Length - 12;)
+        {
+            if (span.Length - 12 - at < 16) throw new InvalidDataException($"{what} has a damaged explanation chunk.");
+            var partner = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(span[at..]);
+            var rows = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[(at + 8)..]);
+            var bytes = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[(at + 12)..]);
+            if (bytes < 0 || bytes > span.Length - 12 - at - 16) throw new InvalidDataException($"{what} has a damaged explanation chunk.");
+            chunks.Add(new EvidenceChunk(partner, span.Slice(at + 16, bytes).ToArray(), rows));
+            at += 16 + bytes;
+        }
+        return (content[..start], chunks);
+    }
 
     public static string CertificationsBlob(string runId, int reduceRange) =>
         string.Create(CultureInfo.InvariantCulture, $"{runId}/partials/certifications/r{reduceRange:D3}.json");
@@ -206,14 +261,15 @@ internal sealed class SnapshotStore(StorageAccount storage)
 
     public async Task<ReducePartial> ReadPartialAsync(string runId, int reduceRange, int shard, CancellationToken cancellationToken = default)
     {
-        var content = await Container.GetBlobClient(PartialBlob(runId, reduceRange, shard)).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+        var download = await Container.GetBlobClient(PartialBlob(runId, reduceRange, shard)).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+        var (json, evidence) = SplitPartial(download.Value.Content.ToMemory(), $"Partial r{reduceRange}/s{shard} of run {runId}");
         // A partial of a run begun before the tenant-level rows travelled to the reduces is the bare ShardCredit (its
         // shard wrote those rows into the snapshot itself); a ReducePartial is serialized with `credit` first. Looking
         // at the first bytes, not parsing the document twice: a reduce holds every shard's partial at once.
-        if (!content.Value.Content.ToMemory().Span.StartsWith("{\"credit\""u8))
-            return new ReducePartial { Credit = content.Value.Content.ToObjectFromJson<ShardCredit>(Json) ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.") };
-        return content.Value.Content.ToObjectFromJson<ReducePartial>(Json)
-            ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.");
+        if (!json.Span.StartsWith("{\"credit\""u8))
+            return new ReducePartial { Credit = JsonSerializer.Deserialize<ShardCredit>(json.Span, Json) ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.") };
+        return (JsonSerializer.Deserialize<ReducePartial>(json.Span, Json)
+            ?? throw new InvalidDataException($"Partial r{reduceRange}/s{shard} of run {runId} is empty.")) with { Evidence = evidence };
     }
 
     // ---- clean-up
