@@ -263,6 +263,42 @@ public sealed class OutputFormatTests(OutputFormatFixture fixture) : IClassFixtu
         if (args.Contains("Platinum")) Assert.Contains("Gold, Silver, None", line);
     }
 
+    [Fact]
+    public async Task Explain_and_tenant_name_the_same_credited_rows_for_every_partner_and_competency()
+    {
+        // `explain` reads the run's explanation index, `tenant` re-walks one customer's records: every credited row of a
+        // competency's workloads is in both, with the same share, DPOR days and sources.
+        var rules = CreditRulesLoader.Default;
+        var fromExplain = new HashSet<string>();
+        foreach (var partner in await AllAsync())
+        {
+            foreach (var competency in partner.Credit.Keys)
+            {
+                using var doc = JsonDocument.Parse(await OkAsync("explain", partner.Id, "--competency", competency, "--format", "json"));
+                foreach (var r in doc.RootElement.GetProperty("rows").EnumerateArray())
+                    fromExplain.Add(string.Join('|', r.GetProperty("customerTenantId").GetString(), r.GetProperty("subscriptionId").GetString(),
+                        r.GetProperty("workload").GetString(), r.GetProperty("month").GetString(), partner.Id,
+                        r.GetProperty("share").GetDouble().ToString("R", CultureInfo.InvariantCulture), r.GetProperty("dporDays").GetInt32(), r.GetProperty("sources").GetString()));
+            }
+        }
+        Assert.True(fromExplain.Count > 100, $"{fromExplain.Count} rows");
+        var counted = rules.Competencies.SelectMany(c => c.Workloads.Members()).Select(w => w.ToString()).ToHashSet();
+        var fromTenant = new HashSet<string>();
+        foreach (var tenant in fromExplain.Select(k => k.Split('|')[0]).Distinct())
+        {
+            using var doc = JsonDocument.Parse(await OkAsync("tenant", tenant, "--json"));
+            foreach (var u in doc.RootElement.GetProperty("usage").EnumerateArray())
+            {
+                if (!counted.Contains(u.GetProperty("workload").GetString()!)) continue;
+                foreach (var p in u.GetProperty("creditedPartners").EnumerateArray())
+                    fromTenant.Add(string.Join('|', tenant, u.GetProperty("subscriptionId").GetString(), u.GetProperty("workload").GetString(), u.GetProperty("month").GetString(),
+                        p.GetProperty("partnerId").GetString(), p.GetProperty("share").GetDouble().ToString("R", CultureInfo.InvariantCulture), p.GetProperty("dporDays").GetInt32(), p.GetProperty("sources").GetString()));
+            }
+        }
+        Assert.Empty(fromExplain.Except(fromTenant));
+        Assert.Empty(fromTenant.Except(fromExplain));
+    }
+
     /// <summary>Each competency's level names ranked as the shipped rules order them (None lowest).</summary>
     private static Dictionary<string, Dictionary<string, int>> Ranks() =>
         CreditRulesLoader.Default.Competencies.ToDictionary(c => c.Name,

@@ -270,9 +270,9 @@ public static class EvidenceIndex
     }
 
     /// <summary>Appends the index's primitives to a growing buffer.</summary>
-    internal sealed class Writer
+    internal sealed class Writer(int capacity = 256)
     {
-        private byte[] _buffer = new byte[256];
+        private byte[] _buffer = new byte[capacity];
         public int Length { get; private set; }
 
         public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, Length);
@@ -321,12 +321,20 @@ public static class EvidenceIndex
 
     /// <summary>
     /// A credit sink that forwards every row to the shard's accumulator and writes each credited (row, partner) into
-    /// the partner's chunk: one tenant block per (partner, tenant), written when the walk leaves the tenant.
+    /// the partner's chunk: one tenant block per (partner, tenant), written when the walk leaves the tenant. A shard
+    /// touches most partners, so what is kept per partner is only its bytes; the per-tenant scratch is shared.
     /// </summary>
     internal sealed class Builder(PreparedShard p, ICreditSink inner) : ICreditSink
     {
         private readonly Dictionary<int, PartnerChunk> _partners = [];
-        private readonly List<PartnerChunk> _touched = [];
+        private readonly List<PendingRow> _pending = [];
+        private readonly List<Link> _links = [];
+        private readonly Dictionary<string, int> _ingestions = new(StringComparer.Ordinal);
+        private readonly List<string> _ingestionList = [];
+        private readonly Dictionary<Guid, int> _subs = [];
+        private readonly List<Guid> _subList = [];
+        private readonly Dictionary<Link, int> _linkIndex = [];
+        private readonly List<Link> _linkList = [];
         private TenantState? _tenant;
 
         public void OnRow(UsageRecord usage, int monthOffset, TenantState tenant, SubState subscription, ReadOnlySpan<Credited> credited)
@@ -336,25 +344,24 @@ public static class EvidenceIndex
             if (!ReferenceEquals(tenant, _tenant)) FlushTenant(tenant);
             foreach (ref readonly var e in credited)
             {
-                if (!_partners.TryGetValue(e.Partner, out var chunk)) _partners.Add(e.Partner, chunk = new PartnerChunk(p.PartnerIds[e.Partner]));
-                if (chunk.Pending.Count == 0) _touched.Add(chunk);
-                var assocStart = chunk.Links.Count;
+                var linkStart = _links.Count;
                 if (p.Policy != CreditPolicy.DporOnly)
                 {
                     var workloadBit = 1 << (int)usage.Workload;
                     var assocs = tenant.Assocs;
                     for (var j = 0; j < assocs.Length; j++)
                         if (assocs[j].Partner == e.Partner && assocs[j].Covers(usage.Month.Index, workloadBit, usage.SubscriptionId))
-                            chunk.Links.Add(new Link(assocs[j].InputIndex, null, 0));
+                            _links.Add(new Link(assocs[j].InputIndex, null, 0));
                 }
                 if (e.DporDays > 0)
                 {
+                    var partnerId = p.PartnerIds[e.Partner];
                     var segments = subscription.Segments;
                     for (var s = 0; s < segments.Length; s++)
-                        if (segments[s].PartnerId == chunk.PartnerId && segments[s].DaysIn(usage.Month) > 0)
-                            chunk.Links.Add(new Link(-1, subscription, s));
+                        if (segments[s].PartnerId == partnerId && segments[s].DaysIn(usage.Month) > 0)
+                            _links.Add(new Link(-1, subscription, s));
                 }
-                chunk.Pending.Add(new PendingRow(usage, subscription, e.DporDays, e.Share, e.Sources, assocStart, chunk.Links.Count - assocStart));
+                _pending.Add(new PendingRow(e.Partner, usage, subscription, e.DporDays, e.Share, e.Sources, linkStart, _links.Count - linkStart));
             }
         }
 
@@ -368,8 +375,8 @@ public static class EvidenceIndex
             {
                 header.Clear();
                 header.Varint((ulong)Version);
-                header.Varint((ulong)chunk.IngestionList.Count);
-                foreach (var id in chunk.IngestionList) header.String(id);
+                header.Varint((ulong)chunk.Ingestions.Count);
+                foreach (var id in chunk.Ingestions) header.String(_ingestionList[id]);
                 header.Varint((ulong)chunk.Tenants);
                 var bytes = new byte[header.Length + chunk.Blocks.Length];
                 header.Written.CopyTo(bytes);
@@ -382,38 +389,42 @@ public static class EvidenceIndex
 
         private void FlushTenant(TenantState? next)
         {
-            if (_tenant is { } tenant)
-                foreach (var chunk in _touched) chunk.WriteBlock(tenant.Id, p.Input.Associations);
-            _touched.Clear();
+            if (_tenant is { } tenant && _pending.Count > 0)
+            {
+                // The tenant's rows grouped by partner (stable: walk order within a partner).
+                var rows = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pending);
+                var order = new int[rows.Length];
+                for (var i = 0; i < order.Length; i++) order[i] = i;
+                var keys = new long[rows.Length];
+                for (var i = 0; i < keys.Length; i++) keys[i] = ((long)rows[i].Partner << 32) | (uint)i;
+                Array.Sort(keys, order);
+                for (var from = 0; from < order.Length;)
+                {
+                    var partner = _pending[order[from]].Partner;
+                    var to = from;
+                    while (to < order.Length && _pending[order[to]].Partner == partner) to++;
+                    if (!_partners.TryGetValue(partner, out var chunk)) _partners.Add(partner, chunk = new PartnerChunk(p.PartnerIds[partner]));
+                    WriteBlock(chunk, tenant.Id, order.AsSpan(from, to - from));
+                    from = to;
+                }
+            }
+            _pending.Clear();
+            _links.Clear();
             _tenant = next;
         }
-    }
 
-    private readonly record struct Link(int Association, SubState? Subscription, int Segment);
-
-    private readonly record struct PendingRow(UsageRecord Usage, SubState Subscription, int DporDays, double Share, byte Sources, int LinkStart, int LinkCount);
-
-    private sealed class PartnerChunk(long partnerId)
-    {
-        public readonly long PartnerId = partnerId;
-        public readonly Writer Blocks = new();
-        public readonly List<PendingRow> Pending = [];
-        public readonly List<Link> Links = [];
-        public readonly List<string> IngestionList = [];
-        public int Tenants;
-        public int Rows;
-        private readonly Dictionary<string, int> _ingestions = new(StringComparer.Ordinal);
-        private readonly Dictionary<Guid, int> _subs = [];
-        private readonly List<Guid> _subList = [];
-        private readonly Dictionary<Link, int> _links = [];
-        private readonly List<Link> _linkList = [];
-
-        private int Ingestion(string id)
+        private int Ingestion(PartnerChunk chunk, string id)
         {
-            if (_ingestions.TryGetValue(id, out var i)) return i;
-            _ingestions.Add(id, i = IngestionList.Count);
-            IngestionList.Add(id);
-            return i;
+            if (!_ingestions.TryGetValue(id, out var global))
+            {
+                _ingestions.Add(id, global = _ingestionList.Count);
+                _ingestionList.Add(id);
+            }
+            // A partner's chunk names the few ingestions it uses, by its own index (a linear search: there are few).
+            var local = chunk.Ingestions.IndexOf(global);
+            if (local >= 0) return local;
+            chunk.Ingestions.Add(global);
+            return chunk.Ingestions.Count - 1;
         }
 
         private int Sub(Guid id)
@@ -424,21 +435,27 @@ public static class EvidenceIndex
             return i;
         }
 
-        public void WriteBlock(Guid tenant, IReadOnlyList<Association> associations)
+        private void WriteBlock(PartnerChunk chunk, Guid tenant, ReadOnlySpan<int> rows)
         {
+            var associations = p.Input.Associations;
             _subs.Clear();
             _subList.Clear();
-            _links.Clear();
+            _linkIndex.Clear();
             _linkList.Clear();
-            foreach (var row in Pending) Sub(row.Subscription.Id);
-            foreach (var link in Links)
+            foreach (var i in rows)
             {
-                if (_links.ContainsKey(link)) continue;
-                _links.Add(link, _linkList.Count);
-                _linkList.Add(link);
-                if (link.Association >= 0 && associations[link.Association].SubscriptionId is { } s) Sub(s);
+                var row = _pending[i];
+                Sub(row.Subscription.Id);
+                for (var j = row.LinkStart; j < row.LinkStart + row.LinkCount; j++)
+                {
+                    var link = _links[j];
+                    if (_linkIndex.ContainsKey(link)) continue;
+                    _linkIndex.Add(link, _linkList.Count);
+                    _linkList.Add(link);
+                    if (link.Association >= 0 && associations[link.Association].SubscriptionId is { } s) Sub(s);
+                }
             }
-            var w = Blocks;
+            var w = chunk.Blocks;
             w.Guid(tenant);
             w.Varint((ulong)_subList.Count);
             foreach (var s in _subList) w.Guid(s);
@@ -453,7 +470,7 @@ public static class EvidenceIndex
                     w.Varint(a.ValidTo is { } to ? (ulong)to.DayNumber + 1 : 0);
                     w.Varint(a.SubscriptionId is { } sub ? (ulong)Sub(sub) + 1 : 0);
                     w.Varint((ulong)a.Workloads.Bits);
-                    w.Varint((ulong)Ingestion(a.Lineage.IngestionId));
+                    w.Varint((ulong)Ingestion(chunk, a.Lineage.IngestionId));
                     w.Varint(a.Lineage.Line);
                 }
                 else
@@ -464,13 +481,14 @@ public static class EvidenceIndex
                     w.Varint(seg.To is { } to ? (ulong)to.DayNumber + 1 : 0);
                     w.Varint((ulong)Sub(link.Subscription.Id) + 1);
                     w.Varint(0UL);
-                    w.Varint((ulong)Ingestion(seg.SetEvent.Lineage.IngestionId));
+                    w.Varint((ulong)Ingestion(chunk, seg.SetEvent.Lineage.IngestionId));
                     w.Varint(seg.SetEvent.Lineage.Line);
                 }
             }
-            w.Varint((ulong)Pending.Count);
-            foreach (var row in Pending)
+            w.Varint((ulong)rows.Length);
+            foreach (var i in rows)
             {
+                var row = _pending[i];
                 var u = row.Usage;
                 w.Varint((ulong)_subs[row.Subscription.Id]);
                 w.Byte((byte)u.Workload);
@@ -482,15 +500,27 @@ public static class EvidenceIndex
                 w.Varint((ulong)Math.Round(1 / row.Share));
                 w.Byte((byte)row.DporDays);
                 w.Byte(row.Sources);
-                w.Varint((ulong)Ingestion(u.Lineage.IngestionId));
+                w.Varint((ulong)Ingestion(chunk, u.Lineage.IngestionId));
                 w.Varint(u.Lineage.Line);
                 w.Varint((ulong)row.LinkCount);
-                for (var j = row.LinkStart; j < row.LinkStart + row.LinkCount; j++) w.Varint((ulong)_links[Links[j]]);
+                for (var j = row.LinkStart; j < row.LinkStart + row.LinkCount; j++) w.Varint((ulong)_linkIndex[_links[j]]);
             }
-            Tenants++;
-            Rows += Pending.Count;
-            Pending.Clear();
-            Links.Clear();
+            chunk.Tenants++;
+            chunk.Rows += rows.Length;
         }
+    }
+
+    private readonly record struct Link(int Association, SubState? Subscription, int Segment);
+
+    private readonly record struct PendingRow(int Partner, UsageRecord Usage, SubState Subscription, int DporDays, double Share, byte Sources, int LinkStart, int LinkCount);
+
+    /// <summary>What a shard keeps per partner: its tenant blocks' bytes and the ingestions they name.</summary>
+    private sealed class PartnerChunk(long partnerId)
+    {
+        public readonly long PartnerId = partnerId;
+        public readonly Writer Blocks = new(64);
+        public readonly List<int> Ingestions = new(2);
+        public int Tenants;
+        public int Rows;
     }
 }

@@ -152,18 +152,27 @@ public sealed class EvidenceService(StorageAccount storage, RecordStore records,
                 return View(partnerId, run, rules, rows, total, offset, metrics);
             default:
                 await credit.ConfigureAwait(false);
-                return await ExplainFromRecordsAsync(partnerId, name, run, rules, offset, pageSize, cancellationToken).ConfigureAwait(false);
+                // A run begun before the index has the partner → tenant index instead: its customers' records, re-walked.
+                var index = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerSubscriptions, partnerId.ToString(), run.PublishRanges, cancellationToken).ConfigureAwait(false);
+                if (index.Count == 0) return null;
+                var tenants = index.Select(e => Guid.Parse(e.GetString("customerTenantId")!)).Distinct().ToList();
+                return await ExplainFromRecordsAsync(partnerId, name, run, tenants, offset, pageSize, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>A run without an explanation index: reload the partner's customers' records at the run's version and walk them with Explain.</summary>
-    private async Task<EvidenceView?> ExplainFromRecordsAsync(PartnerId partnerId, string name, RecalculationRun run, CreditRules rules, int offset, int pageSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// The evidence re-computed from the run's records: the given customers' records at the run's version (their buckets
+    /// only), walked with the engine's Explain and the run's rules. How runs without an explanation index are explained;
+    /// the tests and the bench hold the index to it.
+    /// </summary>
+    internal async Task<EvidenceView> ExplainFromRecordsAsync(PartnerId partnerId, string competency, RecalculationRun run, IReadOnlyCollection<Guid> customers, int offset = 0, int pageSize = int.MaxValue, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(customers);
+        var rules = await RulesOfAsync(run, cancellationToken).ConfigureAwait(false);
+        var name = ResolveCompetency(rules, competency);
         var asOf = run.AsOf;
-        var index = await _snapshots.ReadPartitionAsync(run.RunId, SnapshotSchema.PartnerSubscriptions, partnerId.ToString(), run.PublishRanges, cancellationToken).ConfigureAwait(false);
-        if (index.Count == 0) return null;
-
-        var tenants = index.Select(e => Guid.Parse(e.GetString("customerTenantId")!)).Distinct().Order().ToList();
+        var tenants = customers.Distinct().Order().ToList();
         var records = await _records.AtAsync(run.RecordsVersion, cancellationToken).ConfigureAwait(false);
         var usage = new List<UsageRecord>();
         var associations = new List<Association>();

@@ -4,6 +4,7 @@ using Attribution.Domain.Rules;
 using Attribution.Functions.Api;
 using Attribution.Pipeline.Reading;
 using Attribution.Pipeline.Recalculation;
+using Attribution.Pipeline.Recalculation.Snapshots;
 using Attribution.Pipeline.Storage;
 using Attribution.Testing;
 using Azure.Data.Tables;
@@ -14,8 +15,8 @@ namespace Attribution.Functions.Tests.Api;
 
 /// <summary>
 /// One answer everywhere (issue 21): on the published samples plus 40 generated tenants, every credited row reads the
-/// same from the evidence route (the run's explanation index), from the run's records re-walked (how runs before the
-/// index are explained), from the tenant view, and — for the designations — from the customer eligibility view.
+/// same from the evidence route (the run's explanation index), from every tenant's records re-walked (how runs before
+/// the index are explained), from the tenant view, and — for the designations — from the customer eligibility view.
 /// </summary>
 public sealed class ExplanationAgreementTests(PublishedSamplesFixture data) : IClassFixture<PublishedSamplesFixture>
 {
@@ -54,8 +55,11 @@ public sealed class ExplanationAgreementTests(PublishedSamplesFixture data) : IC
             indexFiles++;
         Assert.InRange(indexFiles, 1, run.PublishRanges);
         var evidence = data.Storage.Get<EvidenceService>();
-        // The same run, told it has no index: explained by re-walking its records, as runs before the index are.
-        var withoutIndex = run with { ReduceRanges = 0 };
+        // Every customer tenant of the run's records: re-walking them all finds each credited row wherever it is.
+        var records = await data.Storage.Get<RecordStore>().AtAsync(run.RecordsVersion);
+        var everyTenant = new HashSet<Guid>();
+        for (var b = 0; b < records.BucketCount; b++)
+            foreach (var u in await records.UsageAsync(b, rules.WindowStart(asOf), asOf)) everyTenant.Add(u.CustomerTenantId);
 
         var globalOf = new Dictionary<string, string>();
         var byRow = new Dictionary<string, List<(string Partner, EvidenceRowView Row)>>(); // (tenant, sub, workload, month) → credited partners
@@ -67,10 +71,11 @@ public sealed class ExplanationAgreementTests(PublishedSamplesFixture data) : IC
             var competency = credit.GetString("competency")!;
             globalOf[partner] = credit.GetString("globalPartnerId")!;
             var route = await EvidenceRouteAsync(partner, competency);
-            var records = (await evidence.ExplainAsync(new PartnerId(long.Parse(partner, CultureInfo.InvariantCulture)), competency, withoutIndex))!;
-            Assert.Equal(records.Rows.Select(Text), route.Select(Text));
-            Assert.Equal(records.TotalRows, route.Count);
-            Assert.Equal(credit.GetDouble("acrUsdTtm"), records.AcrUsdTtm);
+            // The same evidence re-computed from the records, as runs without an index are explained.
+            var walked = await evidence.ExplainFromRecordsAsync(new PartnerId(long.Parse(partner, CultureInfo.InvariantCulture)), competency, run, everyTenant);
+            Assert.Equal(walked.Rows.Select(Text), route.Select(Text));
+            Assert.Equal(walked.TotalRows, route.Count);
+            Assert.Equal(credit.GetDouble("acrUsdTtm"), walked.AcrUsdTtm);
             foreach (var r in route)
             {
                 var key = $"{r.CustomerTenantId}|{r.SubscriptionId}|{r.Workload}|{r.Month}";
@@ -132,5 +137,41 @@ public sealed class ExplanationAgreementTests(PublishedSamplesFixture data) : IC
             }
         }
         Assert.True(checkedAssociations > 100, $"{checkedAssociations} associations checked");
+    }
+
+    [Fact]
+    public async Task A_run_begun_before_the_index_is_still_explained_from_its_records()
+    {
+        // Such a run has the partner → tenant table (PartnerSubscriptions) and no explanation files: built here from the
+        // published run's own SubscriptionPartners rows, under another run id, without any evidence file.
+        var run = (await data.Storage.Get<CreditReader>().ResolveRunAsync(null))!;
+        var legacy = run with { RunId = "legacy-" + Guid.NewGuid().ToString("N")[..8] };
+        var snapshots = new SnapshotStore(data.Storage);
+        var index = new List<TableEntity>();
+        await foreach (var e in snapshots.ReadAllAsync(run.RunId, SnapshotSchema.SubscriptionPartners, run.PublishRanges))
+            index.Add(new TableEntity(e.GetString("partnerId"), e.PartitionKey)
+            {
+                ["customerTenantId"] = e.GetString("customerTenantId"),
+                ["sources"] = e.GetString("sources"),
+                ["workloads"] = e.GetString("workloads"),
+            });
+        await snapshots.WriteAsync(legacy.RunId, SnapshotSchema.PartnerSubscriptions, SnapshotStore.ShardPart(0), index, run.PublishRanges);
+
+        var evidence = data.Storage.Get<EvidenceService>();
+        var compared = 0;
+        await foreach (var credit in data.Storage.Table(TableNames.PartnerCredit).QueryAsync<TableEntity>())
+        {
+            if (!credit.RowKey.StartsWith(run.AsOf + "|", StringComparison.Ordinal)) continue;
+            var partner = new PartnerId(long.Parse(credit.PartitionKey, CultureInfo.InvariantCulture));
+            var competency = credit.GetString("competency")!;
+            var fromIndex = (await evidence.ExplainAsync(partner, competency, run))!;
+            var fromRecords = (await evidence.ExplainAsync(partner, competency, legacy))!;
+            Assert.Equal(legacy.RunId, fromRecords.RunId);
+            Assert.Equal(fromIndex.Rows.Select(Text), fromRecords.Rows.Select(Text));
+            Assert.Equal((fromIndex.Level, fromIndex.AcrUsdTtm, fromIndex.Customers, fromIndex.Sources), (fromRecords.Level, fromRecords.AcrUsdTtm, fromRecords.Customers, fromRecords.Sources));
+            compared += fromIndex.TotalRows;
+        }
+        Assert.True(compared > 500, $"{compared} rows");
+        Assert.Null(await evidence.ExplainAsync(new PartnerId(4242424242), "CloudPlatform", legacy));
     }
 }

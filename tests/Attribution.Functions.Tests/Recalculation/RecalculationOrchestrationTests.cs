@@ -172,9 +172,10 @@ public sealed class RecalculationOrchestrationTests(RecordsFixture azurite) : IC
         var byRange = files.GroupBy(f => string.Join('/', f.Split('/')[2..4])).ToList(); // {table}/r{range}
         Assert.Contains(byRange, g => g.Key.StartsWith("SubscriptionPartners/", StringComparison.Ordinal));
         Assert.Contains(byRange, g => g.Key.StartsWith("IncentiveEligibility/", StringComparison.Ordinal));
-        Assert.Contains(byRange, g => g.Key.StartsWith("PartnerSubscriptions/", StringComparison.Ordinal));
+        Assert.Contains(byRange, g => g.Key.StartsWith("evidence/", StringComparison.Ordinal)); // the explanation index
+        Assert.DoesNotContain(byRange, g => g.Key.StartsWith("PartnerSubscriptions/", StringComparison.Ordinal)); // superseded by it
         Assert.All(byRange, g => Assert.Single(g));
-        Assert.All(files, f => Assert.Matches(@"/k\d{3}\.parquet$", f));
+        Assert.All(files, f => Assert.Matches(@"/k\d{3}\.(parquet|bin)$", f));
         Assert.True(files.Count <= 7 * settings.PublishRanges, $"{files.Count} files");
     }
 }

@@ -55,8 +55,9 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
 
     /// <summary>
     /// Writes a shard's partials, one file per reduce range (empty ones included, so a reduce knows every shard has
-    /// reported): its per-partner partials, and its tenant-level rows (SubscriptionPartners, IncentiveEligibility and the
-    /// evidence index) routed by the reduce range of their table partition, which the reduce writes into the snapshot.
+    /// reported): its per-partner partials, and its tenant-level rows (SubscriptionPartners, IncentiveEligibility, the
+    /// customer index) and explanation chunks routed by the reduce range of their table partition (or partner), which
+    /// the reduce writes into the snapshot.
     /// Written by the shards, those rows cost one snapshot file per shard × publish range × table (6,144 small blobs at
     /// 100k tenants, and the emulator serves blob requests one at a time); through the reduces, one per publish range.
     /// Returns the snapshot rows written (none: the reduces write them).
@@ -69,13 +70,11 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
         // Same hash as the publish split: range r of R holds publish ranges r, r + R, … when P is a multiple of R.
         var subscriptions = Route(shard.SubscriptionPartners, r => r.SubscriptionId.ToString("D"), ranges);
         var incentives = Route(shard.IncentiveEligibility, r => r.DporPartnerId.ToString(), ranges);
-        var index = Route(shard.SubscriptionPartners, r => r.PartnerId.ToString(), ranges);
         var evidence = Route(shard.Evidence, c => c.PartnerId.ToString(System.Globalization.CultureInfo.InvariantCulture), ranges);
         await Parallel.ForEachAsync(Enumerable.Range(0, ranges), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (range, ct) =>
             await _snapshots.WritePartialAsync(work.RunId, range, work.Shard, new ReducePartial
             {
                 Credit = CreditEngine.Slice(shard, ReduceScope(range, ranges)) with { SubscriptionPartners = subscriptions[range], IncentiveEligibility = incentives[range] },
-                PartnerIndex = index[range],
                 Routed = true,
                 Evidence = evidence[range],
             }, ct).ConfigureAwait(false))
@@ -161,8 +160,9 @@ public sealed class RunResults(StorageAccount storage, RecordStore records)
 
     /// <summary>
     /// Writes a reduce range's PartnerCredit, GlobalPartnerCredit and PartnerCapabilityScore rows, and the rows its shards
-    /// routed to it (<paramref name="partials"/>: SubscriptionPartners, IncentiveEligibility, the evidence index, the
-    /// customer index), into the run's snapshot: one file per publish range per table.
+    /// routed to it (<paramref name="partials"/>: SubscriptionPartners, IncentiveEligibility, the customer index, the
+    /// explanation index), into the run's snapshot: one file per publish range per table. PartnerSubscriptions (the
+    /// partner → tenant index evidence read before the explanation index) comes only from partials of runs begun before.
     /// </summary>
     internal async Task<(long SnapshotRows, EvidenceIndexStore.Written Evidence)> WriteReduceAsync(ReduceWork work, CreditResults results, IReadOnlyList<CapabilityScoreRow> scores, ReducePartial[] partials, CancellationToken cancellationToken = default)
     {

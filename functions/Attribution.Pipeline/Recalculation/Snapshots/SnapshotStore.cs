@@ -39,8 +39,9 @@ public sealed record RunManifest(
 /// </summary>
 /// <summary>
 /// What a shard sends one reduce range: its per-partner partials, and (<see cref="Routed"/>) the tenant-level rows whose
-/// table partition falls in that range — SubscriptionPartners and IncentiveEligibility in <see cref="Credit"/>, the
-/// evidence index's rows (keyed by partner) in <see cref="PartnerIndex"/> — which the reduce writes into the snapshot.
+/// table partition falls in that range — SubscriptionPartners, IncentiveEligibility and ScoreCustomers in
+/// <see cref="Credit"/> — and the explanation chunks of its partners, which the reduce writes into the snapshot.
+/// <see cref="PartnerIndex"/> (partner → tenant rows) is sent only by runs begun before the explanation index.
 /// </summary>
 internal sealed record ReducePartial
 {
