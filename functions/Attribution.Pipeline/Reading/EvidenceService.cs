@@ -142,6 +142,7 @@ public sealed class EvidenceService(StorageAccount storage, RecordStore records,
         switch (await lookup.ConfigureAwait(false))
         {
             case EvidenceLookup.NotCredited:
+                await credit.ConfigureAwait(false); // read alongside the index; observed, not needed
                 return null;
             case EvidenceLookup.Found found:
                 var (total, rows) = EvidenceIndex.Read(found.Section, rule.Workloads, offset, pageSize);

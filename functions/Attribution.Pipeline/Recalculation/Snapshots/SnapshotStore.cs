@@ -29,6 +29,7 @@ public sealed record RunManifest(
 /// <code>
 /// {runId}/manifest.json                                    what the run read (records version, ingestions, rules hash, ranges)
 /// {runId}/snapshot/{table}/r{range:000}/{part}.parquet     the run's complete results, split by publish range
+/// {runId}/snapshot/evidence/r{range:000}/k{reduce:000}.bin the explanation index (<see cref="EvidenceIndexStore"/>)
 /// {runId}/partials/r{reduceRange:000}/s{shard:000}.json    per-partner partials, from shard to reduce (dropped after publish)
 /// rules/{sha256}.json                                      rules by content hash
 /// </code>
