@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace Attribution.Cli;
 
 /// <summary>
-/// `attribution changes [--as-of M] [--since M] [--scenario NAME] [--top N] [--json]`: what changed between two
+/// `attribution changes [--as-of M] [--since M] [--scenario NAME] [--top N] [--format table|json]`: what changed between two
 /// published months, or between a scenario and the published run of its month.
 /// </summary>
 internal static class ChangesCommand
@@ -18,11 +18,12 @@ internal static class ChangesCommand
         var since = new Option<string?>("--since") { Description = "Published month (yyyy-MM) to compare with; default: the published month before --as-of." };
         var scenario = new Option<string?>("--scenario") { Description = "Compare this scenario's run with the published run of its month." };
         var top = new Option<int>("--top") { Description = "Biggest movers shown per competency and measure.", DefaultValueFactory = _ => CreditChanges.DefaultTop };
-        var json = new Option<bool>("--json") { Description = "Print one JSON document." };
-        var command = new Command("changes", "Show what changed: levels gained and lost, partners new or gone, the biggest movers, designations gained and lost.") { asOf, since, scenario, top, json };
+        var command = new Command("changes", "Show what changed: levels gained and lost, partners new or gone, the biggest movers, designations gained and lost.") { asOf, since, scenario, top };
+        var format = FormatOptions.AddTo(command, csvRows: null);
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
+            var output = format.Get(parse);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
             var sinceText = parse.GetValue(since);
             var sinceMonth = sinceText is null ? (Attribution.Domain.YearMonth?)null
@@ -46,7 +47,7 @@ internal static class ChangesCommand
             {
                 throw new CliException(e.Message, e.IsBadRequest ? ExitCodes.BadUsage : ExitCodes.Failure);
             }
-            if (parse.GetValue(json))
+            if (output == OutputFormat.Json)
             {
                 await context.Out.WriteLineAsync(JsonSerializer.Serialize(view, Commands.Json));
                 return ExitCodes.Success;

@@ -25,10 +25,14 @@ internal sealed class FormatOptions
         _json = json;
     }
 
-    public static FormatOptions AddTo(Command command, string csvRows)
+    /// <param name="csvRows">What a CSV row is; null for a command whose output does not flatten into rows (table or json only).</param>
+    public static FormatOptions AddTo(Command command, string? csvRows)
     {
-        var format = new Option<string?>("--format") { Description = $"table (default), json (one document) or csv (a header row, then {csvRows}).", HelpName = "table|json|csv" };
-        format.AcceptOnlyFromAmong("table", "json", "csv");
+        var format = csvRows is null
+            ? new Option<string?>("--format") { Description = "table (default) or json (one document).", HelpName = "table|json" }
+            : new Option<string?>("--format") { Description = $"table (default), json (one document) or csv (a header row, then {csvRows}).", HelpName = "table|json|csv" };
+        if (csvRows is null) format.AcceptOnlyFromAmong("table", "json");
+        else format.AcceptOnlyFromAmong("table", "json", "csv");
         var json = new Option<bool>("--json") { Description = "Same as --format json." };
         command.Options.Add(format);
         command.Options.Add(json);

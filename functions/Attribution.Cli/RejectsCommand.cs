@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace Attribution.Cli;
 
-/// <summary>`attribution rejects [INGESTION-ID | --file NAME | --source S] [--json]`: the rejected rows, with line, reason and raw text.</summary>
+/// <summary>`attribution rejects [INGESTION-ID | --file NAME | --source S] [--format table|json|csv]`: the rejected rows, with line, reason and raw text.</summary>
 internal static class RejectsCommand
 {
     public sealed record RejectsView(string IngestionId, string Source, string FileName, string Status, long RowsTotal, long RowsRejected, IReadOnlyList<RejectedRow> Rejects, bool More);

@@ -16,11 +16,12 @@ internal static class TenantCommand
         var id = new Argument<string>("ID") { Description = "Customer tenant ID (GUID)." };
         var asOf = new Option<string?>("--as-of") { Description = "Month (yyyy-MM); default: the latest published (nothing published: the default recalculation month)." };
         var partner = new Option<string?>("--partner") { Description = "Focus on one partner: why it is, or is not, credited on this customer." };
-        var json = new Option<bool>("--json") { Description = "Print one JSON document." };
-        var command = new Command("tenant", "Show what is stored and in force for a customer tenant, and which partners it credits.") { id, asOf, partner, json };
+        var command = new Command("tenant", "Show what is stored and in force for a customer tenant, and which partners it credits.") { id, asOf, partner };
+        var format = FormatOptions.AddTo(command, csvRows: null);
         command.SetAction(async (parse, ct) =>
         {
             var context = Commands.Current;
+            var output = format.Get(parse);
             if (ValueRules.ParseGuid(parse.GetValue(id)!, out var tenant) is { } problem)
                 throw new CliException($"Customer tenant ID {problem}.", ExitCodes.BadUsage);
             var month = Commands.ParseAsOf(parse.GetValue(asOf));
@@ -38,7 +39,7 @@ internal static class TenantCommand
             }
             if (view is null)
                 throw new CliException($"Customer tenant {tenant} has no stored records (usage in the window, associations or DPOR events).");
-            if (parse.GetValue(json))
+            if (output == OutputFormat.Json)
             {
                 await context.Out.WriteLineAsync(JsonSerializer.Serialize(view, Commands.Json));
                 return ExitCodes.Success;

@@ -249,6 +249,8 @@ public sealed class OutputFormatTests(OutputFormatFixture fixture) : IClassFixtu
     [InlineData("partners", "--format", "xml")]
     [InlineData("partners", "--json", "--format", "csv")]
     [InlineData("partners", "--width", "10")]
+    [InlineData("tenant", "4fd2a1e8-5c3b-4b8e-9f1a-2d6c7e8f9a0b", "--format", "csv")]
+    [InlineData("changes", "--format", "csv")]
     [InlineData("run", "--feeds", "{samples}", "--competency", "Quantum")]
     public async Task Bad_options_exit_2_naming_what_is_valid(params string[] args)
     {
@@ -286,7 +288,8 @@ public sealed class OutputFormatTests(OutputFormatFixture fixture) : IClassFixtu
         var fromTenant = new HashSet<string>();
         foreach (var tenant in fromExplain.Select(k => k.Split('|')[0]).Distinct())
         {
-            using var doc = JsonDocument.Parse(await OkAsync("tenant", tenant, "--json"));
+            using var doc = JsonDocument.Parse(await OkAsync("tenant", tenant, "--format", "json"));
+            Assert.Equal(doc.RootElement.GetRawText(), JsonDocument.Parse(await OkAsync("tenant", tenant, "--json")).RootElement.GetRawText()); // the older spelling
             foreach (var u in doc.RootElement.GetProperty("usage").EnumerateArray())
             {
                 if (!counted.Contains(u.GetProperty("workload").GetString()!)) continue;
