@@ -45,6 +45,19 @@ public static class EvidenceIndex
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(take);
+        try
+        {
+            return ReadSection(section, workloads, offset, take);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
+        {
+            // An index past a dictionary, a day or month out of range: bytes this layout cannot have written.
+            throw new InvalidDataException($"An evidence section is damaged ({e.Message}).", e);
+        }
+    }
+
+    private static (int Total, List<EvidenceRow> Page) ReadSection(ReadOnlyMemory<byte> section, WorkloadSet workloads, int offset, int take)
+    {
         // Pass 1: every tenant block's place and matching rows; pass 2 decodes only the blocks the page needs.
         var blocks = new List<Block>();
         foreach (var chunk in Chunks(section))
@@ -102,7 +115,7 @@ public static class EvidenceIndex
     private static string[] Header(ref Reader r)
     {
         if (r.Varint() != Version) throw new InvalidDataException("An evidence chunk has an unknown version.");
-        var ingestions = new string[r.Varint()];
+        var ingestions = new string[r.Count(1)];
         for (var i = 0; i < ingestions.Length; i++) ingestions[i] = r.String();
         return ingestions;
     }
@@ -142,9 +155,9 @@ public static class EvidenceIndex
     private static void DecodeBlock(ref Reader r, string[] ingestions, WorkloadSet workloads, Action<EvidenceRow> onRow)
     {
         var tenant = r.Guid();
-        var subs = new Guid[r.Varint()];
+        var subs = new Guid[r.Count(16)];
         for (var i = 0; i < subs.Length; i++) subs[i] = r.Guid();
-        var assocs = new EvidenceAssociation[r.Varint()];
+        var assocs = new EvidenceAssociation[r.Count(7)];
         for (var a = 0; a < assocs.Length; a++)
         {
             var source = (AssociationSource)r.Byte();
@@ -179,7 +192,7 @@ public static class EvidenceIndex
             var sources = r.Byte();
             var usageIngestion = ingestions[r.Varint()];
             var line = (long)r.Varint64();
-            var n = r.Varint();
+            var n = r.Count(1);
             var list = new EvidenceAssociation[n];
             for (var j = 0; j < n; j++) list[j] = assocs[r.Varint()];
             if (!workloads.Contains(workload)) continue;
@@ -221,6 +234,13 @@ public static class EvidenceIndex
         {
             if (bytes < 0 || bytes > _span.Length - Position) throw Truncated();
             Position += bytes;
+        }
+
+        /// <summary>A count of items of at least <paramref name="bytesEach"/> bytes: never more than the bytes left hold.</summary>
+        public int Count(int bytesEach)
+        {
+            var n = Varint();
+            return n <= (_span.Length - Position) / bytesEach ? n : throw new InvalidDataException("An evidence chunk counts more items than it holds.");
         }
 
         public int Varint()

@@ -101,6 +101,23 @@ public sealed class EvidenceIndexTests
         var lying = section.ToArray();
         BinaryPrimitives.WriteInt32LittleEndian(lying, lying.Length);
         Assert.Throws<InvalidDataException>(() => EvidenceIndex.Read(lying, WorkloadSet.All));
+
+        // Any byte flipped: the read either still parses or fails as invalid data, never with another exception.
+        var refused = 0;
+        for (var at = 4; at < section.Length; at += Math.Max(1, section.Length / 300))
+        {
+            var damaged = section.ToArray();
+            damaged[at] ^= 0xFF;
+            try
+            {
+                EvidenceIndex.Read(damaged, WorkloadSet.All);
+            }
+            catch (InvalidDataException)
+            {
+                refused++;
+            }
+        }
+        Assert.True(refused > 0);
     }
 
     private static byte[] Section(IEnumerable<byte[]> chunks)

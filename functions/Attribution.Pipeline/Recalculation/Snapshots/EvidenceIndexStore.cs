@@ -181,6 +181,7 @@ internal sealed class EvidenceIndexStore(StorageAccount storage)
                     throw new InvalidDataException("bad number");
                 }
                 var count = checked((int)Next());
+                if (count > span.Length / 4) throw new InvalidDataException("more partners than the header holds"); // 4 varints each
                 var partners = new Dictionary<long, Entry>(count);
                 for (var i = 0; i < count; i++)
                 {
