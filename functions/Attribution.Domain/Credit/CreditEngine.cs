@@ -255,6 +255,7 @@ internal sealed class EvidenceCollector(PreparedShard p, ICreditSink inner, long
 {
     private readonly int _partner = p.TryGetPartner(partnerId, out var i) ? i : -1;
     public readonly List<EvidenceRow> Rows = [];
+    private readonly List<EvidenceIndex.Link> _links = [];
 
     public void OnRow(UsageRecord usage, int monthOffset, TenantState tenant, SubState subscription, ReadOnlySpan<Credited> credited)
     {
@@ -263,8 +264,6 @@ internal sealed class EvidenceCollector(PreparedShard p, ICreditSink inner, long
         foreach (ref readonly var e in credited)
         {
             if (e.Partner != _partner) continue;
-            var revenue = usage.ConsumedRevenueUsd ?? 0;
-            var users = (double)(usage.ActiveUsers ?? 0);
             Rows.Add(new EvidenceRow
             {
                 CustomerTenantId = usage.CustomerTenantId,
@@ -274,9 +273,9 @@ internal sealed class EvidenceCollector(PreparedShard p, ICreditSink inner, long
                 ConsumedRevenueUsd = usage.ConsumedRevenueUsd,
                 ActiveUsers = usage.ActiveUsers,
                 Share = e.Share,
-                // What the accumulator adds (to the billionth), so the rows sum to the published metrics exactly.
-                CreditedRevenueUsd = Nano.ToDouble(Nano.Of(revenue * e.Share)),
-                CreditedActiveUsers = Nano.ToDouble(Nano.Of(users * e.Share)),
+                // What the accumulator adds, so the rows sum to the published metrics exactly.
+                CreditedRevenueUsd = Nano.Credited(usage.ConsumedRevenueUsd, e.Share),
+                CreditedActiveUsers = Nano.Credited(usage.ActiveUsers, e.Share),
                 DporDays = e.DporDays,
                 DaysInMonth = p.DaysInMonth[monthOffset],
                 Sources = CreditSources.Names(e.Sources),
@@ -289,14 +288,14 @@ internal sealed class EvidenceCollector(PreparedShard p, ICreditSink inner, long
 
     private List<EvidenceAssociation> Evidence(UsageRecord usage, TenantState tenant, SubState subscription, in Credited e)
     {
-        var list = new List<EvidenceAssociation>();
-        if (p.Policy != CreditPolicy.DporOnly)
+        _links.Clear();
+        EvidenceIndex.Behind(p, usage, tenant, subscription, e, _links);
+        var list = new List<EvidenceAssociation>(_links.Count);
+        foreach (var link in _links)
         {
-            var workloadBit = 1 << (int)usage.Workload;
-            foreach (ref readonly var a in tenant.Assocs.AsSpan())
+            if (link.Association >= 0)
             {
-                if (a.Partner != _partner || !a.Covers(usage.Month.Index, workloadBit, usage.SubscriptionId)) continue;
-                var source = p.Input.Associations[a.InputIndex];
+                var source = p.Input.Associations[link.Association];
                 list.Add(new EvidenceAssociation
                 {
                     Source = source.Source,
@@ -309,19 +308,16 @@ internal sealed class EvidenceCollector(PreparedShard p, ICreditSink inner, long
                     Line = source.Lineage.Line,
                 });
             }
-        }
-        if (e.DporDays > 0)
-        {
-            foreach (var seg in subscription.Segments)
+            else
             {
-                if (seg.PartnerId != partnerId || seg.DaysIn(usage.Month) == 0) continue;
+                var seg = link.Subscription!.Segments[link.Segment];
                 list.Add(new EvidenceAssociation
                 {
                     Source = AssociationSource.Dpor,
                     SourceName = AssociationSource.Dpor.Name(),
                     ValidFrom = seg.From,
                     ValidTo = seg.To,
-                    SubscriptionId = subscription.Id,
+                    SubscriptionId = link.Subscription.Id,
                     Workloads = WorkloadSet.Empty,
                     IngestionId = seg.SetEvent.Lineage.IngestionId,
                     Line = seg.SetEvent.Lineage.Line,

@@ -205,9 +205,8 @@ public static class EvidenceIndex
                 ConsumedRevenueUsd = revenue,
                 ActiveUsers = users,
                 Share = share,
-                // What the accumulator adds (to the billionth), as Explain computes it.
-                CreditedRevenueUsd = Nano.ToDouble(Nano.Of((revenue ?? 0) * share)),
-                CreditedActiveUsers = Nano.ToDouble(Nano.Of((users ?? 0) * share)),
+                CreditedRevenueUsd = Nano.Credited(revenue, share),
+                CreditedActiveUsers = Nano.Credited(users, share),
                 DporDays = dporDays,
                 DaysInMonth = month.DaysInMonth,
                 Sources = CreditSources.Names(sources),
@@ -215,6 +214,20 @@ public static class EvidenceIndex
                 Associations = list,
             });
         }
+    }
+
+    /// <summary>The unsigned LEB128 number at <paramref name="at"/> (moved past it): the index's one number format.</summary>
+    internal static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int at)
+    {
+        ulong result = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (at >= bytes.Length) throw new InvalidDataException("An evidence chunk is truncated.");
+            var b = bytes[at++];
+            result |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return result;
+        }
+        throw new InvalidDataException("An evidence chunk has a malformed number.");
     }
 
     private static long Unzig(ulong v) => (long)(v >> 1) ^ -(long)(v & 1);
@@ -249,17 +262,7 @@ public static class EvidenceIndex
             return v <= int.MaxValue ? (int)v : throw new InvalidDataException("An evidence chunk has a count out of range.");
         }
 
-        public ulong Varint64()
-        {
-            ulong result = 0;
-            for (var shift = 0; shift < 64; shift += 7)
-            {
-                var b = Byte();
-                result |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80) return result;
-            }
-            throw new InvalidDataException("An evidence chunk has a malformed number.");
-        }
+        public ulong Varint64() => ReadVarint(_span, ref Position);
 
         public double Double()
         {
@@ -365,22 +368,7 @@ public static class EvidenceIndex
             foreach (ref readonly var e in credited)
             {
                 var linkStart = _links.Count;
-                if (p.Policy != CreditPolicy.DporOnly)
-                {
-                    var workloadBit = 1 << (int)usage.Workload;
-                    var assocs = tenant.Assocs;
-                    for (var j = 0; j < assocs.Length; j++)
-                        if (assocs[j].Partner == e.Partner && assocs[j].Covers(usage.Month.Index, workloadBit, usage.SubscriptionId))
-                            _links.Add(new Link(assocs[j].InputIndex, null, 0));
-                }
-                if (e.DporDays > 0)
-                {
-                    var partnerId = p.PartnerIds[e.Partner];
-                    var segments = subscription.Segments;
-                    for (var s = 0; s < segments.Length; s++)
-                        if (segments[s].PartnerId == partnerId && segments[s].DaysIn(usage.Month) > 0)
-                            _links.Add(new Link(-1, subscription, s));
-                }
+                Behind(p, usage, tenant, subscription, e, _links);
                 _pending.Add(new PendingRow(e.Partner, usage, subscription, e.DporDays, e.Share, e.Sources, linkStart, _links.Count - linkStart));
             }
         }
@@ -530,7 +518,33 @@ public static class EvidenceIndex
         }
     }
 
-    private readonly record struct Link(int Association, SubState? Subscription, int Segment);
+    /// <summary>
+    /// What credits partner <paramref name="e"/> on a row: each of its associations covering the row (none under
+    /// dporOnly), in the tenant's order, then each of its DPOR periods of the subscription overlapping the row's month
+    /// (when credited as DPOR). The one definition Explain's evidence and the index both list.
+    /// </summary>
+    internal static void Behind(PreparedShard p, UsageRecord usage, TenantState tenant, SubState subscription, in Credited e, List<Link> into)
+    {
+        if (p.Policy != CreditPolicy.DporOnly)
+        {
+            var workloadBit = 1 << (int)usage.Workload;
+            var assocs = tenant.Assocs;
+            for (var j = 0; j < assocs.Length; j++)
+                if (assocs[j].Partner == e.Partner && assocs[j].Covers(usage.Month.Index, workloadBit, usage.SubscriptionId))
+                    into.Add(new Link(assocs[j].InputIndex, null, 0));
+        }
+        if (e.DporDays > 0)
+        {
+            var partnerId = p.PartnerIds[e.Partner];
+            var segments = subscription.Segments;
+            for (var s = 0; s < segments.Length; s++)
+                if (segments[s].PartnerId == partnerId && segments[s].DaysIn(usage.Month) > 0)
+                    into.Add(new Link(-1, subscription, s));
+        }
+    }
+
+    /// <summary>An association (its input index) or a DPOR period (a subscription's segment) behind a credited row.</summary>
+    internal readonly record struct Link(int Association, SubState? Subscription, int Segment);
 
     private readonly record struct PendingRow(int Partner, UsageRecord Usage, SubState Subscription, int DporDays, double Share, byte Sources, int LinkStart, int LinkCount);
 

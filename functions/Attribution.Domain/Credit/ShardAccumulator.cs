@@ -15,6 +15,9 @@ internal static class Nano
     public static Int128 Of(double value) => (Int128)Math.Round(value * PerUnit);
 
     public static double ToDouble(Int128 nanos) => (double)nanos / PerUnit;
+
+    /// <summary>A row's value × the partner's share as the accumulator adds it (to the billionth): what evidence shows.</summary>
+    public static double Credited(double? value, double share) => ToDouble(Of((value ?? 0) * share));
 }
 
 /// <summary>

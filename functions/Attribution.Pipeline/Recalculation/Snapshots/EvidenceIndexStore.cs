@@ -169,17 +169,7 @@ internal sealed class EvidenceIndexStore(StorageAccount storage)
             {
                 var span = bytes.Span;
                 var at = 0;
-                ulong Next()
-                {
-                    ulong v = 0;
-                    for (var shift = 0; shift < 64; shift += 7)
-                    {
-                        var b = bytes.Span[at++];
-                        v |= (ulong)(b & 0x7F) << shift;
-                        if (b < 0x80) return v;
-                    }
-                    throw new InvalidDataException("bad number");
-                }
+                ulong Next() => EvidenceIndex.ReadVarint(bytes.Span, ref at);
                 var count = checked((int)Next());
                 if (count > span.Length / 4) throw new InvalidDataException("more partners than the header holds"); // 4 varints each
                 var partners = new Dictionary<long, Entry>(count);
@@ -190,7 +180,7 @@ internal sealed class EvidenceIndexStore(StorageAccount storage)
                 }
                 return at == span.Length ? new Header(partners, dataStart) : throw new InvalidDataException("bytes after the header");
             }
-            catch (Exception e) when (e is IndexOutOfRangeException or OverflowException or InvalidDataException)
+            catch (Exception e) when (e is OverflowException or InvalidDataException)
             {
                 throw new InvalidDataException($"The explanation index file {name} has a damaged header ({e.Message}).", e);
             }
